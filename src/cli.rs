@@ -1,0 +1,33 @@
+//! Command-line definition. Each subcommand's flags live with the command in `dropcap::cmd`.
+
+use clap::{Parser, Subcommand};
+use dropcap::cmd;
+use dropcap::output::{ColorChoice, Format};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dropcap",
+    version,
+    about = "Find the Linux capabilities a container really needs, and drop the rest",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// When to colour human output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode capability masks to names, or show the five sets of a process.
+    Decode(cmd::decode::DecodeArgs),
+    /// Explain what a capability allows, what fails without it, and the safer alternative.
+    Explain(cmd::explain::ExplainArgs),
+    /// List processes holding capabilities, grouped by container.
+    Ps(cmd::ps::PsArgs),
+}

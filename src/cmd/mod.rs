@@ -1,0 +1,24 @@
+//! One module per subcommand: each owns its clap `Args` and a `run` that writes to `out` and
+//! returns an [`crate::Outcome`]. Commands write to a `Write` instead of stdout so tests can
+//! capture output and `main` can treat a closed pipe as success.
+
+pub mod decode;
+pub mod explain;
+pub mod ps;
+
+use thiserror::Error;
+
+/// Errors shared by the simple commands; each names what failed and why, in one line.
+#[derive(Debug, Error)]
+pub enum CmdError {
+    #[error(transparent)]
+    Caps(#[from] crate::caps::CapParseError),
+    #[error(transparent)]
+    Proc(#[from] crate::process::ProcError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}

@@ -1,0 +1,35 @@
+//! dropcap: find the Linux capabilities a container really needs, and drop the rest.
+//!
+//! The library holds every stage; `main.rs` only parses arguments, dispatches to a command's
+//! `run` and maps its [`Outcome`] or error to an exit code.
+
+pub mod caps;
+pub mod cmd;
+pub mod output;
+pub mod process;
+
+/// What a command concluded, mapped to exit codes the way ripgrep does: 0 clean, 1 findings
+/// (at or above the user's threshold), 2 an error. A command that processed some inputs but
+/// failed on others returns `Error` after reporting what it could, so good inputs next to a
+/// bad one are never lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean = 0,
+    Findings = 1,
+    Error = 2,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The worse of two outcomes, for commands that process many inputs.
+    pub fn worst(self, other: Outcome) -> Outcome {
+        if other.code() > self.code() {
+            other
+        } else {
+            self
+        }
+    }
+}

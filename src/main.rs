@@ -1,0 +1,60 @@
+//! Thin entry point: parse, dispatch, map the outcome to an exit code (0 clean, 1 findings,
+//! 2 error), the way ripgrep's `main` does.
+
+mod cli;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use dropcap::output::{Format, Style};
+use dropcap::{cmd, Outcome};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(err) => {
+            // A reader that went away (`dropcap ps | head`) is not an error worth reporting.
+            if let Some(io) = err.root_cause().downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("dropcap: {err:#}");
+            ExitCode::from(Outcome::Error.code())
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<Outcome> {
+    let style = Style {
+        color: cli.color.enabled(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let format = cli.format;
+    let outcome = match &cli.command {
+        Command::Decode(a) => {
+            no_sarif(format, "decode")?;
+            cmd::decode::run(a, format, style, &mut out)?
+        }
+        Command::Explain(a) => {
+            no_sarif(format, "explain")?;
+            cmd::explain::run(a, format, style, &mut out)?
+        }
+        Command::Ps(a) => {
+            no_sarif(format, "ps")?;
+            cmd::ps::run(a, format, style, &mut out)?
+        }
+    };
+    out.flush()?;
+    Ok(outcome)
+}
+
+fn no_sarif(format: Format, command: &str) -> anyhow::Result<()> {
+    if format == Format::Sarif {
+        anyhow::bail!("--format sarif is only for audit; {command} supports table and json");
+    }
+    Ok(())
+}

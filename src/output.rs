@@ -1,0 +1,121 @@
+//! Output settings shared by every command: format and colour.
+
+use std::io::IsTerminal;
+
+/// Machine formats are stable: fields are only ever added, never renamed or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable tables.
+    #[default]
+    Table,
+    /// JSON (JSON lines for streaming commands such as `trace`).
+    Json,
+    /// SARIF 2.1.0, for code scanning (audit only).
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour only when a person is looking: a terminal, and `NO_COLOR` unset.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
+/// ANSI styling that collapses to plain text when colour is off.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+    pub fn risk(&self, risk: crate::caps::Risk, text: &str) -> String {
+        use crate::caps::Risk;
+        let code = match risk {
+            Risk::Critical => "1;31",
+            Risk::High => "31",
+            Risk::Medium => "33",
+            Risk::Low => "32",
+        };
+        self.paint(code, text)
+    }
+}
+
+/// Pads cells to column widths; the last column is left unpadded so lines carry no trailing
+/// blanks. Widths count characters, not bytes, and ignore ANSI escapes.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let visible = |s: &str| {
+        let mut n = 0;
+        let mut in_esc = false;
+        for ch in s.chars() {
+            match (in_esc, ch) {
+                (false, '\x1b') => in_esc = true,
+                (true, 'm') => in_esc = false,
+                (true, _) => {}
+                (false, _) => n += 1,
+            }
+        }
+        n
+    };
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut width = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(visible(c));
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                line.push_str(&" ".repeat(width[i] - visible(c) + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_aligns_and_ignores_escapes() {
+        let rows = vec![
+            vec!["A".to_string(), "BB".to_string(), "C".to_string()],
+            vec!["\x1b[31mlong\x1b[0m".to_string(), "x".to_string(), "".to_string()],
+        ];
+        assert_eq!(
+            super::table(&rows),
+            "A     BB  C\n\x1b[31mlong\x1b[0m  x\n"
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! Reading processes from `/proc`: their capability sets, identity and container.
+
+pub mod cgroup;
+pub mod status;
+pub mod users;
+
+pub use cgroup::{container_of, ContainerRef, Runtime};
+pub use status::{ProcError, ProcStatus};
+
+use std::path::Path;
+
+/// One process as `ps` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Process {
+    #[serde(flatten)]
+    pub status: ProcStatus,
+    /// Full command line, or `[comm]` for kernel threads (as `ps` prints them).
+    pub command: String,
+    pub container: Option<ContainerRef>,
+}
+
+impl Process {
+    /// Reads one process below `proc_root` (normally `/proc`; tests point it elsewhere).
+    pub fn read(proc_root: &Path, pid: u32) -> Result<Process, ProcError> {
+        let status = ProcStatus::read(proc_root, pid)?;
+        let dir = proc_root.join(pid.to_string());
+        let command = match std::fs::read(dir.join("cmdline")) {
+            Ok(raw) if !raw.is_empty() => {
+                let parts: Vec<String> = raw
+                    .split(|b| *b == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect();
+                parts.join(" ")
+            }
+            _ => format!("[{}]", status.name),
+        };
+        let container = std::fs::read_to_string(dir.join("cgroup"))
+            .ok()
+            .and_then(|t| container_of(&t));
+        Ok(Process {
+            status,
+            command,
+            container,
+        })
+    }
+}
+
+/// Every numeric entry of `proc_root`, in pid order. Processes that exit while being read are
+/// skipped: `/proc` is a moving target and that is not an error.
+pub fn all_processes(proc_root: &Path) -> Result<Vec<Process>, ProcError> {
+    let entries = std::fs::read_dir(proc_root).map_err(|source| ProcError::Io {
+        path: proc_root.to_path_buf(),
+        source,
+    })?;
+    let mut pids: Vec<u32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    let mut out = Vec::with_capacity(pids.len());
+    for pid in pids {
+        match Process::read(proc_root, pid) {
+            Ok(p) => out.push(p),
+            Err(ProcError::NoSuchProcess(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
