@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs dropcap's whole test suite on a fresh Debian 12 machine: installs what the tests need
+# (Docker engine, busybox-static, pscap, iputils ping, strace, clang/libbpf for the BPF object),
+# starts containerd and dockerd when the engine is not answering, then runs `cargo test`.
+# Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have dockerd || need_pkgs+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && ldd /bin/busybox 2>&1 | grep -q "not a dynamic" || need_pkgs+=(busybox-static)
+have pscap || need_pkgs+=(libcap-ng-utils)
+have capsh || need_pkgs+=(libcap2-bin)
+[ -x /usr/bin/ping ] || need_pkgs+=(iputils-ping)
+have strace || need_pkgs+=(strace)
+have ip || need_pkgs+=(iproute2)
+have clang || need_pkgs+=(clang llvm)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need_pkgs+=(libbpf-dev)
+have bpftool || need_pkgs+=(bpftool)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need_pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "test.sh: starting containerd and dockerd" >&2
+  if ! [ -S /run/containerd/containerd.sock ]; then
+    nohup containerd >/tmp/dropcap-containerd.log 2>&1 &
+    for _ in $(seq 1 50); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.2; done
+  fi
+  nohup dockerd --containerd=/run/containerd/containerd.sock >/tmp/dropcap-dockerd.log 2>&1 &
+  for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
+  docker info >/dev/null 2>&1 || { echo "test.sh: dockerd did not start:" >&2; tail -20 /tmp/dropcap-dockerd.log >&2; exit 1; }
+fi
+
+cargo test "$@"

@@ -1,0 +1,179 @@
+//! Shared fixtures for integration tests that need the real Docker engine, root or the kernel.
+//!
+//! Rules: in CI (`CI` set) a missing engine is a hard failure, never a skip. Locally a test may
+//! skip, but only with a visible message on stderr. Everything a test creates is removed by a
+//! guard, also when the test panics.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Image with a static busybox, its applet links and the host's glibc, so the dynamically
+/// linked `dropcap` test binary can be bind-mounted and run inside it.
+pub const TEST_IMAGE: &str = "dropcap-test/busybox:latest";
+
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// True when the engine answers. Without it: panic in CI, skip loudly elsewhere.
+pub fn docker_available(test: &str) -> bool {
+    static UP: OnceLock<bool> = OnceLock::new();
+    let up = *UP.get_or_init(|| {
+        Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    });
+    if !up {
+        assert!(
+            !in_ci(),
+            "{test}: the Docker engine is not reachable, and CI must never skip engine tests"
+        );
+        eprintln!("SKIPPED {test}: no Docker engine here (run scripts/test.sh to start one)");
+    }
+    up
+}
+
+/// True when running as root (eBPF, namespaces). Without it: panic in CI, skip loudly elsewhere.
+pub fn is_root(test: &str) -> bool {
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        assert!(!in_ci(), "{test}: CI must run as root");
+        eprintln!("SKIPPED {test}: needs root");
+    }
+    root
+}
+
+/// Runs docker and returns its output; panics with stderr on failure (test setup must work).
+pub fn docker(args: &[&str]) -> Output {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Builds [`TEST_IMAGE`] with `docker import` once per test binary (no registry here).
+pub fn test_image() -> &'static str {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let have = Command::new("docker")
+            .args(["image", "inspect", TEST_IMAGE])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !have {
+            build_test_image();
+        }
+    });
+    TEST_IMAGE
+}
+
+fn build_test_image() {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("busybox-static is not installed (apt-get install busybox-static)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "lib/x86_64-linux-gnu", "lib64", "root", "var/www"] {
+        std::fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    std::fs::copy(busybox, root.join("bin/busybox")).expect("copy busybox");
+    let list = Command::new(busybox).arg("--list").output().expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
+        }
+    }
+    // glibc for the dynamically linked dropcap test binary.
+    for lib in ["libc.so.6", "libm.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"] {
+        let src = Path::new("/lib/x86_64-linux-gnu").join(lib);
+        std::fs::copy(&src, root.join("lib/x86_64-linux-gnu").join(lib))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+    }
+    std::os::unix::fs::symlink(
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        root.join("lib64/ld-linux-x86-64.so.2"),
+    )
+    .expect("ld symlink");
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\napp:x:1000:1000:app:/:/bin/sh\n",
+    )
+    .expect("passwd");
+    std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\napp:x:1000:\n").expect("group");
+    std::fs::write(root.join("var/www/index.html"), "ok\n").expect("index");
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(root)
+        .args(["-c", "."])
+        .output()
+        .expect("tar");
+    assert!(tar.status.success(), "tar failed");
+    let mut child = Command::new("docker")
+        .args(["import", "-", TEST_IMAGE])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("docker import");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&tar.stdout).expect("write tar");
+    }
+    assert!(child.wait().expect("wait").success(), "docker import failed");
+}
+
+/// The dropcap binary under test, for bind-mounting into containers.
+pub fn dropcap_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dropcap"))
+}
+
+/// `-v` arguments that make `/usr/local/bin/dropcap` available inside a [`TEST_IMAGE`] container.
+pub fn dropcap_mount() -> String {
+    format!("{}:/usr/local/bin/dropcap:ro", dropcap_bin().display())
+}
+
+/// A unique name for resources a test creates, so parallel tests never collide.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "dropcap-test-{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Removes the named container when dropped, also when the test panics.
+pub struct ContainerGuard(pub String);
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", "-v", &self.0]).output();
+    }
+}
+
+/// `docker run -d --name NAME ARGS...` (or `docker create` when `start` is false), guarded.
+pub fn container(prefix: &str, args: &[&str], start: bool) -> ContainerGuard {
+    let name = unique(prefix);
+    let mut full = vec![if start { "run" } else { "create" }];
+    if start {
+        full.push("-d");
+    }
+    full.extend(["--name", &name, "--label", "dropcap-test=1"]);
+    full.extend(args);
+    let guard = ContainerGuard(name);
+    docker(&full);
+    guard
+}
