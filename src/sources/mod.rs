@@ -1,0 +1,227 @@
+//! Static audit sources: compose files, Kubernetes manifests (YAML or JSON, `kubectl get`
+//! output, Helm output on stdin) and saved `docker inspect` JSON, each turned into
+//! [`Workload`]s whose locations point at the exact line and column of what was written.
+//!
+//! Files are classified by content, per document ([`detect`]), never only by name: a compose
+//! file called `stack.yml` and a manifest called `web` are both found. A file that fails to
+//! parse yields a [`SourceError`] with the parser's position and reason, and the documents
+//! read before the error are kept, so a bad file never hides findings in good ones.
+
+pub mod compose;
+pub mod detect;
+pub mod inspect;
+pub mod kubernetes;
+pub mod suppress;
+pub mod tree;
+pub mod walk;
+
+use crate::workload::{Location, Suppression, Workload};
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use tree::Pos;
+
+pub use detect::DocKind;
+
+/// Larger inputs are refused before they are read: real manifests are kilobytes, and even
+/// `kubectl get all -A -o yaml` of a large cluster stays well below this.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Name shown for standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// An input that could not be read or parsed: the reporter prints it as
+/// `path:line:col: error: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub path: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+}
+
+impl SourceError {
+    pub fn file(path: &Path, message: impl Into<String>) -> SourceError {
+        SourceError {
+            path: path.display().to_string(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+    pub fn at(path: &Path, pos: Pos, message: impl Into<String>) -> SourceError {
+        SourceError {
+            path: path.display().to_string(),
+            line: Some(pos.line),
+            column: Some(pos.col),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": error: {}", self.message)
+    }
+}
+
+/// What one input produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub workloads: Vec<Workload>,
+    pub errors: Vec<SourceError>,
+    /// Documents of each kind seen (unknown documents are skipped quietly).
+    pub kinds: Vec<DocKind>,
+}
+
+impl Loaded {
+    fn error(e: SourceError) -> Loaded {
+        Loaded {
+            errors: vec![e],
+            ..Loaded::default()
+        }
+    }
+}
+
+/// Per-file context the sources use to turn parser positions into [`Location`]s and to find
+/// suppression comments.
+pub struct Ctx<'a> {
+    pub file: &'a Path,
+    lines: Vec<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(file: &'a Path, text: &'a str) -> Ctx<'a> {
+        Ctx {
+            file,
+            lines: text.lines().collect(),
+        }
+    }
+    pub fn loc(&self, pos: Pos) -> Location {
+        Location {
+            file: self.file.to_path_buf(),
+            line: pos.line,
+            column: pos.col,
+        }
+    }
+    pub fn comments(&self, pos: Pos) -> Vec<Suppression> {
+        suppress::comments_at(&self.lines, pos.line)
+    }
+}
+
+/// Audits one file on disk.
+pub fn load_file(path: &Path) -> Loaded {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Loaded::error(SourceError::file(path, io_reason(&e))),
+    };
+    if meta.is_file() && meta.len() > MAX_FILE_BYTES {
+        return Loaded::error(SourceError::file(path, too_large(meta.len())));
+    }
+    match std::fs::File::open(path) {
+        Ok(f) => load_reader(path, f),
+        Err(e) => Loaded::error(SourceError::file(path, io_reason(&e))),
+    }
+}
+
+/// Audits a stream (standard input, a pipe), reading at most [`MAX_FILE_BYTES`].
+pub fn load_reader(name: &Path, reader: impl Read) -> Loaded {
+    let mut bytes = Vec::new();
+    if let Err(e) = reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+        return Loaded::error(SourceError::file(name, io_reason(&e)));
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Loaded::error(SourceError::file(name, too_large(bytes.len() as u64)));
+    }
+    load_bytes(name, &bytes)
+}
+
+/// Audits bytes: refuses binary data and invalid UTF-8 with a position, then parses.
+pub fn load_bytes(name: &Path, bytes: &[u8]) -> Loaded {
+    if let Some(i) = detect::binary_offset(bytes) {
+        let pos = byte_pos(&bytes[..i]);
+        return Loaded::error(SourceError::at(
+            name,
+            pos,
+            "binary data (a NUL byte), not YAML or JSON",
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let pos = byte_pos(&bytes[..e.valid_up_to()]);
+            return Loaded::error(SourceError::at(name, pos, "invalid UTF-8"));
+        }
+    };
+    // A UTF-8 byte order mark is legal in YAML but would shift nothing we care about.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    load_text(name, text)
+}
+
+/// Parses every document of `text` and hands each to the source its content calls for.
+pub fn load_text(name: &Path, text: &str) -> Loaded {
+    let ctx = Ctx::new(name, text);
+    let mut out = Loaded::default();
+    for doc in tree::documents(text) {
+        let doc = match doc {
+            Ok(d) => d,
+            Err(e) => {
+                out.errors.push(SourceError::at(name, e.pos, e.message));
+                break;
+            }
+        };
+        let kind = detect::classify(&doc.root);
+        match kind {
+            DocKind::Compose => compose::read(&ctx, &doc.root, &mut out),
+            DocKind::Kubernetes => kubernetes::read(&ctx, &doc.root, &mut out),
+            DocKind::Inspect => inspect::read(&ctx, &doc.root, &mut out),
+            DocKind::Unknown => {}
+        }
+        out.kinds.push(kind);
+    }
+    out
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    // The OS message without Rust's " (os error N)" suffix.
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn too_large(len: u64) -> String {
+    format!(
+        "file is {:.1} MiB; dropcap reads inputs up to {} MiB (split it into smaller files)",
+        len as f64 / 1048576.0,
+        MAX_FILE_BYTES / 1048576
+    )
+}
+
+/// Line and column (1-based, in characters) just after `prefix`.
+fn byte_pos(prefix: &[u8]) -> Pos {
+    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = prefix
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&prefix[start..]).chars().count() + 1;
+    Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        col: u32::try_from(col).unwrap_or(u32::MAX),
+    }
+}
+
+/// A path as the user will see it in findings: relative paths stay relative (SARIF wants
+/// them relative to the repository root), `./` is dropped.
+pub fn display_path(p: &Path) -> PathBuf {
+    p.strip_prefix("./").unwrap_or(p).to_path_buf()
+}
