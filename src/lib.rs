@@ -7,6 +7,8 @@ pub mod caps;
 pub mod cmd;
 pub mod output;
 pub mod process;
+pub mod report;
+pub mod rules;
 pub mod workload;
 
 /// What a command concluded, mapped to exit codes the way ripgrep does: 0 clean, 1 findings
