@@ -167,6 +167,37 @@ fn pscap_sets() -> HashMap<u32, String> {
     map
 }
 
+/// dropcap's permitted set per pid, spelled like pscap (lowercase names or `full`).
+fn ps_permitted() -> HashMap<u32, String> {
+    let out = dropcap()
+        .args(["--format", "json", "ps", "--all"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let groups: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let all = dropcap::caps::CapSet::all_known().len();
+    let mut map = HashMap::new();
+    for g in groups.as_array().unwrap() {
+        for p in g["processes"].as_array().unwrap() {
+            let permitted: Vec<String> = p["permitted"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_lowercase())
+                .collect();
+            let text = if permitted.len() >= all {
+                "full".to_string()
+            } else {
+                permitted.join(" ")
+            };
+            map.insert(p["pid"].as_u64().unwrap() as u32, text);
+        }
+    }
+    map
+}
+
 #[test]
 fn ps_agrees_with_pscap() {
     // A container process holding a known partial set, so the comparison covers more than
@@ -194,39 +225,19 @@ fn ps_agrees_with_pscap() {
         .unwrap();
         (c, pid.trim().parse::<u32>().unwrap())
     });
-    let out = dropcap()
-        .args(["--format", "json", "ps", "--all"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    // Other tests start and stop processes concurrently: snapshot dropcap, pscap, dropcap
+    // again, and compare only processes whose sets did not change across the snapshots.
+    let before = ps_permitted();
     let pscap = pscap_sets();
-    let groups: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let after = ps_permitted();
     let mut compared = Vec::new();
-    for g in groups.as_array().unwrap() {
-        for p in g["processes"].as_array().unwrap() {
-            let pid = p["pid"].as_u64().unwrap() as u32;
-            let Some(theirs) = pscap.get(&pid) else {
-                continue;
-            };
-            let permitted: Vec<String> = p["permitted"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap().to_lowercase())
-                .collect();
-            let all = dropcap::caps::CapSet::all_known().len();
-            let ours = if permitted.len() >= all {
-                "full".to_string()
-            } else {
-                permitted.join(" ")
-            };
-            // The process may have changed between the two snapshots only if it exited.
-            if std::path::Path::new(&format!("/proc/{pid}")).exists() {
-                assert_eq!(&ours, theirs, "pid {pid} ({})", p["command"]);
-                compared.push(pid);
-            }
+    for (pid, ours) in &before {
+        let (Some(theirs), Some(again)) = (pscap.get(pid), after.get(pid)) else {
+            continue;
+        };
+        if again == ours {
+            assert_eq!(ours, theirs, "pid {pid}");
+            compared.push(*pid);
         }
     }
     assert!(!compared.is_empty(), "no process compared");
