@@ -7,6 +7,8 @@ pub mod caps;
 pub mod cmd;
 pub mod output;
 pub mod process;
+pub mod report;
+pub mod rules;
 pub mod sources;
 pub mod workload;
 
