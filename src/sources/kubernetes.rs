@@ -70,9 +70,6 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
         .and_then(Node::as_text)
         .unwrap_or("<unnamed>");
-    let namespace = meta
-        .and_then(|m| m.get("namespace"))
-        .and_then(Node::as_text);
 
     let annotations: Vec<&Node> = [meta, pod_meta]
         .into_iter()
@@ -104,7 +101,6 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                 Syntax::Kubernetes,
             );
             w.container = Some(cname.to_string());
-            w.id = namespace.map(|ns| format!("{ns}/{kind}/{name}/{cname}"));
             w.image = c.get("image").and_then(Node::as_text).map(str::to_string);
             w.location = Some(ctx.loc(c.pos));
             w.host_network = host_network;

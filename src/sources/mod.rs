@@ -16,7 +16,6 @@ pub mod tree;
 pub mod walk;
 
 use crate::workload::{Location, Suppression, Workload};
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use tree::Pos;
@@ -30,15 +29,9 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Name shown for standard input.
 pub const STDIN_NAME: &str = "<stdin>";
 
-/// An input that could not be read or parsed: the reporter prints it as
-/// `path:line:col: error: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceError {
-    pub path: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    pub message: String,
-}
+/// An input that could not be read or parsed; the reporter prints it as
+/// `path:line:col: error: message`. The same type the live audit reports.
+pub use crate::report::InputError as SourceError;
 
 impl SourceError {
     pub fn file(path: &Path, message: impl Into<String>) -> SourceError {
@@ -56,19 +49,6 @@ impl SourceError {
             column: Some(pos.col),
             message: message.into(),
         }
-    }
-}
-
-impl fmt::Display for SourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path)?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
-        write!(f, ": error: {}", self.message)
     }
 }
 
