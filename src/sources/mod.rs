@@ -118,7 +118,13 @@ pub fn load_reader(name: &Path, reader: impl Read) -> Loaded {
         return Loaded::error(SourceError::file(name, io_reason(&e)));
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Loaded::error(SourceError::file(name, too_large(bytes.len() as u64)));
+        return Loaded::error(SourceError::file(
+            name,
+            format!(
+                "input is larger than {} MiB, the most dropcap reads (split it into smaller files)",
+                MAX_FILE_BYTES / 1048576
+            ),
+        ));
     }
     load_bytes(name, &bytes)
 }

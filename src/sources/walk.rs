@@ -2,8 +2,9 @@
 //! walks them (`.gitignore`, `.ignore` and hidden files skipped), `-` for standard input.
 //!
 //! A file named on the command line is always parsed and any problem with it is an error. A
-//! file found in a directory is parsed when its extension is YAML/JSON or its content looks
-//! like a manifest, so a README or a shell script next to the manifests is not "broken YAML".
+//! file found in a directory is parsed when its extension is YAML/JSON, or when it has no
+//! extension and its content looks like a manifest, so a README or a shell script next to the
+//! manifests is not "broken YAML".
 
 use super::{detect, load_bytes, load_file, load_reader, Loaded, SourceError, MAX_FILE_BYTES};
 use std::path::{Path, PathBuf};
@@ -66,8 +67,10 @@ pub fn load(input: &Input) -> Option<Loaded> {
         )),
         Input::File(p) => Some(load_file(p)),
         Input::Found(p) if detect::has_config_extension(p) => Some(load_file(p)),
+        // Another extension (`.md`, `.sh`, `.tmpl`...) is not configuration dropcap can read.
+        Input::Found(p) if p.extension().is_some() => None,
         Input::Found(p) => {
-            // Unknown extension: read a bounded amount and decide by content.
+            // No extension (`stack`, `manifest`): decide by content.
             let meta = std::fs::metadata(p).ok()?;
             if meta.len() > MAX_FILE_BYTES {
                 return None;
