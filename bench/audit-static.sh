@@ -34,4 +34,5 @@ cat corpus/* >/dev/null
 /usr/bin/time -v venv/bin/checkov -d corpus --framework kubernetes --skip-download \
   --check "$CHECKS" -o json --quiet >checkov.json 2>checkov.time || [ $? -eq 1 ]
 
-python3 "$OLDPWD/bench/compare_checkov.py" dropcap.json checkov.json dropcap.time checkov.time
+python3 "$OLDPWD/bench/compare_checkov.py" dropcap.json checkov.json dropcap.time checkov.time \
+  corpus.truth.json

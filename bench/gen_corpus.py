@@ -29,7 +29,7 @@ CAPS = [
 ]
 
 
-def container(rng, i):
+def container(rng, i, truth):
     name, sc = rng.choice(CAPS)
     c = {"name": f"c{i}", "image": f"registry.example.com/app/{name}:{rng.randint(1, 9)}"}
     sc = json.loads(json.dumps(sc)) if sc else None
@@ -41,22 +41,23 @@ def container(rng, i):
         sc["runAsUser"] = rng.choice([0, 1000, 10001])
     if sc is not None:
         c["securityContext"] = sc
+    truth.append({"caps": name, "no_escalation": (sc or {}).get("allowPrivilegeEscalation") is False})
     return c
 
 
-def pod_spec(rng):
-    spec = {"containers": [container(rng, i) for i in range(rng.choice([1, 1, 1, 2, 3]))]}
+def pod_spec(rng, truth):
+    spec = {"containers": [container(rng, i, truth) for i in range(rng.choice([1, 1, 1, 2, 3]))]}
     if rng.random() < 0.2:
-        spec["initContainers"] = [container(rng, 9)]
+        spec["initContainers"] = [container(rng, 9, truth)]
     if rng.random() < 0.1:
         spec["securityContext"] = {"sysctls": [{"name": "net.ipv4.ping_group_range",
                                                 "value": "0 2147483647"}]}
     return spec
 
 
-def obj(rng, kind, n):
+def obj(rng, kind, n, truth):
     meta = {"name": f"w{n}", "namespace": "bench", "labels": {"app": f"w{n}"}}
-    spec = pod_spec(rng)
+    spec = pod_spec(rng, truth)
     tmpl = {"metadata": {"labels": {"app": f"w{n}"}}, "spec": spec}
     base = {"apiVersion": API.get(kind, "apps/v1"), "kind": kind, "metadata": meta}
     if kind == "Pod":
@@ -106,11 +107,17 @@ def main():
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     rng = random.Random(42)
     os.makedirs(out, exist_ok=True)
+    # Which capability variant each container got, per file: lets the comparison explain
+    # every disagreement instead of guessing. Written next to the corpus, not inside it.
+    truth = {}
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
-        o = obj(rng, kind, i)
+        variants = []
+        o = obj(rng, kind, i, variants)
+        name = f"m{i:05d}.json" if i % 10 == 9 else f"m{i:05d}.yaml"
+        truth[name] = variants
         if i % 10 == 9:
-            with open(os.path.join(out, f"m{i:05d}.json"), "w") as f:
+            with open(os.path.join(out, name), "w") as f:
                 json.dump(o, f, indent=2)
             continue
         text = to_yaml(o).lstrip("\n")
@@ -119,8 +126,10 @@ def main():
             svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"w{i}"},
                    "spec": {"ports": [{"port": 80}], "selector": {"app": f"w{i}"}}}
             text = to_yaml(svc).lstrip("\n") + "---\n" + text
-        with open(os.path.join(out, f"m{i:05d}.yaml"), "w") as f:
+        with open(os.path.join(out, name), "w") as f:
             f.write(text)
+    with open(out.rstrip("/") + ".truth.json", "w") as f:
+        json.dump(truth, f)
 
 
 if __name__ == "__main__":

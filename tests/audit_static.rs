@@ -256,9 +256,17 @@ fn directory_walk_skips_gitignored_and_non_config_files() {
         "services:\n  web:\n    image: nginx\n    privileged: true\n",
     )
     .unwrap();
-    let (v, code, _) = audit_json(&[d.to_str().unwrap()]);
-    assert_eq!(code, 1);
+    // JSON with comments (not a manifest) and a Helm template: neither is dropcap's to judge.
+    std::fs::write(d.join("tsconfig.json"), "{ // comment\n \"a\": 1 }\n").unwrap();
+    let template = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n  {{- with .Values.x }}\n  x: {{ . }}\n  {{- end }}\n";
+    std::fs::write(d.join("deploy.yaml"), template).unwrap();
+    let (v, code, stderr) = audit_json(&[d.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v}");
     assert!(v["errors"].as_array().unwrap().is_empty(), "{v}");
+    assert!(
+        stderr.contains("deploy.yaml: skipped: a template"),
+        "{stderr}"
+    );
     let names: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()
@@ -267,6 +275,16 @@ fn directory_walk_skips_gitignored_and_non_config_files() {
         .collect();
     assert!(names.contains(&"web"), "{names:?}");
     assert!(!names.contains(&"Pod/hidden"), "{names:?}");
+    // Named explicitly, the template is an error, with a hint.
+    let (v, code, _) = audit_json(&[d.join("deploy.yaml").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("helm template CHART"),
+        "{v}"
+    );
 }
 
 #[test]

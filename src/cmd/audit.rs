@@ -86,6 +86,9 @@ pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
                 "dropcap: {name}: nothing to audit (no compose services, Kubernetes workloads or inspect output)"
             );
         }
+        for n in &loaded.notes {
+            eprintln!("dropcap: {n}");
+        }
         workloads.extend(loaded.workloads);
         errors.extend(loaded.errors);
     }

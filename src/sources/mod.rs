@@ -59,6 +59,10 @@ pub struct Loaded {
     pub errors: Vec<SourceError>,
     /// Documents of each kind seen (unknown documents are skipped quietly).
     pub kinds: Vec<DocKind>,
+    /// Things worth saying that are not errors (a skipped template).
+    pub notes: Vec<String>,
+    /// The start of a text that failed to parse, to explain why (a template?).
+    pub text_sample: Option<String>,
 }
 
 impl Loaded {
@@ -160,6 +164,12 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
             Ok(d) => d,
             Err(e) => {
                 out.errors.push(SourceError::at(name, e.pos, e.message));
+                let end = text.len().min(64 * 1024);
+                let end = (0..=end)
+                    .rev()
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(0);
+                out.text_sample = Some(text[..end].to_string());
                 break;
             }
         };

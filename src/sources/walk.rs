@@ -58,34 +58,77 @@ fn walk_error(root: &Path, err: &ignore::Error) -> SourceError {
     SourceError::file(&path, err.to_string())
 }
 
-/// Reads one input; `None` when a walked file is not configuration at all.
+/// Reads one input; `None` when a walked file is not configuration dropcap can read.
+///
+/// Files found in a directory get the benefit of the doubt that ripgrep gives: binary files
+/// are skipped, and a file that fails to parse is reported only when it looks like a manifest
+/// or compose file (a `tsconfig.json` with comments is not dropcap's business). Helm templates
+/// (`{{ ... }}`) are skipped with a note: only their rendered output can be audited.
 pub fn load(input: &Input) -> Option<Loaded> {
-    match input {
-        Input::Stdin => Some(load_reader(
-            Path::new(super::STDIN_NAME),
-            std::io::stdin().lock(),
-        )),
-        Input::File(p) => Some(load_file(p)),
-        Input::Found(p) if detect::has_config_extension(p) => Some(load_file(p)),
-        // Another extension (`.md`, `.sh`, `.tmpl`...) is not configuration dropcap can read.
-        Input::Found(p) if p.extension().is_some() => None,
-        Input::Found(p) => {
-            // No extension (`stack`, `manifest`): decide by content.
-            let meta = std::fs::metadata(p).ok()?;
-            if meta.len() > MAX_FILE_BYTES {
-                return None;
-            }
-            let bytes = std::fs::read(p).ok()?;
-            if detect::binary_offset(&bytes).is_some() {
-                return None;
-            }
-            let text = std::str::from_utf8(&bytes).ok()?;
-            if !detect::looks_like_config(text) {
-                return None;
-            }
-            Some(load_bytes(p, &bytes))
+    let p = match input {
+        Input::Stdin => {
+            let name = Path::new(super::STDIN_NAME);
+            return Some(template_hint(load_reader(name, std::io::stdin().lock())));
+        }
+        Input::File(p) => return Some(template_hint(load_file(p))),
+        Input::Found(p) => p,
+    };
+    // Another extension (`.md`, `.sh`, `.tmpl`...) is not configuration dropcap can read;
+    // no extension (`stack`, `manifest`) is decided by content.
+    let by_name = detect::has_config_extension(p);
+    if !by_name && p.extension().is_some() {
+        return None;
+    }
+    let meta = std::fs::metadata(p).ok()?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Some(load_file(p));
+    }
+    let bytes = match std::fs::read(p) {
+        Ok(b) => b,
+        Err(_) => return Some(load_file(p)),
+    };
+    if detect::binary_offset(&bytes).is_some() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let looks = detect::looks_like_config(&text);
+    if !by_name && !looks {
+        return None;
+    }
+    let mut loaded = load_bytes(p, &bytes);
+    if !loaded.errors.is_empty() && loaded.workloads.is_empty() {
+        if is_template(&text) {
+            loaded.errors.clear();
+            loaded.notes.push(format!(
+                "{}: skipped: a template ({{{{ ... }}}}); audit its rendered output, e.g. `helm template CHART | dropcap audit -`",
+                p.display()
+            ));
+        } else if !looks {
+            return None;
         }
     }
+    Some(loaded)
+}
+
+fn is_template(text: &str) -> bool {
+    text.contains("{{") && text.contains("}}")
+}
+
+/// A named file or stdin that fails to parse because it is a template gets a hint.
+fn template_hint(mut loaded: Loaded) -> Loaded {
+    if loaded.workloads.is_empty() {
+        if let Some(t) = &loaded.text_sample {
+            if is_template(t) {
+                for e in &mut loaded.errors {
+                    e.message.push_str(
+                        " (a Helm template? render it first: `helm template CHART | dropcap audit -`)",
+                    );
+                }
+            }
+        }
+    }
+    loaded.text_sample = None;
+    loaded
 }
 
 #[cfg(test)]
