@@ -71,6 +71,8 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         .and_then(Node::as_text)
         .unwrap_or("<unnamed>");
 
+    // A comment right above the object (`apiVersion:`) applies to all its containers.
+    let object_comments = ctx.comments(obj.pos);
     let annotations: Vec<&Node> = [meta, pod_meta]
         .into_iter()
         .flatten()
@@ -149,6 +151,7 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                 }
             }
             w.suppressions = ctx.comments(c.pos);
+            w.suppressions.extend(object_comments.iter().cloned());
             w.suppressions
                 .extend(annotation_suppressions(&annotations, cname));
             out.workloads.push(w);
@@ -259,6 +262,18 @@ metadata: {name: web}
         assert!(side.privileged.value);
         assert_eq!(side.privileged.location.as_ref().unwrap().line, 31);
         assert_eq!(side.suppressions[0].rule, "DC002");
+    }
+
+    #[test]
+    fn comment_above_the_object_applies_to_every_container() {
+        let text = "# Source: chart/job.yaml\n# dropcap:ignore DC008 short-lived job\napiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n      - name: b\n";
+        let l = load_text(Path::new("j.yaml"), text);
+        assert_eq!(l.workloads.len(), 2);
+        for w in &l.workloads {
+            assert_eq!(w.suppressions.len(), 1);
+            assert_eq!(w.suppressions[0].rule, "DC008");
+            assert_eq!(w.suppressions[0].reason, "short-lived job");
+        }
     }
 
     #[test]

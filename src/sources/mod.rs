@@ -221,3 +221,84 @@ fn byte_pos(prefix: &[u8]) -> Pos {
 pub fn display_path(p: &Path) -> PathBuf {
     p.strip_prefix("./").unwrap_or(p).to_path_buf()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// YAML-ish token soup reaches far more parser states than random bytes do.
+    fn soup() -> impl Strategy<Value = String> {
+        let tok = prop::sample::select(vec![
+            "services:",
+            "apiVersion: v1",
+            "kind: Pod",
+            "kind: List",
+            "items:",
+            "spec:",
+            "containers:",
+            "- ",
+            "name: x",
+            "cap_add:",
+            "capabilities:",
+            "add:",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            ": ",
+            "&a ",
+            "*a",
+            "<<: *a",
+            "---",
+            "...",
+            "\n",
+            "\n  ",
+            "\n    ",
+            "# dropcap:ignore DC001 x",
+            "\"",
+            "'",
+            "NET_RAW",
+            "ALL",
+            "true",
+            "null",
+            "|",
+            ">",
+            "!!str ",
+            "%YAML 1.2",
+            "\t",
+            "HostConfig:",
+            "CapAdd:",
+            "extends: x",
+            "x:",
+        ]);
+        prop::collection::vec(tok, 0..80).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn never_panics_on_token_soup(text in soup()) {
+            let l = load_text(Path::new("f.yaml"), &text);
+            for e in &l.errors {
+                prop_assert!(e.line.unwrap_or(1) >= 1 && e.column.unwrap_or(1) >= 1);
+            }
+        }
+
+        #[test]
+        fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let _ = load_bytes(Path::new("f.yaml"), &bytes);
+        }
+    }
+
+    #[test]
+    fn positions_of_invalid_utf8_and_nul() {
+        let l = load_bytes(Path::new("f"), b"a: 1\nb: \xff\n");
+        assert_eq!(l.errors[0].line, Some(2));
+        assert_eq!(l.errors[0].column, Some(4));
+        assert_eq!(l.errors[0].message, "invalid UTF-8");
+        let l = load_bytes(Path::new("f"), b"ab\0");
+        assert_eq!((l.errors[0].line, l.errors[0].column), (Some(1), Some(3)));
+    }
+}
