@@ -10,6 +10,7 @@
 pub mod compose;
 pub mod detect;
 pub mod inspect;
+pub mod json;
 pub mod kubernetes;
 pub mod suppress;
 pub mod tree;
@@ -78,15 +79,39 @@ impl Loaded {
 /// suppression comments.
 pub struct Ctx<'a> {
     pub file: &'a Path,
-    lines: Vec<&'a str>,
+    text: &'a str,
+    /// Byte offset of each line start, built on the first suppression lookup: most files
+    /// never need it, and 4 bytes a line keeps a multi-million-line list cheap.
+    line_starts: std::cell::OnceCell<Vec<u32>>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(file: &'a Path, text: &'a str) -> Ctx<'a> {
         Ctx {
             file,
-            lines: text.lines().collect(),
+            text,
+            line_starts: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Line `i` (0-based) without its line break.
+    fn line(&self, i: usize) -> Option<&'a str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(
+                    self.text
+                        .bytes()
+                        .enumerate()
+                        .filter(|&(_, b)| b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect()
+        });
+        let start = *starts.get(i)? as usize;
+        let end = starts.get(i + 1).map_or(self.text.len(), |&e| e as usize);
+        let l = self.text.get(start..end)?;
+        Some(l.trim_end_matches(['\n', '\r']))
     }
     pub fn loc(&self, pos: Pos) -> Location {
         Location {
@@ -96,7 +121,7 @@ impl<'a> Ctx<'a> {
         }
     }
     pub fn comments(&self, pos: Pos) -> Vec<Suppression> {
-        suppress::comments_at(&self.lines, pos.line)
+        suppress::comments_with(&|i| self.line(i), pos.line)
     }
 }
 
@@ -159,7 +184,7 @@ pub fn load_bytes(name: &Path, bytes: &[u8]) -> Loaded {
 pub fn load_text(name: &Path, text: &str) -> Loaded {
     let ctx = Ctx::new(name, text);
     let mut out = Loaded::default();
-    for doc in tree::documents(text) {
+    for doc in documents(text) {
         let doc = match doc {
             Ok(d) => d,
             Err(e) => {
@@ -183,6 +208,30 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
         out.kinds.push(kind);
     }
     out
+}
+
+/// Flow-style YAML that is not JSON is only re-read with the YAML parser when small: the
+/// YAML scanner's memory grows with flow content (see [`json`]).
+const YAML_FALLBACK_MAX: usize = 1024 * 1024;
+
+/// JSON goes to the JSON reader, everything else (and small flow YAML that is not JSON) to the
+/// YAML parser; both produce the same positioned tree.
+fn documents(text: &str) -> Box<dyn Iterator<Item = Result<tree::Doc, tree::TreeError>> + '_> {
+    if !json::starts_like_json(text) {
+        return Box::new(tree::documents(text));
+    }
+    let mut docs = json::documents(text);
+    match docs.next() {
+        None => Box::new(std::iter::empty()),
+        Some(Ok(d)) => Box::new(std::iter::once(Ok(d)).chain(docs)),
+        Some(Err(e)) => {
+            if text.len() <= YAML_FALLBACK_MAX && tree::documents(text).all(|d| d.is_ok()) {
+                Box::new(tree::documents(text))
+            } else {
+                Box::new(std::iter::once(Err(e)))
+            }
+        }
+    }
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -12,9 +12,17 @@ const MARK: &str = "dropcap:ignore";
 
 /// Suppressions written as comments on `line` (1-based) or on the comment lines just above.
 pub fn comments_at(lines: &[&str], line: u32) -> Vec<Suppression> {
+    comments_with(&|i| lines.get(i).copied(), line)
+}
+
+/// [`comments_at`] over any way of fetching line `i` (0-based).
+pub fn comments_with<'a>(
+    line_at: &dyn Fn(usize) -> Option<&'a str>,
+    line: u32,
+) -> Vec<Suppression> {
     let mut out = Vec::new();
     let idx = (line as usize).saturating_sub(1);
-    if let Some(l) = lines.get(idx) {
+    if let Some(l) = line_at(idx) {
         if let Some(c) = trailing_comment(l) {
             parse_into(c, &mut out);
         }
@@ -22,7 +30,7 @@ pub fn comments_at(lines: &[&str], line: u32) -> Vec<Suppression> {
     let mut i = idx;
     while i > 0 {
         i -= 1;
-        let t = lines.get(i).map(|l| l.trim_start()).unwrap_or("");
+        let t = line_at(i).map(|l| l.trim_start()).unwrap_or("");
         let Some(c) = t.strip_prefix('#') else {
             break;
         };

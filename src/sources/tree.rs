@@ -182,6 +182,37 @@ impl Node {
     }
 }
 
+/// Keys whose values no source reads and which make up most of `kubectl get -o json|yaml` and
+/// `docker inspect` output. Their subtrees are parsed (so syntax errors are still reported)
+/// but replaced by a null as soon as they are complete, so a 40 MB list is held at a fraction
+/// of its size. A YAML subtree that defines an anchor is kept: an alias elsewhere may use it.
+pub fn is_bulk_key(key: &str) -> bool {
+    matches!(
+        key,
+        "status"
+            | "managedFields"
+            | "env"
+            | "envFrom"
+            | "volumeMounts"
+            | "volumes"
+            | "volumeDevices"
+            | "livenessProbe"
+            | "readinessProbe"
+            | "startupProbe"
+            | "lifecycle"
+            | "resources"
+            | "affinity"
+            | "tolerations"
+            | "topologySpreadConstraints"
+            | "data"
+            | "binaryData"
+            | "Env"
+            | "GraphDriver"
+            | "NetworkSettings"
+            | "Mounts"
+    )
+}
+
 /// One document of a stream: the root node and where the document starts.
 pub struct Doc {
     pub root: Rc<Node>,
@@ -193,6 +224,8 @@ enum Frame {
         pos: Pos,
         anchor: usize,
         size: u64,
+        /// An anchor is defined somewhere inside: the subtree must be kept.
+        anchored: bool,
     },
     Map {
         pairs: Vec<(Rc<Node>, Rc<Node>)>,
@@ -200,6 +233,7 @@ enum Frame {
         pos: Pos,
         anchor: usize,
         size: u64,
+        anchored: bool,
     },
 }
 
@@ -265,7 +299,8 @@ impl Docs<'_> {
             };
             let (ev, span) = ev.map_err(|e| scan_error(&e))?;
             let pos = pos_of(&span.start);
-            let finished: Option<(Rc<Node>, usize)> = match ev {
+            // The finished node, its anchor id, and whether it or anything in it is anchored.
+            let finished: Option<(Rc<Node>, usize, bool)> = match ev {
                 Event::StreamStart | Event::Nothing => None,
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
@@ -292,7 +327,7 @@ impl Docs<'_> {
                         pos,
                         message: "alias to an unknown anchor".into(),
                     })?;
-                    Some((node, 0))
+                    Some((node, 0, false))
                 }
                 Event::Scalar(text, style, anchor, _tag) => {
                     let node = Node {
@@ -303,7 +338,7 @@ impl Docs<'_> {
                         pos,
                         expanded: 1,
                     };
-                    Some((Rc::new(node), anchor))
+                    Some((Rc::new(node), anchor, anchor != 0))
                 }
                 Event::SequenceStart(anchor, _) => {
                     push(&mut stack, pos)?;
@@ -312,6 +347,7 @@ impl Docs<'_> {
                         pos,
                         anchor,
                         size: 1,
+                        anchored: false,
                     });
                     None
                 }
@@ -323,6 +359,7 @@ impl Docs<'_> {
                         pos,
                         anchor,
                         size: 1,
+                        anchored: false,
                     });
                     None
                 }
@@ -332,6 +369,7 @@ impl Docs<'_> {
                         pos,
                         anchor,
                         size,
+                        anchored,
                     }) => Some((
                         Rc::new(Node {
                             kind: Kind::Seq(items),
@@ -339,12 +377,14 @@ impl Docs<'_> {
                             expanded: size,
                         }),
                         anchor,
+                        anchored || anchor != 0,
                     )),
                     Some(Frame::Map {
                         pairs,
                         pos,
                         anchor,
                         size,
+                        anchored,
                         ..
                     }) => Some((
                         Rc::new(Node {
@@ -353,11 +393,12 @@ impl Docs<'_> {
                             expanded: size,
                         }),
                         anchor,
+                        anchored || anchor != 0,
                     )),
                     None => None,
                 },
             };
-            let Some((node, anchor)) = finished else {
+            let Some((node, anchor, has_anchor)) = finished else {
                 continue;
             };
             if anchor != 0 {
@@ -365,22 +406,54 @@ impl Docs<'_> {
             }
             match stack.last_mut() {
                 None => root = Some(node),
-                Some(Frame::Seq { items, size, .. }) => {
+                Some(Frame::Seq {
+                    items,
+                    size,
+                    anchored,
+                    ..
+                }) => {
+                    *anchored |= has_anchor;
                     *size = grow(*size, node.expanded, node.pos)?;
                     items.push(node);
                 }
                 Some(Frame::Map {
-                    pairs, key, size, ..
+                    pairs,
+                    key,
+                    size,
+                    anchored,
+                    ..
                 }) => {
-                    *size = grow(*size, node.expanded, node.pos)?;
+                    *anchored |= has_anchor;
                     match key.take() {
-                        None => *key = Some(node),
-                        Some(k) => pairs.push((k, node)),
+                        None => {
+                            *size = grow(*size, node.expanded, node.pos)?;
+                            *key = Some(node);
+                        }
+                        Some(k) => {
+                            let node = if !has_anchor && k.as_str().is_some_and(is_bulk_key) {
+                                null(node.pos)
+                            } else {
+                                node
+                            };
+                            *size = grow(*size, node.expanded, node.pos)?;
+                            pairs.push((k, node));
+                        }
                     }
                 }
             }
         }
     }
+}
+
+fn null(pos: Pos) -> Rc<Node> {
+    Rc::new(Node {
+        kind: Kind::Scalar {
+            text: String::new(),
+            plain: true,
+        },
+        pos,
+        expanded: 1,
+    })
 }
 
 fn push(stack: &mut [Frame], pos: Pos) -> Result<(), TreeError> {
@@ -466,6 +539,16 @@ mod tests {
         }
         let e = documents(&s).collect::<Result<Vec<_>, _>>().err().unwrap();
         assert!(e.message.contains("alias"), "{e:?}");
+    }
+
+    #[test]
+    fn bulk_values_dropped_unless_they_define_an_anchor() {
+        let r = one("status: {phase: Running}\nenv: &e [{name: A}]\nspec:\n  env: *e\n  x: 1\n");
+        assert!(r.get("status").unwrap().is_null());
+        assert!(r.get("env").unwrap().is_seq(), "anchored: kept");
+        // An alias under a bulk key is dropped; the anchor it names is unaffected.
+        assert!(r.path(&["spec", "env"]).unwrap().is_null());
+        assert_eq!(r.path(&["spec", "x"]).unwrap().as_str(), Some("1"));
     }
 
     #[test]
