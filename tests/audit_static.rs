@@ -122,6 +122,7 @@ fn rel(p: &Path) -> String {
 fn every_example_and_fixture_matches_its_golden_file() {
     let mut files = files_under("examples");
     files.extend(files_under("tests/fixtures/audit"));
+    files.retain(|f| f.extension().is_some_and(|e| e != "md"));
     assert!(files.len() >= 12, "{files:?}");
     for f in files {
         let path = rel(&f);

@@ -74,6 +74,12 @@ pub fn parse_value(value: &str) -> Vec<Suppression> {
     };
     let ids = ids.trim_end_matches(':');
     let reason = reason.trim_start_matches(['-', ':']).trim();
+    // A suppression is a reviewed decision; one without a reason still counts but says so.
+    let reason = if reason.is_empty() {
+        "(no reason given)"
+    } else {
+        reason
+    };
     ids.split(',')
         .map(str::trim)
         .filter(|id| !id.is_empty())
@@ -119,6 +125,10 @@ mod tests {
     #[test]
     fn other_comments_ignored() {
         assert!(comments_at(&["# dropcap:ignored", "web:"], 2).is_empty());
-        assert_eq!(comments_at(&["# dropcap:ignore *", "web:"], 2)[0].rule, "*");
+        let s = comments_at(&["# dropcap:ignore *", "web:"], 2);
+        assert_eq!(
+            (s[0].rule.as_str(), s[0].reason.as_str()),
+            ("*", "(no reason given)")
+        );
     }
 }
