@@ -5,8 +5,8 @@
 //! while compose and Kubernetes files are read loosely (unknown keys, anchors, merge keys).
 //! saphyr-parser gives a marker for every event; this module turns those events into a tree.
 //!
-//! JSON is read by the same parser (JSON is YAML 1.2 flow syntax), so `kubectl get -o json`
-//! and `docker inspect` output get the same line/column positions.
+//! JSON gets the same tree from [`super::json`] (saphyr's scanner buffers flow content far
+//! ahead, so large JSON would cost many times its size there).
 //!
 //! Resource limits, because inputs may be hostile (a manifest from a pull request):
 //! - aliases are shared (`Rc`), never copied, so an alias bomb costs no memory while it is
