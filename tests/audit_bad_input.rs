@@ -238,3 +238,16 @@ fn billion_laughs_alias_bomb_is_refused() {
     );
     assert!(r.stdout.contains("critical DC003"), "{}", r.stdout);
 }
+
+#[test]
+fn non_ascii_container_id_in_inspect_json() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "inspect.json",
+        "[{\"Id\": \"a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\", \"Name\": \"/x\", \"HostConfig\": {\"Privileged\": true}}]".as_bytes(),
+    );
+    let r = audit(&[&f], None);
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    assert!(r.stdout.contains("critical DC002"), "{}", r.stdout);
+}

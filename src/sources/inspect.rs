@@ -21,13 +21,19 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
 }
 
 fn container(ctx: &Ctx, c: &Node, out: &mut Loaded) {
-    let id = c.get("Id").and_then(Node::as_text);
+    // Engine ids are hex; anything else is not an id (and would be cut mid-character by
+    // reporters that shorten ids to 12 bytes).
+    let id = c
+        .get("Id")
+        .and_then(Node::as_text)
+        .filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let short_id: Option<String> = id.map(|i| i.chars().take(12).collect());
     let name = c
         .get("Name")
         .and_then(Node::as_text)
         .map(|n| n.trim_start_matches('/'))
         .filter(|n| !n.is_empty())
-        .or(id.map(|i| &i[..i.len().min(12)]))
+        .or(short_id.as_deref())
         .unwrap_or("<unnamed>");
     let runtime = if c.get("EffectiveCaps").is_some() || c.get("OCIRuntime").is_some() {
         Runtime::Podman
@@ -103,6 +109,16 @@ mod tests {
     use crate::sources::load_text;
     use crate::workload::Runtime;
     use std::path::Path;
+
+    #[test]
+    fn odd_ids_are_not_ids() {
+        let l = load_text(
+            Path::new("i.json"),
+            r#"[{"Id": "aééééééééééé", "HostConfig": {}}]"#,
+        );
+        assert_eq!(l.workloads[0].name, "<unnamed>");
+        assert_eq!(l.workloads[0].id, None);
+    }
 
     #[test]
     fn docker_inspect_array() {
