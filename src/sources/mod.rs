@@ -62,8 +62,8 @@ pub struct Loaded {
     pub kinds: Vec<DocKind>,
     /// Things worth saying that are not errors (a skipped template).
     pub notes: Vec<String>,
-    /// The start of a text that failed to parse, to explain why (a template?).
-    pub text_sample: Option<String>,
+    /// The text failed to parse and holds `{{ ... }}`: most likely an unrendered template.
+    pub template: bool,
 }
 
 impl Loaded {
@@ -189,12 +189,7 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
             Ok(d) => d,
             Err(e) => {
                 out.errors.push(SourceError::at(name, e.pos, e.message));
-                let end = text.len().min(64 * 1024);
-                let end = (0..=end)
-                    .rev()
-                    .find(|&i| text.is_char_boundary(i))
-                    .unwrap_or(0);
-                out.text_sample = Some(text[..end].to_string());
+                out.template = text.contains("{{") && text.contains("}}");
                 break;
             }
         };

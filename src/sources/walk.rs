@@ -97,7 +97,7 @@ pub fn load(input: &Input) -> Option<Loaded> {
     }
     let mut loaded = load_bytes(p, &bytes);
     if !loaded.errors.is_empty() && loaded.workloads.is_empty() {
-        if is_template(&text) {
+        if loaded.template {
             loaded.errors.clear();
             loaded.notes.push(format!(
                 "{}: skipped: a template ({{{{ ... }}}}); audit its rendered output, e.g. `helm template CHART | dropcap audit -`",
@@ -110,24 +110,15 @@ pub fn load(input: &Input) -> Option<Loaded> {
     Some(loaded)
 }
 
-fn is_template(text: &str) -> bool {
-    text.contains("{{") && text.contains("}}")
-}
-
 /// A named file or stdin that fails to parse because it is a template gets a hint.
 fn template_hint(mut loaded: Loaded) -> Loaded {
-    if loaded.workloads.is_empty() {
-        if let Some(t) = &loaded.text_sample {
-            if is_template(t) {
-                for e in &mut loaded.errors {
-                    e.message.push_str(
-                        " (a Helm template? render it first: `helm template CHART | dropcap audit -`)",
-                    );
-                }
-            }
+    if loaded.template && loaded.workloads.is_empty() {
+        for e in &mut loaded.errors {
+            e.message.push_str(
+                " (a Helm template? render it first: `helm template CHART | dropcap audit -`)",
+            );
         }
     }
-    loaded.text_sample = None;
     loaded
 }
 
