@@ -6,6 +6,7 @@
 pub mod caps;
 pub mod cmd;
 pub mod output;
+pub mod ping;
 pub mod process;
 
 /// What a command concluded, mapped to exit codes the way ripgrep does: 0 clean, 1 findings

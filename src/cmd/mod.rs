@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod explain;
+pub mod ping;
 pub mod ps;
 
 use thiserror::Error;

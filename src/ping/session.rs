@@ -1,0 +1,352 @@
+//! One ping run: sending on schedule, reading replies and errors, deciding when to stop.
+//!
+//! The schedule follows iputils' `main_loop`/`pinger`/`schedule_exit`, because health checks and
+//! scripts depend on its timing: the first request leaves at once, then one per interval; with
+//! `-i 0` the next leaves as soon as the previous is answered (or after 10 ms without answer);
+//! after the last of `-c` requests the run lingers `-W` seconds if nothing came back yet, else
+//! twice the longest round trip; `-w` ends the run at its deadline whatever the count, and with
+//! `-w` the run keeps sending until `-c` replies arrived.
+
+use super::matching::{Match, Tracker};
+use super::packet::{self, IcmpError, Received};
+use super::socket::{self, IcmpSocket, Kind};
+use super::stats::Stats;
+use std::io;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// iputils' `MIN_INTERVAL_MS`: with `-i 0`, an unanswered request holds the next back this long.
+const UNANSWERED_HOLD: Duration = Duration::from_millis(10);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub count: Option<u64>,
+    pub interval: Duration,
+    /// `-W`: how long to wait after the last request when nothing was answered.
+    pub linger: Duration,
+    pub deadline: Option<Duration>,
+    pub size: usize,
+    pub ttl: Option<u8>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            count: None,
+            interval: Duration::from_secs(1),
+            linger: Duration::from_secs(10),
+            deadline: None,
+            size: 56,
+            ttl: None,
+        }
+    }
+}
+
+/// Something worth a line of output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Reply {
+        /// ICMP bytes (header + data), iputils' "64 bytes".
+        bytes: usize,
+        from: Option<IpAddr>,
+        seq: u16,
+        ttl: Option<u8>,
+        rtt_us: i64,
+        duplicate: bool,
+        bad_checksum: bool,
+    },
+    /// An ICMP error about one of our requests.
+    IcmpError {
+        from: Option<IpAddr>,
+        seq: u16,
+        error: IcmpError,
+    },
+    /// A local failure: sendto refused, or a queued local error such as EMSGSIZE.
+    LocalError { message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub stats: Stats,
+    /// From the first request to the end, as iputils' `time` (rounded to ms).
+    pub elapsed_ms: u64,
+    pub elapsed_us: u64,
+}
+
+/// Runs until the count, deadline or `stop` says so. `on_event` sees every reply and error as
+/// it happens (the caller prints); an error from it (a closed pipe) ends the run.
+pub fn run(
+    sock: &IcmpSocket,
+    target: IpAddr,
+    opts: &Options,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(&Event) -> io::Result<()>,
+) -> io::Result<Summary> {
+    if let Some(ttl) = opts.ttl {
+        sock.set_ttl(ttl)?;
+    }
+    let raw = sock.kind == Kind::Raw;
+    let ident = socket::random_u64() as u16;
+    let mut tracker = Tracker::new(socket::random_u64(), opts.size);
+    let mut stats = Stats::default();
+    let mut buf = vec![0u8; (opts.size + 512).max(2048)];
+    let start = Instant::now();
+    let deadline_at = opts.deadline.map(|d| start + d);
+    let mut linger_at: Option<Instant> = None;
+    let mut next_send = start;
+    let mut last_send = start;
+    let mut seq: u16 = 0;
+
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Some(c) = opts.count {
+            if stats.received + stats.errors >= c {
+                break;
+            }
+        }
+        if opts.deadline.is_some() && stats.errors > 0 {
+            break;
+        }
+        let now = Instant::now();
+        if deadline_at.is_some_and(|d| now >= d) || linger_at.is_some_and(|l| now >= l) {
+            break;
+        }
+        let may_send = opts.deadline.is_some() || opts.count.is_none_or(|c| stats.transmitted < c);
+        if may_send && now >= next_send {
+            if opts.interval.is_zero()
+                && tracker.in_flight() > 0
+                && now < last_send + UNANSWERED_HOLD
+            {
+                next_send = last_send + UNANSWERED_HOLD;
+            } else {
+                seq = seq.wrapping_add(1);
+                let data = tracker.payload(seq);
+                let pkt = packet::echo_request(sock.family, ident, seq, &data);
+                let at = socket::realtime_ns();
+                match sock.send_to(&pkt, target) {
+                    Ok(()) => tracker.sent(seq, at),
+                    Err(e) if transient(&e) => {}
+                    Err(e) => {
+                        stats.errors += 1;
+                        on_event(&Event::LocalError {
+                            message: format!("sendmsg: {e}"),
+                        })?;
+                    }
+                }
+                // iputils counts a request as sent even when a hard local error stopped it.
+                stats.transmitted += 1;
+                last_send = now;
+                next_send = now + opts.interval;
+                if opts.deadline.is_none() && opts.count.is_some_and(|c| stats.transmitted >= c) {
+                    let wait = if stats.received > 0 {
+                        Duration::from_micros(2 * stats.tmax.max(0) as u64).max(opts.interval)
+                    } else {
+                        opts.linger
+                    };
+                    linger_at = Some(now + wait);
+                }
+                // Go round: count and deadline checks come first, and with -i 0 the reply to
+                // this request is read before the next leaves.
+            }
+        }
+        let now = Instant::now();
+        let mut wake: Option<Instant> = None;
+        let mut sooner = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
+        let may_send = opts.deadline.is_some() || opts.count.is_none_or(|c| stats.transmitted < c);
+        if may_send && next_send > now {
+            sooner(next_send);
+        }
+        if let Some(d) = deadline_at {
+            sooner(d);
+        }
+        if let Some(l) = linger_at {
+            sooner(l);
+        }
+        let timeout = match wake {
+            Some(w) => w.saturating_duration_since(now),
+            None => Duration::from_secs(1),
+        };
+        if may_send && next_send <= now {
+            // Due already (held back by nothing): still collect what has arrived.
+            drain(
+                sock,
+                raw,
+                ident,
+                target,
+                &mut tracker,
+                &mut stats,
+                &mut buf,
+                on_event,
+            )?;
+            continue;
+        }
+        let ready = sock.wait(timeout)?;
+        if ready.readable || ready.error {
+            drain(
+                sock,
+                raw,
+                ident,
+                target,
+                &mut tracker,
+                &mut stats,
+                &mut buf,
+                on_event,
+            )?;
+        }
+    }
+    let elapsed = start.elapsed();
+    Ok(Summary {
+        stats,
+        elapsed_ms: (elapsed.as_micros() as u64 + 500) / 1000,
+        elapsed_us: elapsed.as_micros() as u64,
+    })
+}
+
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAGAIN) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    )
+}
+
+/// Reads everything waiting: the error queue first (datagram sockets), then replies.
+#[allow(clippy::too_many_arguments)]
+fn drain(
+    sock: &IcmpSocket,
+    raw: bool,
+    ident: u16,
+    target: IpAddr,
+    tracker: &mut Tracker,
+    stats: &mut Stats,
+    buf: &mut [u8],
+    on_event: &mut dyn FnMut(&Event) -> io::Result<()>,
+) -> io::Result<()> {
+    if !raw {
+        while let Some(inc) = sock.recv(buf, true)? {
+            if let Some(ev) = queued_error(sock, &inc, &buf[..inc.len], target, tracker) {
+                stats.errors += 1;
+                on_event(&ev)?;
+            }
+        }
+    }
+    while let Some(inc) = sock.recv(buf, false)? {
+        let at = inc.stamp_ns.unwrap_or_else(socket::realtime_ns);
+        let ev = match packet::parse(sock.family, raw, &buf[..inc.len]) {
+            Received::Reply {
+                ident: id,
+                seq,
+                data,
+                icmp_len,
+                ttl,
+                checksum_ok,
+            } => {
+                // Datagram sockets get only their own replies (the kernel owns the id).
+                if raw && id != ident {
+                    continue;
+                }
+                if !checksum_ok {
+                    if !tracker.was_sent(seq) {
+                        continue;
+                    }
+                    stats.corrupted += 1;
+                    Event::Reply {
+                        bytes: icmp_len,
+                        from: inc.from,
+                        seq,
+                        ttl: ttl.or(inc.ttl),
+                        rtt_us: 0,
+                        duplicate: false,
+                        bad_checksum: true,
+                    }
+                } else {
+                    let (rtt_us, duplicate) = match tracker.reply(seq, data, at) {
+                        Match::Foreign => continue,
+                        Match::First { rtt_us } => {
+                            stats.add_time(rtt_us);
+                            stats.received += 1;
+                            (rtt_us, false)
+                        }
+                        Match::Duplicate { rtt_us } => {
+                            stats.add_time(rtt_us);
+                            stats.duplicates += 1;
+                            (rtt_us, true)
+                        }
+                    };
+                    Event::Reply {
+                        bytes: icmp_len,
+                        from: inc.from,
+                        seq,
+                        ttl: ttl.or(inc.ttl),
+                        rtt_us,
+                        duplicate,
+                        bad_checksum: false,
+                    }
+                }
+            }
+            Received::Error {
+                ident: id,
+                seq,
+                quoted_dst,
+                kind,
+            } => {
+                if id != ident || quoted_dst != Some(target) || !tracker.was_sent(seq) {
+                    continue;
+                }
+                stats.errors += 1;
+                Event::IcmpError {
+                    from: inc.from,
+                    seq,
+                    error: kind,
+                }
+            }
+            Received::Other => continue,
+        };
+        on_event(&ev)?;
+    }
+    Ok(())
+}
+
+/// Turns an error-queue message into an event: the payload is our own request as it left, the
+/// ancillary data says what happened to it and who said so.
+fn queued_error(
+    sock: &IcmpSocket,
+    inc: &socket::Incoming,
+    request: &[u8],
+    target: IpAddr,
+    tracker: &Tracker,
+) -> Option<Event> {
+    let e = inc.error?;
+    match e.origin {
+        libc::SO_EE_ORIGIN_LOCAL => {
+            let message = if e.errno == libc::EMSGSIZE {
+                format!("local error: message too long, mtu={}", e.info)
+            } else {
+                format!("local error: {}", io::Error::from_raw_os_error(e.errno))
+            };
+            Some(Event::LocalError { message })
+        }
+        libc::SO_EE_ORIGIN_ICMP | libc::SO_EE_ORIGIN_ICMP6 => {
+            if inc.from.is_some_and(|d| d != target) || request.len() < packet::ICMP_HEADER {
+                return None;
+            }
+            let seq = u16::from_be_bytes([request[6], request[7]]);
+            if !tracker.was_sent(seq) {
+                return None;
+            }
+            Some(Event::IcmpError {
+                from: e.offender,
+                seq,
+                error: IcmpError {
+                    family: sock.family,
+                    icmp_type: e.icmp_type,
+                    code: e.code,
+                    info: e.info,
+                },
+            })
+        }
+        _ => None,
+    }
+}
