@@ -128,9 +128,10 @@ impl Stats {
             // iputils keeps both in C ints; they print as %d.%03d.
             let ipg = (elapsed_us / (self.transmitted - 1)) as i64;
             s.push_str(&format!(
-                ", ipg/ewma {}/{} ms",
+                ", ipg/ewma {}/{}.{:03} ms",
                 ms3(ipg),
-                format!("{}.{:03}", self.ewma8 / 8000, (self.ewma8 / 8) % 1000)
+                self.ewma8 / 8000,
+                (self.ewma8 / 8) % 1000
             ));
         }
         Some(s)
