@@ -265,6 +265,7 @@ pub fn run(
     let is_root = unsafe { libc::geteuid() } == 0;
     let opts = args.options(family, is_root)?;
     let sock = ping::open_socket(&args.host, family, args.datagram_only)?;
+    ping::route_probe(target)?;
     let stop = ping::interrupt::install();
 
     let human = format == Format::Table && !args.check;
@@ -323,12 +324,14 @@ pub fn run(
         }
         Ok(())
     };
-    let summary = ping::session::run(&sock, target, &opts, stop, &mut on_event).map_err(|e| {
-        PingError::Socket {
-            what: "socket",
-            source: e,
-        }
-    })?;
+    let summary =
+        ping::session::run(&sock, target, &opts, stop, &mut on_event).map_err(|e| match e {
+            ping::session::RunError::Output(e) => PingError::Io(e),
+            ping::session::RunError::Socket(err) => PingError::Socket {
+                what: "socket",
+                err,
+            },
+        })?;
     let s = &summary.stats;
     if json {
         let doc = JsonRun {

@@ -30,17 +30,32 @@ pub enum PingError {
     /// Multi-line: the refusals, the facts, and the fix.
     #[error("{0}")]
     NoSocket(String),
-    #[error("ping: {what}: {source}")]
+    #[error("ping: {what}: {err}")]
     Socket {
         what: &'static str,
-        source: std::io::Error,
+        /// Not `source`: the message already says it, and `{:#}` would repeat it.
+        err: std::io::Error,
     },
     #[error("ping: {0}")]
     Usage(String),
-    #[error("writing output: {0}")]
-    Io(#[from] std::io::Error),
+    /// The io error is the source (not repeated in the message) so `main` can find a closed
+    /// pipe at the root and treat it as success.
+    #[error("writing output")]
+    Io(#[source] std::io::Error),
     #[error("encoding JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
+}
+
+impl From<std::io::Error> for PingError {
+    fn from(e: std::io::Error) -> PingError {
+        PingError::Io(e)
+    }
+}
+
+impl From<serde_json::Error> for PingError {
+    fn from(e: serde_json::Error) -> PingError {
+        PingError::Json(e)
+    }
 }
 
 /// Which address families a lookup may return.
@@ -90,6 +105,23 @@ pub fn resolve(host: &str, want: Want) -> Result<IpAddr, PingError> {
         None if candidates.is_empty() => Err(err("Name or service not known")),
         None => Err(err("Address family for hostname not supported")),
     }
+}
+
+/// iputils' start-up check: "connecting" a UDP socket to the target asks the kernel for a route
+/// and a source address without sending anything. Failing here ("Network is unreachable",
+/// "Cannot assign requested address" where IPv6 is disabled) is an error (exit 2), not loss.
+pub fn route_probe(target: IpAddr) -> Result<(), PingError> {
+    let any: IpAddr = match target {
+        IpAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        IpAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let fail = |err| PingError::Socket {
+        what: "connect",
+        err,
+    };
+    let s = std::net::UdpSocket::bind((any, 0)).map_err(fail)?;
+    s.connect((target, 1025)).map_err(fail)?;
+    Ok(())
 }
 
 /// Opens the socket to ping with: datagram first; raw only if datagram is refused, raw is

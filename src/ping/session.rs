@@ -76,13 +76,28 @@ pub struct Summary {
 
 /// Runs until the count, deadline or `stop` says so. `on_event` sees every reply and error as
 /// it happens (the caller prints); an error from it (a closed pipe) ends the run.
+/// Why a run stopped early: the socket failed, or the caller's output did.
+#[derive(Debug)]
+pub enum RunError {
+    Socket(io::Error),
+    Output(io::Error),
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> RunError {
+        RunError::Socket(e)
+    }
+}
+
 pub fn run(
     sock: &IcmpSocket,
     target: IpAddr,
     opts: &Options,
     stop: &AtomicBool,
     on_event: &mut dyn FnMut(&Event) -> io::Result<()>,
-) -> io::Result<Summary> {
+) -> Result<Summary, RunError> {
+    let mut on_event = |ev: &Event| on_event(ev).map_err(RunError::Output);
+    let on_event = &mut on_event;
     if let Some(ttl) = opts.ttl {
         sock.set_ttl(ttl)?;
     }
@@ -115,49 +130,49 @@ pub fn run(
             break;
         }
         let may_send = opts.deadline.is_some() || opts.count.is_none_or(|c| stats.transmitted < c);
-        if may_send && now >= next_send {
-            if opts.interval.is_zero()
-                && tracker.in_flight() > 0
-                && now < last_send + UNANSWERED_HOLD
-            {
-                next_send = last_send + UNANSWERED_HOLD;
-            } else {
-                seq = seq.wrapping_add(1);
-                let data = tracker.payload(seq);
-                let pkt = packet::echo_request(sock.family, ident, seq, &data);
-                let at = socket::realtime_ns();
-                match sock.send_to(&pkt, target) {
-                    Ok(()) => tracker.sent(seq, at),
-                    Err(e) if transient(&e) => {}
-                    Err(e) => {
-                        stats.errors += 1;
-                        on_event(&Event::LocalError {
-                            message: format!("sendmsg: {e}"),
-                        })?;
-                    }
+        // With -i 0 the next request waits for the answer to the last, or 10 ms without one.
+        let due = if opts.interval.is_zero() && tracker.in_flight() > 0 {
+            last_send + UNANSWERED_HOLD
+        } else {
+            next_send
+        };
+        if may_send && now >= due {
+            seq = seq.wrapping_add(1);
+            let data = tracker.payload(seq);
+            let pkt = packet::echo_request(sock.family, ident, seq, &data);
+            let at = socket::realtime_ns();
+            match sock.send_to(&pkt, target) {
+                Ok(()) => tracker.sent(seq, at),
+                Err(e) if transient(&e) => {}
+                Err(e) => {
+                    stats.errors += 1;
+                    on_event(&Event::LocalError {
+                        message: format!("sendmsg: {e}"),
+                    })?;
                 }
-                // iputils counts a request as sent even when a hard local error stopped it.
-                stats.transmitted += 1;
-                last_send = now;
-                next_send = now + opts.interval;
-                if opts.deadline.is_none() && opts.count.is_some_and(|c| stats.transmitted >= c) {
-                    let wait = if stats.received > 0 {
-                        Duration::from_micros(2 * stats.tmax.max(0) as u64).max(opts.interval)
-                    } else {
-                        opts.linger
-                    };
-                    linger_at = Some(now + wait);
-                }
-                // Go round: count and deadline checks come first, and with -i 0 the reply to
-                // this request is read before the next leaves.
             }
+            // iputils counts a request as sent even when a hard local error stopped it.
+            stats.transmitted += 1;
+            last_send = now;
+            // Keep the cadence (no drift from loop latency), but never try to catch up a backlog.
+            next_send = (next_send + opts.interval).max(now);
+            if opts.deadline.is_none() && opts.count.is_some_and(|c| stats.transmitted >= c) {
+                let wait = if stats.received > 0 {
+                    Duration::from_micros(2 * stats.tmax.max(0) as u64).max(opts.interval)
+                } else {
+                    opts.linger
+                };
+                linger_at = Some(now + wait);
+            }
+            // Go round: count and deadline checks come first, and with -i 0 the reply to
+            // this request is read before the next leaves.
+            continue;
         }
         let now = Instant::now();
         let mut wake: Option<Instant> = None;
         let mut sooner = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
-        let may_send = opts.deadline.is_some() || opts.count.is_none_or(|c| stats.transmitted < c);
-        if may_send && next_send > now {
-            sooner(next_send);
+        if may_send {
+            sooner(due);
         }
         if let Some(d) = deadline_at {
             sooner(d);
@@ -169,20 +184,6 @@ pub fn run(
             Some(w) => w.saturating_duration_since(now),
             None => Duration::from_secs(1),
         };
-        if may_send && next_send <= now {
-            // Due already (held back by nothing): still collect what has arrived.
-            drain(
-                sock,
-                raw,
-                ident,
-                target,
-                &mut tracker,
-                &mut stats,
-                &mut buf,
-                on_event,
-            )?;
-            continue;
-        }
         let ready = sock.wait(timeout)?;
         if ready.readable || ready.error {
             drain(
@@ -222,8 +223,8 @@ fn drain(
     tracker: &mut Tracker,
     stats: &mut Stats,
     buf: &mut [u8],
-    on_event: &mut dyn FnMut(&Event) -> io::Result<()>,
-) -> io::Result<()> {
+    on_event: &mut dyn FnMut(&Event) -> Result<(), RunError>,
+) -> Result<(), RunError> {
     if !raw {
         while let Some(inc) = sock.recv(buf, true)? {
             if let Some(ev) = queued_error(sock, &inc, &buf[..inc.len], target, tracker) {
