@@ -8,6 +8,9 @@ pub mod cmd;
 pub mod output;
 pub mod ping;
 pub mod process;
+pub mod report;
+pub mod rules;
+pub mod workload;
 
 /// What a command concluded, mapped to exit codes the way ripgrep does: 0 clean, 1 findings
 /// (at or above the user's threshold), 2 an error. A command that processed some inputs but
