@@ -126,7 +126,10 @@ fn output_parses_like_iputils_output() {
     let b = parse_ping_output(&text(&ours).0);
     check_consistent(&a, 3);
     check_consistent(&b, 3);
-    assert_eq!((a.header_host, a.header_addr), (b.header_host, b.header_addr));
+    assert_eq!(
+        (a.header_host, a.header_addr),
+        (b.header_host, b.header_addr)
+    );
     assert_eq!(a.replies.len(), b.replies.len());
     assert_eq!(a.replies[0].3, b.replies[0].3, "same ttl on loopback");
 }
@@ -135,14 +138,7 @@ fn output_parses_like_iputils_output() {
 /// with `docker exec`.
 fn capless_container(prefix: &str, extra: &[&str]) -> common::ContainerGuard {
     let mount = dropcap_mount();
-    let mut args = vec![
-        "--cap-drop",
-        "ALL",
-        "--user",
-        "65534",
-        "-v",
-        mount.as_str(),
-    ];
+    let mut args = vec!["--cap-drop", "ALL", "--user", "65534", "-v", mount.as_str()];
     args.extend_from_slice(extra);
     args.extend([test_image(), "sleep", "120"]);
     container(prefix, &args, true)
@@ -168,17 +164,41 @@ fn pings_loopback_in_a_container_without_capabilities() {
         "the container really has no capabilities:\n{status}"
     );
     let range = text(&exec(&c, &["cat", "/proc/sys/net/ipv4/ping_group_range"])).0;
-    assert_eq!(range.split_whitespace().collect::<Vec<_>>(), ["0", "2147483647"]);
+    assert_eq!(
+        range.split_whitespace().collect::<Vec<_>>(),
+        ["0", "2147483647"]
+    );
 
     // busybox ping needs a raw socket, so it fails here...
     let bb = exec(&c, &["busybox", "ping", "-c", "1", "127.0.0.1"]);
-    assert_ne!(code(&bb), 0, "busybox ping should fail without NET_RAW: {:?}", text(&bb));
+    assert_ne!(
+        code(&bb),
+        0,
+        "busybox ping should fail without NET_RAW: {:?}",
+        text(&bb)
+    );
     // ...and dropcap does not.
-    let o = exec(&c, &["dropcap", "ping", "-c", "3", "-i", "0.2", "127.0.0.1"]);
+    let o = exec(
+        &c,
+        &["dropcap", "ping", "-c", "3", "-i", "0.2", "127.0.0.1"],
+    );
     assert_eq!(code(&o), 0, "{:?}", text(&o));
     check_consistent(&parse_ping_output(&text(&o).0), 3);
 
-    let json = exec(&c, &["dropcap", "--format", "json", "ping", "-c", "2", "-i", "0.2", "127.0.0.1"]);
+    let json = exec(
+        &c,
+        &[
+            "dropcap",
+            "--format",
+            "json",
+            "ping",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "127.0.0.1",
+        ],
+    );
     assert_eq!(code(&json), 0, "{:?}", text(&json));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["socket"], "datagram");
@@ -193,13 +213,23 @@ fn pings_loopback_in_a_container_without_capabilities() {
     // --ipv6); detect instead of assuming.
     let v6 = text(&exec(&c, &["cat", "/proc/net/if_inet6"])).0;
     if v6.contains("00000000000000000000000000000001") {
-        let o = exec(&c, &["dropcap", "ping", "-6", "-c", "3", "-i", "0.2", "::1"]);
+        let o = exec(
+            &c,
+            &["dropcap", "ping", "-6", "-c", "3", "-i", "0.2", "::1"],
+        );
         assert_eq!(code(&o), 0, "{:?}", text(&o));
         check_consistent(&parse_ping_output(&text(&o).0), 3);
     } else {
         let o = exec(&c, &["dropcap", "ping", "-6", "-c", "1", "::1"]);
-        assert_eq!(code(&o), 2, "no IPv6 here is an error, not loss: {:?}", text(&o));
-        eprintln!("note: container has IPv6 disabled; ::1 is tested in ipv6_datagram_in_a_namespace");
+        assert_eq!(
+            code(&o),
+            2,
+            "no IPv6 here is an error, not loss: {:?}",
+            text(&o)
+        );
+        eprintln!(
+            "note: container has IPv6 disabled; ::1 is tested in ipv6_datagram_in_a_namespace"
+        );
     }
 }
 
@@ -208,7 +238,10 @@ fn explains_when_ping_group_range_excludes_us() {
     if !docker_available("explains_when_ping_group_range_excludes_us") {
         return;
     }
-    let c = capless_container("ping-denied", &["--sysctl", "net.ipv4.ping_group_range=1 0"]);
+    let c = capless_container(
+        "ping-denied",
+        &["--sysctl", "net.ipv4.ping_group_range=1 0"],
+    );
     let o = exec(&c, &["dropcap", "ping", "-c", "1", "127.0.0.1"]);
     let (out, err) = text(&o);
     assert_eq!(code(&o), 2, "{out}{err}");
@@ -315,7 +348,10 @@ fn silent_host_exits_1_after_the_deadline() {
     );
     let p = parse_ping_output(&out);
     assert!(p.replies.is_empty() && p.rtt.is_none());
-    assert!(p.transmitted >= 2, "one request per second until the deadline: {out}");
+    assert!(
+        p.transmitted >= 2,
+        "one request per second until the deadline: {out}"
+    );
     assert_eq!(p.loss, 100.0);
 }
 
@@ -373,7 +409,11 @@ fn raw_fallback_only_with_net_raw_and_datagram_first() {
     // --datagram-only refuses the fallback and explains.
     let o = json(&["--datagram-only", "127.0.0.1"]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o).1.contains("not tried (--datagram-only)"), "{:?}", text(&o));
+    assert!(
+        text(&o).1.contains("not tried (--datagram-only)"),
+        "{:?}",
+        text(&o)
+    );
     // Once the range allows root's group, datagram is taken first although raw would work.
     ns.run(&["sysctl", "-qw", "net.ipv4.ping_group_range=0 0"]);
     let o = json(&["127.0.0.1"]);
@@ -391,7 +431,10 @@ fn ipv6_datagram_in_a_namespace() {
     ns.run(&["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]);
     let v6 = text(&ns.run(&["cat", "/proc/net/if_inet6"])).0;
     if !v6.contains("00000000000000000000000000000001") {
-        assert!(!common::in_ci(), "IPv6 loopback missing in a fresh namespace: {v6}");
+        assert!(
+            !common::in_ci(),
+            "IPv6 loopback missing in a fresh namespace: {v6}"
+        );
         eprintln!("SKIPPED ipv6_datagram_in_a_namespace: kernel without IPv6");
         return;
     }
