@@ -470,3 +470,104 @@ fn sigint_prints_statistics() {
     assert!(p.received >= 2, "{:?}", text(&o));
     assert!(p.rtt.is_some());
 }
+
+/// client (10.251.77.2) → router (10.251.77.1 | 10.251.78.1) → target (10.251.78.2).
+fn through_a_router(tag: &str) -> [Netns; 3] {
+    let client = Netns::new(&format!("{tag}c"));
+    let router = Netns::new(&format!("{tag}r"));
+    let target = Netns::new(&format!("{tag}t"));
+    let n = std::process::id() % 10_000;
+    let link = |a: &Netns, an: &str, aip: &str, b: &Netns, bn: &str, bip: &str| {
+        sh(&[
+            "ip", "link", "add", an, "netns", &a.0, "type", "veth", "peer", "name", bn, "netns",
+            &b.0,
+        ]);
+        a.run(&["ip", "addr", "add", aip, "dev", an]);
+        a.run(&["ip", "link", "set", an, "up"]);
+        b.run(&["ip", "addr", "add", bip, "dev", bn]);
+        b.run(&["ip", "link", "set", bn, "up"]);
+    };
+    let (c0, r0, r1, t1) = (
+        format!("dc{tag}c{n}"),
+        format!("dc{tag}r{n}"),
+        format!("dc{tag}s{n}"),
+        format!("dc{tag}t{n}"),
+    );
+    link(
+        &client,
+        &c0,
+        "10.251.77.2/24",
+        &router,
+        &r0,
+        "10.251.77.1/24",
+    );
+    link(
+        &router,
+        &r1,
+        "10.251.78.1/24",
+        &target,
+        &t1,
+        "10.251.78.2/24",
+    );
+    router.run(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    client.run(&["ip", "route", "add", "10.251.78.0/24", "via", "10.251.77.1"]);
+    target.run(&["ip", "route", "add", "10.251.77.0/24", "via", "10.251.78.1"]);
+    [client, router, target]
+}
+
+#[test]
+fn ttl_exceeded_is_reported_like_iputils_on_both_socket_kinds() {
+    if !is_root("ttl_exceeded_is_reported_like_iputils_on_both_socket_kinds") {
+        return;
+    }
+    let [client, _router, _target] = through_a_router("x");
+    // Control: with the default TTL the target answers through the router.
+    let ok = dropcap_in(&client, &["-c", "1", "-W", "5", "10.251.78.2"]);
+    assert_eq!(code(&ok), 0, "{:?}", text(&ok));
+    let ttl = parse_ping_output(&text(&ok).0).replies[0].3;
+    assert_eq!(ttl, 63, "one hop less than the target's 64");
+
+    let iputils = client.try_run(&[
+        "/usr/bin/ping",
+        "-t",
+        "1",
+        "-c",
+        "1",
+        "-W",
+        "5",
+        "10.251.78.2",
+    ]);
+    let theirs = parse_ping_output(&text(&iputils).0);
+    let expected = vec![(
+        "10.251.77.1".to_string(),
+        1,
+        "Time to live exceeded".to_string(),
+    )];
+    assert_eq!(theirs.errors, expected, "{:?}", text(&iputils));
+    assert_eq!(code(&iputils), 1);
+
+    // The fresh namespace's range is "1 0": root falls back to a raw socket.
+    let raw = dropcap_in(&client, &["-t", "1", "-c", "1", "-W", "5", "10.251.78.2"]);
+    assert_eq!(code(&raw), 1, "{:?}", text(&raw));
+    assert_eq!(parse_ping_output(&text(&raw).0).errors, expected);
+
+    // Datagram socket: the error arrives through the socket's error queue.
+    client.run(&["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]);
+    let dgram = dropcap_in(
+        &client,
+        &[
+            "--datagram-only",
+            "-t",
+            "1",
+            "-c",
+            "1",
+            "-W",
+            "5",
+            "10.251.78.2",
+        ],
+    );
+    assert_eq!(code(&dgram), 1, "{:?}", text(&dgram));
+    let p = parse_ping_output(&text(&dgram).0);
+    assert_eq!(p.errors, expected);
+    assert_eq!((p.transmitted, p.received), (1, 0));
+}

@@ -191,10 +191,12 @@ pub fn statistics(args: &PingArgs, summary: &Summary) -> String {
         summary.stats.summary_line(summary.elapsed_ms)
     );
     let zero = args.interval.is_some_and(|i| i.is_zero());
+    // iputils ends the block with a newline whether or not it printed the rtt line, so without
+    // replies the output ends in an empty line; scripts that count lines see the same.
     if let Some(rtt) = summary.stats.rtt_line(summary.elapsed_us, zero) {
         s.push_str(&rtt);
-        s.push('\n');
     }
+    s.push('\n');
     s
 }
 
@@ -543,6 +545,24 @@ mod tests {
             elapsed_ms: 0,
             elapsed_us: 0,
         }
+    }
+
+    #[test]
+    fn statistics_block_ends_like_iputils() {
+        let a = parse(&["10.0.0.1"]).unwrap();
+        let mut sum = summary(0, 2);
+        sum.elapsed_ms = 205;
+        sum.stats.errors = 2;
+        assert_eq!(
+            statistics(&a, &sum),
+            "\n--- 10.0.0.1 ping statistics ---\n2 packets transmitted, 0 received, +2 errors, 100% packet loss, time 205ms\n\n"
+        );
+        let mut ok = summary(1, 1);
+        ok.stats.add_time(101);
+        assert_eq!(
+            statistics(&a, &ok),
+            "\n--- 10.0.0.1 ping statistics ---\n1 packets transmitted, 1 received, 0% packet loss, time 0ms\nrtt min/avg/max/mdev = 0.101/0.101/0.101/0.000 ms\n"
+        );
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct Stats {
     /// iputils' `rtt`: an exponentially weighted mean, scaled by 8 (new = old + t - old/8).
     #[serde(skip)]
     pub ewma8: i64,
+    /// How many times went into the sums (replies and duplicates).
+    #[serde(skip)]
+    pub timed: u64,
 }
 
 /// The `rtt min/avg/max/mdev` numbers, in microseconds.
@@ -44,7 +47,7 @@ impl Stats {
     /// Adds one timed reply (first or duplicate).
     pub fn add_time(&mut self, micros: i64) {
         let t = micros.max(0);
-        if self.received + self.duplicates == 0 || t < self.tmin {
+        if self.timed == 0 || t < self.tmin {
             self.tmin = t;
         }
         if t > self.tmax {
@@ -55,6 +58,7 @@ impl Stats {
         } else {
             self.ewma8 + t - self.ewma8 / 8
         };
+        self.timed += 1;
         self.tsum = self.tsum.saturating_add(t);
         self.tsum2 = self.tsum2.saturating_add(t.saturating_mul(t));
     }
