@@ -186,16 +186,13 @@ pub fn run(
         };
         let ready = sock.wait(timeout)?;
         if ready.readable || ready.error {
-            drain(
+            let got = Got {
                 sock,
                 raw,
                 ident,
                 target,
-                &mut tracker,
-                &mut stats,
-                &mut buf,
-                on_event,
-            )?;
+            };
+            got.collect(ready.error, &mut tracker, &mut stats, &mut buf, on_event)?;
         }
     }
     let elapsed = start.elapsed();
@@ -213,9 +210,46 @@ fn transient(e: &io::Error) -> bool {
     )
 }
 
-/// Reads everything waiting: the error queue first (datagram sockets), then replies.
+/// What reading needs to know about the run.
+struct Got<'a> {
+    sock: &'a IcmpSocket,
+    raw: bool,
+    ident: u16,
+    target: IpAddr,
+}
+
+impl Got<'_> {
+    /// Reads the error queue when `poll` flagged it (datagram sockets), then one message: a
+    /// second `recvmsg` just to hear EAGAIN would cost a syscall per echo, and anything else
+    /// waiting makes the next wait return at once.
+    fn collect(
+        &self,
+        queued: bool,
+        tracker: &mut Tracker,
+        stats: &mut Stats,
+        buf: &mut [u8],
+        on_event: &mut dyn FnMut(&Event) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        let Got {
+            sock,
+            raw,
+            ident,
+            target,
+        } = *self;
+        if queued && !raw {
+            while let Some(inc) = sock.recv(buf, true)? {
+                if let Some(ev) = queued_error(sock, &inc, &buf[..inc.len], target, tracker) {
+                    stats.errors += 1;
+                    on_event(&ev)?;
+                }
+            }
+        }
+        read_one(sock, raw, ident, target, tracker, stats, buf, on_event)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-fn drain(
+fn read_one(
     sock: &IcmpSocket,
     raw: bool,
     ident: u16,
@@ -225,15 +259,7 @@ fn drain(
     buf: &mut [u8],
     on_event: &mut dyn FnMut(&Event) -> Result<(), RunError>,
 ) -> Result<(), RunError> {
-    if !raw {
-        while let Some(inc) = sock.recv(buf, true)? {
-            if let Some(ev) = queued_error(sock, &inc, &buf[..inc.len], target, tracker) {
-                stats.errors += 1;
-                on_event(&ev)?;
-            }
-        }
-    }
-    while let Some(inc) = sock.recv(buf, false)? {
+    if let Some(inc) = sock.recv(buf, false)? {
         let at = inc.stamp_ns.unwrap_or_else(socket::realtime_ns);
         let ev = match packet::parse(sock.family, raw, &buf[..inc.len]) {
             Received::Reply {
@@ -246,11 +272,11 @@ fn drain(
             } => {
                 // Datagram sockets get only their own replies (the kernel owns the id).
                 if raw && id != ident {
-                    continue;
+                    return Ok(());
                 }
                 if !checksum_ok {
                     if !tracker.was_sent(seq) {
-                        continue;
+                        return Ok(());
                     }
                     stats.corrupted += 1;
                     Event::Reply {
@@ -264,7 +290,7 @@ fn drain(
                     }
                 } else {
                     let (rtt_us, duplicate) = match tracker.reply(seq, data, at) {
-                        Match::Foreign => continue,
+                        Match::Foreign => return Ok(()),
                         Match::First { rtt_us } => {
                             stats.add_time(rtt_us);
                             stats.received += 1;
@@ -294,7 +320,7 @@ fn drain(
                 kind,
             } => {
                 if id != ident || quoted_dst != Some(target) || !tracker.was_sent(seq) {
-                    continue;
+                    return Ok(());
                 }
                 stats.errors += 1;
                 Event::IcmpError {
@@ -303,7 +329,7 @@ fn drain(
                     error: kind,
                 }
             }
-            Received::Other => continue,
+            Received::Other => return Ok(()),
         };
         on_event(&ev)?;
     }
