@@ -571,3 +571,80 @@ fn ttl_exceeded_is_reported_like_iputils_on_both_socket_kinds() {
     assert_eq!(p.errors, expected);
     assert_eq!((p.transmitted, p.received), (1, 0));
 }
+
+/// Removes an image this test built, also when the test panics.
+struct ImageGuard(String);
+
+impl Drop for ImageGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+    }
+}
+
+fn health_of(name: &str) -> String {
+    let o = Command::new("docker")
+        .args(["inspect", "--format", "{{.State.Health.Status}}", name])
+        .output()
+        .expect("docker inspect");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+fn wait_for_health(name: &str, want: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let h = health_of(name);
+        if h == want || start.elapsed() > Duration::from_secs(30) {
+            return h;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The Dockerfile HEALTHCHECK recipe from docs/ping.md, built and run for real with every
+/// capability dropped: healthy under Docker's default sysctl, unhealthy when the range
+/// excludes the container's groups.
+#[test]
+fn dockerfile_healthcheck_recipe_works_without_capabilities() {
+    if !docker_available("dockerfile_healthcheck_recipe_works_without_capabilities") {
+        return;
+    }
+    let base = test_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(dropcap_bin(), dir.path().join("dropcap")).unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {base}\n\
+             COPY dropcap /usr/local/bin/dropcap\n\
+             USER 65534\n\
+             HEALTHCHECK --interval=1s --timeout=3s --retries=2 \\\n  \
+             CMD [\"dropcap\", \"ping\", \"--check\", \"127.0.0.1\"]\n\
+             CMD [\"sleep\", \"120\"]\n"
+        ),
+    )
+    .unwrap();
+    let tag = format!("{}:latest", common::unique("ping-health-img"));
+    let build = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "--label", "dropcap-test=1", "-t", &tag])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let _image = ImageGuard(tag.clone());
+    assert!(build.status.success(), "{:?}", text(&build));
+
+    let ok = container("ping-healthy", &["--cap-drop", "ALL", &tag], true);
+    assert_eq!(wait_for_health(&ok.0, "healthy"), "healthy");
+    let bad = container(
+        "ping-unhealthy",
+        &[
+            "--cap-drop",
+            "ALL",
+            "--sysctl",
+            "net.ipv4.ping_group_range=1 0",
+            &tag,
+        ],
+        true,
+    );
+    assert_eq!(wait_for_health(&bad.0, "unhealthy"), "unhealthy");
+}
