@@ -648,3 +648,93 @@ fn dockerfile_healthcheck_recipe_works_without_capabilities() {
     );
     assert_eq!(wait_for_health(&bad.0, "unhealthy"), "unhealthy");
 }
+
+/// `docker-compose -p NAME down` when dropped.
+struct ComposeGuard {
+    project: String,
+    file: std::path::PathBuf,
+}
+
+impl Drop for ComposeGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("docker-compose")
+            .arg("-f")
+            .arg(&self.file)
+            .args(["-p", &self.project, "down", "-v", "-t", "1"])
+            .output();
+    }
+}
+
+/// The compose healthcheck recipe from docs/ping.md with `cap_drop: [ALL]`, run by
+/// docker-compose: healthy, and unhealthy when `sysctls` closes the range.
+#[test]
+fn compose_healthcheck_recipe_works_without_capabilities() {
+    if !docker_available("compose_healthcheck_recipe_works_without_capabilities") {
+        return;
+    }
+    let have = Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            !common::in_ci(),
+            "docker-compose is installed by scripts/test.sh"
+        );
+        eprintln!(
+            "SKIPPED compose_healthcheck_recipe_works_without_capabilities: no docker-compose"
+        );
+        return;
+    }
+    let image = test_image();
+    let mount = dropcap_mount();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    let service = |sysctl: &str| {
+        format!(
+            "    image: {image}\n    \
+             command: [\"sleep\", \"120\"]\n    \
+             user: \"65534\"\n    \
+             cap_drop: [ALL]\n    \
+             volumes: [\"{mount}\"]\n    \
+             labels: [\"dropcap-test=1\"]\n{sysctl}    \
+             healthcheck:\n      \
+             test: [\"CMD\", \"dropcap\", \"ping\", \"--check\", \"127.0.0.1\"]\n      \
+             interval: 1s\n      timeout: 3s\n      retries: 2\n"
+        )
+    };
+    std::fs::write(
+        &file,
+        format!(
+            "version: \"2.4\"\nservices:\n  app:\n{}  closed:\n{}",
+            service(""),
+            service("    sysctls:\n      net.ipv4.ping_group_range: \"1 0\"\n")
+        ),
+    )
+    .unwrap();
+    let project = common::unique("ping-compose").replace('-', "");
+    let guard = ComposeGuard {
+        project: project.clone(),
+        file: file.clone(),
+    };
+    let up = Command::new("docker-compose")
+        .arg("-f")
+        .arg(&guard.file)
+        .args(["-p", &project, "up", "-d"])
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{:?}", text(&up));
+    let id = |svc: &str| {
+        let o = Command::new("docker-compose")
+            .arg("-f")
+            .arg(&guard.file)
+            .args(["-p", &project, "ps", "-q", svc])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let (app, closed) = (id("app"), id("closed"));
+    assert!(!app.is_empty() && !closed.is_empty());
+    assert_eq!(wait_for_health(&app, "healthy"), "healthy");
+    assert_eq!(wait_for_health(&closed, "unhealthy"), "unhealthy");
+}
