@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs dropcap's whole test suite on a fresh Debian 12 machine: installs what the tests need
-# (Docker engine, busybox-static, pscap, iputils ping, strace, clang/libbpf for the BPF object),
+# (Docker engine, busybox-static, pscap, iputils ping, strace, docker-compose, clang/libbpf for the BPF object),
 # starts containerd and dockerd when the engine is not answering, then runs `cargo test`.
 # Extra arguments go to `cargo test`.
 set -euo pipefail

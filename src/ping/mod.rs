@@ -30,7 +30,7 @@ pub enum PingError {
     /// Multi-line: the refusals, the facts, and the fix.
     #[error("{0}")]
     NoSocket(String),
-    #[error("ping: {what}: {err}")]
+    #[error("ping: {what}: {}", os_message(err))]
     Socket {
         what: &'static str,
         /// Not `source`: the message already says it, and `{:#}` would repeat it.
@@ -55,6 +55,16 @@ impl From<std::io::Error> for PingError {
 impl From<serde_json::Error> for PingError {
     fn from(e: serde_json::Error) -> PingError {
         PingError::Json(e)
+    }
+}
+
+/// The kernel's message alone ("Permission denied"), as iputils prints it, without Rust's
+/// " (os error 13)" suffix.
+pub fn os_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
     }
 }
 
@@ -143,13 +153,13 @@ pub fn open_socket(
     } else {
         match IcmpSocket::open(family, Kind::Raw) {
             Ok(s) => return Ok(s),
-            Err(e) => RawAttempt::Failed(e.to_string()),
+            Err(e) => RawAttempt::Failed(os_message(&e)),
         }
     };
     let refusal = Refusal {
         target: target.to_string(),
         family,
-        datagram: dgram.to_string(),
+        datagram: os_message(&dgram),
         datagram_errno: dgram.raw_os_error(),
         raw,
     };
@@ -159,6 +169,14 @@ pub fn open_socket(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_messages_drop_the_errno_suffix() {
+        let e = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(os_message(&e), "Permission denied");
+        let other = std::io::Error::other("custom (text)");
+        assert_eq!(os_message(&other), "custom (text)");
+    }
 
     #[test]
     fn resolves_literals_and_checks_family() {

@@ -147,7 +147,7 @@ pub fn run(
                 Err(e) => {
                     stats.errors += 1;
                     on_event(&Event::LocalError {
-                        message: format!("sendmsg: {e}"),
+                        message: format!("sendmsg: {}", super::os_message(&e)),
                     })?;
                 }
             }
@@ -351,7 +351,10 @@ fn queued_error(
             let message = if e.errno == libc::EMSGSIZE {
                 format!("local error: message too long, mtu={}", e.info)
             } else {
-                format!("local error: {}", io::Error::from_raw_os_error(e.errno))
+                format!(
+                    "local error: {}",
+                    super::os_message(&io::Error::from_raw_os_error(e.errno))
+                )
             };
             Some(Event::LocalError { message })
         }
