@@ -79,8 +79,12 @@ impl Tracker {
         if data != payload(self.nonce, seq, self.size).as_slice() {
             return Match::Foreign;
         }
-        // A clock stepped backwards gives a negative time; iputils clamps to zero as well.
-        let rtt_us = ((at_ns - s.at_ns) / 1000).clamp(0, i128::from(i64::MAX)) as i64;
+        // iputils works on microsecond timestamps (gettimeofday, SO_TIMESTAMP): truncating each
+        // end before subtracting, rather than the difference, keeps the mean unbiased and the
+        // two tools' numbers comparable. A clock stepped backwards gives a negative time;
+        // iputils clamps to zero as well.
+        let rtt_us = (at_ns.div_euclid(1000) - s.at_ns.div_euclid(1000))
+            .clamp(0, i128::from(i64::MAX)) as i64;
         if s.answered {
             Match::Duplicate { rtt_us }
         } else {
@@ -106,6 +110,9 @@ mod tests {
         t.sent(1, 1_000_000);
         let p = t.payload(1);
         assert_eq!(t.reply(1, &p, 1_250_999), Match::First { rtt_us: 250 });
+        // Each end truncated to microseconds: 1_999 ns → 1 µs, 3_000 ns → 3 µs.
+        t.sent(2, 1_999);
+        assert_eq!(t.reply(2, &t.payload(2), 3_000), Match::First { rtt_us: 2 });
         assert_eq!(t.reply(1, &p, 1_300_000), Match::Duplicate { rtt_us: 300 });
         assert_eq!(t.in_flight(), 0);
     }
