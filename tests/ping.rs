@@ -388,17 +388,11 @@ fn raw_fallback_only_with_net_raw_and_datagram_first() {
     // A fresh namespace starts with the kernel default "1 0": no datagram ICMP for anyone.
     let range = text(&ns.run(&["cat", "/proc/sys/net/ipv4/ping_group_range"])).0;
     assert_eq!(range.split_whitespace().collect::<Vec<_>>(), ["1", "0"]);
+    // `--format` is global, so it may follow the subcommand.
     let json = |extra: &[&str]| {
-        let mut a = vec!["-c", "2", "-i", "0.2"];
+        let mut a = vec!["--format", "json", "-c", "2", "-i", "0.2"];
         a.extend_from_slice(extra);
-        let mut full = vec!["--format", "json"];
-        full.extend(a);
-        let bin = dropcap_bin();
-        let mut cmd = vec![bin.to_str().unwrap()];
-        cmd.extend(full.iter().take(2));
-        cmd.push("ping");
-        cmd.extend(full.iter().skip(2));
-        ns.try_run(&cmd)
+        dropcap_in(&ns, &a)
     };
     // Root holds NET_RAW, so the raw fallback is used.
     let o = json(&["127.0.0.1"]);
@@ -512,6 +506,34 @@ fn through_a_router(tag: &str) -> [Netns; 3] {
     router.run(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     client.run(&["ip", "route", "add", "10.251.78.0/24", "via", "10.251.77.1"]);
     target.run(&["ip", "route", "add", "10.251.77.0/24", "via", "10.251.78.1"]);
+    // The same path over IPv6 (ULA prefixes used only here; nodad so they work at once).
+    for (ns, addr, dev) in [
+        (&client, "fd51:77::2/64", &c0),
+        (&router, "fd51:77::1/64", &r0),
+        (&router, "fd51:78::1/64", &r1),
+        (&target, "fd51:78::2/64", &t1),
+    ] {
+        ns.run(&["ip", "-6", "addr", "add", addr, "dev", dev, "nodad"]);
+    }
+    router.run(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    client.run(&[
+        "ip",
+        "-6",
+        "route",
+        "add",
+        "fd51:78::/64",
+        "via",
+        "fd51:77::1",
+    ]);
+    target.run(&[
+        "ip",
+        "-6",
+        "route",
+        "add",
+        "fd51:77::/64",
+        "via",
+        "fd51:78::1",
+    ]);
     [client, router, target]
 }
 
@@ -737,4 +759,108 @@ fn compose_healthcheck_recipe_works_without_capabilities() {
     assert!(!app.is_empty() && !closed.is_empty());
     assert_eq!(wait_for_health(&app, "healthy"), "healthy");
     assert_eq!(wait_for_health(&closed, "unhealthy"), "unhealthy");
+}
+
+#[test]
+fn hop_limit_exceeded_over_ipv6_like_iputils() {
+    if !is_root("hop_limit_exceeded_over_ipv6_like_iputils") {
+        return;
+    }
+    let [client, _router, _target] = through_a_router("y");
+    let v6 = text(&client.run(&["cat", "/proc/net/if_inet6"])).0;
+    if !v6.contains("fd510077") {
+        assert!(!common::in_ci(), "IPv6 missing in a fresh namespace: {v6}");
+        eprintln!("SKIPPED hop_limit_exceeded_over_ipv6_like_iputils: kernel without IPv6");
+        return;
+    }
+    client.run(&["sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"]);
+    // Control: the target answers through the router, one hop less than 64.
+    let ok = dropcap_in(&client, &["-6", "-c", "1", "-W", "5", "fd51:78::2"]);
+    assert_eq!(code(&ok), 0, "{:?}", text(&ok));
+    let p = parse_ping_output(&text(&ok).0);
+    assert_eq!(
+        (p.replies[0].1.as_str(), p.replies[0].3),
+        ("fd51:78::2", 63)
+    );
+
+    let iputils = client.try_run(&[
+        "/usr/bin/ping",
+        "-6",
+        "-t",
+        "1",
+        "-c",
+        "1",
+        "-W",
+        "5",
+        "fd51:78::2",
+    ]);
+    let theirs = parse_ping_output(&text(&iputils).0);
+    let expected = vec![(
+        "fd51:77::1".to_string(),
+        1,
+        "Time exceeded: Hop limit".to_string(),
+    )];
+    assert_eq!(theirs.errors, expected, "{:?}", text(&iputils));
+
+    let dgram = dropcap_in(
+        &client,
+        &[
+            "--datagram-only",
+            "-6",
+            "-t",
+            "1",
+            "-c",
+            "1",
+            "-W",
+            "5",
+            "fd51:78::2",
+        ],
+    );
+    assert_eq!(code(&dgram), 1, "{:?}", text(&dgram));
+    assert_eq!(parse_ping_output(&text(&dgram).0).errors, expected);
+
+    // Raw ICMPv6 socket (range closed again; root holds NET_RAW).
+    client.run(&["sysctl", "-qw", "net.ipv4.ping_group_range=1 0"]);
+    let raw = dropcap_in(
+        &client,
+        &["-6", "-t", "1", "-c", "1", "-W", "5", "fd51:78::2"],
+    );
+    assert_eq!(code(&raw), 1, "{:?}", text(&raw));
+    assert_eq!(parse_ping_output(&text(&raw).0).errors, expected);
+    let ok = dropcap_in(
+        &client,
+        &["--format", "json", "-6", "-c", "1", "-W", "5", "fd51:78::2"],
+    );
+    assert_eq!(code(&ok), 0, "{:?}", text(&ok));
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(
+        (v["socket"].as_str(), v["replies"][0]["ttl"].as_u64()),
+        (Some("raw"), Some(63))
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    for (args, needle) in [
+        (&["ping", "-c", "0", "127.0.0.1"][..], "-c"),
+        (
+            &["ping", "-i", "x", "127.0.0.1"],
+            "'x' is not a number of seconds",
+        ),
+        (
+            &["ping", "-s", "70000", "127.0.0.1"],
+            "invalid -s value: '70000'",
+        ),
+        (
+            &["ping", "-4", "::1"],
+            "Address family for hostname not supported",
+        ),
+        (&["--format", "sarif", "ping", "127.0.0.1"], "sarif"),
+    ] {
+        let o = Command::new(dropcap_bin()).args(args).output().unwrap();
+        let (out, err) = text(&o);
+        assert_eq!(code(&o), 2, "{args:?}: {out}{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
 }
