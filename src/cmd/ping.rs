@@ -277,7 +277,7 @@ pub fn run(
     }
     let mut replies = Vec::new();
     let mut errors = Vec::new();
-    let json = format == Format::Json;
+    let json = format == Format::Json && !args.check;
     let mut on_event = |ev: &Event| -> std::io::Result<()> {
         if json {
             match ev {

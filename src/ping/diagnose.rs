@@ -31,9 +31,8 @@ pub enum RawAttempt {
 pub struct Refusal {
     pub target: String,
     pub family: Family,
-    /// `socket(2)` error text for the datagram socket, and its errno.
+    /// The kernel's answer to `socket(2)` for the datagram socket.
     pub datagram: String,
-    pub datagram_errno: Option<i32>,
     pub raw: RawAttempt,
 }
 
@@ -53,9 +52,15 @@ impl Facts {
         let range = std::fs::read_to_string(RANGE_PATH)
             .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
             .map_err(|e| format!("{RANGE_PATH}: {e}"));
-        let effective = ProcStatus::read(Path::new("/proc"), std::process::id())
-            .map(|s| s.effective)
-            .map_err(|e| e.to_string());
+        // /proc/self, not /proc/<getpid()>: the two differ when /proc belongs to another pid
+        // namespace than ours (a container started with the host's /proc mounted).
+        let path = Path::new("/proc/self/status");
+        let effective = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|text| {
+                ProcStatus::parse(&text, std::process::id(), path).map_err(|e| e.to_string())
+            })
+            .map(|s| s.effective);
         Facts {
             range,
             egid: current_egid(),
@@ -219,7 +224,6 @@ mod tests {
             target: "127.0.0.1".into(),
             family: Family::V4,
             datagram: "Permission denied".into(),
-            datagram_errno: Some(13),
             raw,
         }
     }
