@@ -158,7 +158,8 @@ pub fn run(
             next_send = (next_send + opts.interval).max(now);
             if opts.deadline.is_none() && opts.count.is_some_and(|c| stats.transmitted >= c) {
                 let wait = if stats.received > 0 {
-                    Duration::from_micros(2 * stats.tmax.max(0) as u64).max(opts.interval)
+                    Duration::from_micros((stats.tmax.max(0) as u64).saturating_mul(2))
+                        .max(opts.interval)
                 } else {
                     opts.linger
                 };

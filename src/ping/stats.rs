@@ -56,7 +56,7 @@ impl Stats {
         self.ewma8 = if self.ewma8 == 0 {
             t.saturating_mul(8)
         } else {
-            self.ewma8 + t - self.ewma8 / 8
+            self.ewma8.saturating_add(t) - self.ewma8 / 8
         };
         self.timed += 1;
         self.tsum = self.tsum.saturating_add(t);
@@ -74,13 +74,14 @@ impl Stats {
         let var = if self.tsum < i64::from(i32::MAX) {
             (self.tsum2 - (self.tsum * self.tsum) / total) / total
         } else {
-            self.tsum2 / total - avg * avg
+            (self.tsum2 / total).saturating_sub(avg.saturating_mul(avg))
         };
         Some(Rtt {
             min: self.tmin,
             avg,
             max: self.tmax,
-            mdev: llsqrt(var),
+            // Only saturated sums (hours-long round trips) can make this negative.
+            mdev: llsqrt(var.max(0)),
         })
     }
 
@@ -326,6 +327,13 @@ mod tests {
         );
         s.transmitted = 1;
         assert!(!s.rtt_line(1_500, true).unwrap().contains("ipg"));
+    }
+
+    #[test]
+    fn absurd_times_do_not_overflow() {
+        let s = stats_of(&[i64::MAX / 2, i64::MAX / 2, 1], 3);
+        let r = s.rtt().unwrap();
+        assert!(r.min == 1 && r.max == i64::MAX / 2 && r.mdev >= 0, "{r:?}");
     }
 
     #[test]
