@@ -534,4 +534,37 @@ mod tests {
             "Parameter problem: Unknown header at 40"
         );
     }
+
+    proptest::proptest! {
+        /// Whatever arrives on a socket, parsing returns a value and never panics.
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            for fam in [Family::V4, Family::V6] {
+                for raw in [false, true] {
+                    let _ = parse(fam, raw, &bytes);
+                }
+            }
+        }
+
+        /// Any request with its checksum in place sums to zero, and its reply parses back to
+        /// the same sequence and payload.
+        #[test]
+        fn requests_verify_and_replies_round_trip(
+            ident in proptest::num::u16::ANY,
+            seq in proptest::num::u16::ANY,
+            nonce in proptest::num::u64::ANY,
+            size in 0usize..300,
+        ) {
+            let data = payload(nonce, seq, size);
+            let req = echo_request(Family::V4, ident, seq, &data);
+            proptest::prop_assert_eq!(checksum(&req), 0);
+            let rep = reply_from(&req, Family::V4);
+            match parse(Family::V4, false, &rep) {
+                Received::Reply { ident: i, seq: s, data: d, checksum_ok, .. } => {
+                    proptest::prop_assert_eq!((i, s, d, checksum_ok), (ident, seq, &data[..], true));
+                }
+                other => proptest::prop_assert!(false, "{:?}", other),
+            }
+        }
+    }
 }
