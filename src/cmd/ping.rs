@@ -20,7 +20,8 @@ pub struct PingArgs {
     /// Seconds between requests (default 1; 0 sends as soon as a reply arrives, root only).
     #[arg(short = 'i', value_name = "INTERVAL", value_parser = parse_seconds)]
     pub interval: Option<Duration>,
-    /// Seconds to wait for a reply after the last request when none came back (default 10).
+    /// Seconds to wait for a reply after the last request when none came back (default 10;
+    /// 0 waits for ever).
     #[arg(short = 'W', value_name = "TIMEOUT", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
     /// Stop after this many seconds, however many requests were sent or answered.

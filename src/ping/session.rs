@@ -24,6 +24,7 @@ pub struct Options {
     pub count: Option<u64>,
     pub interval: Duration,
     /// `-W`: how long to wait after the last request when nothing was answered.
+    /// `-W 0` means wait for ever (until a reply, `-w` or Ctrl-C), as in iputils.
     pub linger: Duration,
     pub deadline: Option<Duration>,
     pub size: usize,
@@ -107,7 +108,7 @@ pub fn run(
     let mut stats = Stats::default();
     let mut buf = vec![0u8; (opts.size + 512).max(2048)];
     let start = Instant::now();
-    let deadline_at = opts.deadline.map(|d| start + d);
+    let deadline_at = opts.deadline.and_then(|d| start.checked_add(d));
     let mut linger_at: Option<Instant> = None;
     let mut next_send = start;
     let mut last_send = start;
@@ -158,12 +159,16 @@ pub fn run(
             next_send = (next_send + opts.interval).max(now);
             if opts.deadline.is_none() && opts.count.is_some_and(|c| stats.transmitted >= c) {
                 let wait = if stats.received > 0 {
-                    Duration::from_micros((stats.tmax.max(0) as u64).saturating_mul(2))
-                        .max(opts.interval)
+                    Some(
+                        Duration::from_micros((stats.tmax.max(0) as u64).saturating_mul(2))
+                            .max(opts.interval),
+                    )
+                } else if opts.linger.is_zero() {
+                    None
                 } else {
-                    opts.linger
+                    Some(opts.linger)
                 };
-                linger_at = Some(now + wait);
+                linger_at = wait.and_then(|w| now.checked_add(w));
             }
             // Go round: count and deadline checks come first, and with -i 0 the reply to
             // this request is read before the next leaves.
