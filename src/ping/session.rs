@@ -170,6 +170,15 @@ pub fn run(
                 };
                 linger_at = wait.and_then(|w| now.checked_add(w));
             }
+            // On loopback the reply is often queued before sendto returns: one non-blocking
+            // read now saves a poll per echo at -i 0, and costs one EAGAIN elsewhere.
+            Got {
+                sock,
+                raw,
+                ident,
+                target,
+            }
+            .collect(false, &mut tracker, &mut stats, &mut buf, on_event)?;
             // Go round: count and deadline checks come first, and with -i 0 the reply to
             // this request is read before the next leaves.
             continue;
