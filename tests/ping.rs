@@ -377,6 +377,16 @@ fn unreachable_neighbour_is_reported_like_iputils() {
         "{out}"
     );
     assert!(out.contains(", +1 errors, 100% packet loss"), "{out}");
+
+    // The same through a raw socket (root, range closed), where the kernel also flags the
+    // error on the socket itself: reported, not fatal.
+    client.run(&["sysctl", "-qw", "net.ipv4.ping_group_range=1 0"]);
+    let o = dropcap_in(&client, &["-c", "1", "-W", "5", "10.251.77.9"]);
+    let (out, err) = text(&o);
+    assert_eq!(code(&o), 1, "{out}{err}");
+    let p = parse_ping_output(&out);
+    assert_eq!(p.errors.len(), 1, "{out}");
+    assert_eq!(p.errors[0].2, "Destination Host Unreachable");
 }
 
 #[test]

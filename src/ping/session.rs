@@ -252,15 +252,48 @@ impl Got<'_> {
             target,
         } = *self;
         if queued && !raw {
-            while let Some(inc) = sock.recv(buf, true)? {
-                if let Some(ev) = queued_error(sock, &inc, &buf[..inc.len], target, tracker) {
-                    stats.errors += 1;
-                    on_event(&ev)?;
+            self.drain_errors(tracker, stats, buf, on_event)?;
+        }
+        match read_one(sock, raw, ident, target, tracker, stats, buf, on_event) {
+            // With IP_RECVERR a queued ICMP error is also reported once by the next ordinary
+            // read (EHOSTUNREACH for "Time to live exceeded"): the details are in the queue.
+            // Raw sockets flag "hard" ICMP errors the same way, and receive the ICMP message
+            // itself as a packet, which is what gets reported.
+            Err(RunError::Socket(e)) if !local_fault(&e) => {
+                if raw {
+                    Ok(())
+                } else {
+                    self.drain_errors(tracker, stats, buf, on_event)
                 }
             }
+            other => other,
         }
-        read_one(sock, raw, ident, target, tracker, stats, buf, on_event)
     }
+
+    fn drain_errors(
+        &self,
+        tracker: &mut Tracker,
+        stats: &mut Stats,
+        buf: &mut [u8],
+        on_event: &mut dyn FnMut(&Event) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        while let Some(inc) = self.sock.recv(buf, true)? {
+            let request = &buf[..inc.len];
+            if let Some(ev) = queued_error(self.sock, &inc, request, self.target, tracker) {
+                stats.errors += 1;
+                on_event(&ev)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Errors that mean this program or socket is broken, as opposed to news from the network.
+fn local_fault(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EBADF | libc::EFAULT | libc::EINVAL | libc::ENOTSOCK | libc::ENOMEM)
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
