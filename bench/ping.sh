@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
-ROUNDS=${2:-5}
+ROUNDS=${2:-20}
 [ "$(id -u)" = 0 ] || { echo "bench/ping.sh: needs root (-i 0, ip netns)" >&2; exit 2; }
 [ -x /usr/bin/ping ] || { echo "bench/ping.sh: iputils ping missing (apt-get install iputils-ping)" >&2; exit 2; }
 
