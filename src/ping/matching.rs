@@ -32,7 +32,9 @@ pub struct Tracker {
     nonce: u64,
     size: usize,
     sent: HashMap<u16, Sent>,
-    unanswered: usize,
+    /// Newest sequence number sent, and newest answered: iputils' `acked`.
+    last_sent: u16,
+    acked: Option<u16>,
 }
 
 impl Tracker {
@@ -41,7 +43,8 @@ impl Tracker {
             nonce,
             size,
             sent: HashMap::new(),
-            unanswered: 0,
+            last_sent: 0,
+            acked: None,
         }
     }
 
@@ -53,16 +56,14 @@ impl Tracker {
     /// Records a request that left at `at_ns` (CLOCK_REALTIME nanoseconds, the clock kernel
     /// receive timestamps use).
     pub fn sent(&mut self, seq: u16, at_ns: i128) {
-        let old = self.sent.insert(
+        self.sent.insert(
             seq,
             Sent {
                 at_ns,
                 answered: false,
             },
         );
-        if old.is_none_or(|o| o.answered) {
-            self.unanswered += 1;
-        }
+        self.last_sent = seq;
     }
 
     /// True if `seq` was sent by this run (ICMP errors only quote 8 bytes of the request, so
@@ -89,14 +90,19 @@ impl Tracker {
             Match::Duplicate { rtt_us }
         } else {
             s.answered = true;
-            self.unanswered = self.unanswered.saturating_sub(1);
+            // Newer in sequence-number arithmetic (within half the circle).
+            if self.acked.is_none_or(|a| seq.wrapping_sub(a) as i16 > 0) {
+                self.acked = Some(seq);
+            }
             Match::First { rtt_us }
         }
     }
 
-    /// Requests still waiting for an answer.
+    /// Requests sent after the newest answered one, as iputils' `in_flight()` counts them: a
+    /// request lost long ago does not hold back `-i 0` for the rest of the run.
     pub fn in_flight(&self) -> usize {
-        self.unanswered
+        // Sequence numbers start at 1, so "nothing answered yet" counts from 0.
+        usize::from(self.last_sent.wrapping_sub(self.acked.unwrap_or(0)))
     }
 }
 
@@ -129,6 +135,31 @@ mod tests {
         assert_eq!(t.reply(1, &t.payload(1)[..10], 10), Match::Foreign);
         assert_eq!(t.in_flight(), 1);
         assert!(t.was_sent(1) && !t.was_sent(2));
+    }
+
+    #[test]
+    fn in_flight_counts_since_newest_answer() {
+        let mut t = Tracker::new(5, 8);
+        assert_eq!(t.in_flight(), 0);
+        for seq in 1..=3 {
+            t.sent(seq, 0);
+        }
+        assert_eq!(t.in_flight(), 3);
+        // 1 is lost; the answer to 2 still leaves only 3 in flight.
+        t.reply(2, &t.payload(2), 10);
+        assert_eq!(t.in_flight(), 1);
+        // A late answer to 1 does not move the mark backwards.
+        t.reply(1, &t.payload(1), 20);
+        assert_eq!(t.in_flight(), 1);
+        t.reply(3, &t.payload(3), 30);
+        assert_eq!(t.in_flight(), 0);
+        // Across the wrap of sequence numbers.
+        let mut w = Tracker::new(5, 8);
+        w.sent(65535, 0);
+        w.reply(65535, &w.payload(65535), 1);
+        w.sent(0, 2);
+        w.sent(1, 3);
+        assert_eq!(w.in_flight(), 2);
     }
 
     #[test]

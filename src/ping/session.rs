@@ -144,7 +144,13 @@ pub fn run(
             let at = socket::realtime_ns();
             match sock.send_to(&pkt, target) {
                 Ok(()) => tracker.sent(seq, at),
-                Err(e) if transient(&e) => {}
+                Err(e) if transient(&e) => {
+                    // A full queue: like iputils, not counted, retried a little later.
+                    seq = seq.wrapping_sub(1);
+                    next_send =
+                        now + UNANSWERED_HOLD.min(opts.interval.max(Duration::from_millis(1)));
+                    continue;
+                }
                 Err(e) => {
                     stats.errors += 1;
                     on_event(&Event::LocalError {
