@@ -515,6 +515,23 @@ mod tests {
             event_line(&named, t, &ev).unwrap(),
             "64 bytes from localhost (127.0.0.1): icmp_seq=1 ttl=64 time=0.029 ms (DUP!)"
         );
+        let numeric = parse(&["-n", "localhost"]).unwrap();
+        assert!(event_line(&numeric, t, &ev)
+            .unwrap()
+            .starts_with("64 bytes from 127.0.0.1: "));
+        // A reply from elsewhere (a broadcast answer) names its own address.
+        let other = Event::Reply {
+            bytes: 64,
+            from: Some("127.0.0.2".parse().unwrap()),
+            seq: 1,
+            ttl: Some(64),
+            rtt_us: 29,
+            duplicate: false,
+            bad_checksum: false,
+        };
+        assert!(event_line(&named, t, &other)
+            .unwrap()
+            .starts_with("64 bytes from 127.0.0.2: "));
         let six = parse(&["::1"]).unwrap();
         assert_eq!(
             header(&six, "::1".parse().unwrap(), 56),
