@@ -5,7 +5,7 @@
 use super::tree::{Node, Pos};
 use super::{suppress, Ctx, Loaded, SourceError};
 use crate::workload::{CapEntry, Runtime, Setting, SourceKind, Suppression, Syntax, Workload};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Longer `extends` chains are refused as a cycle or a mistake.
 const MAX_EXTENDS: usize = 16;
@@ -36,8 +36,14 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?, *k, spec(ctx, k, v))))
         .collect();
+    // By name, so resolving `extends` stays linear even in a hostile file with a million
+    // services (names are unique: `entries` keeps one value per key).
+    let mut by_name: HashMap<&str, &Spec> = HashMap::with_capacity(specs.len());
+    for (name, _, spec) in &specs {
+        by_name.entry(name).or_insert(spec);
+    }
     for (name, key, own) in &specs {
-        let resolved = match resolve(ctx, own, &specs, 0) {
+        let resolved = match resolve(ctx, own, &by_name, 0) {
             Ok(s) => s,
             Err(e) => {
                 out.errors.push(e);
@@ -95,7 +101,7 @@ fn entries(ctx: &Ctx, list: &[(String, Pos)]) -> Vec<CapEntry> {
 fn resolve(
     ctx: &Ctx,
     own: &Spec,
-    specs: &[(&str, &Node, Spec)],
+    specs: &HashMap<&str, &Spec>,
     depth: usize,
 ) -> Result<Spec, SourceError> {
     let Some((base_name, pos)) = &own.extends else {
@@ -108,7 +114,7 @@ fn resolve(
             format!("`extends` chain longer than {MAX_EXTENDS} services (a cycle?)"),
         ));
     }
-    let Some((_, _, base)) = specs.iter().find(|(n, _, _)| n == base_name) else {
+    let Some(base) = specs.get(base_name.as_str()) else {
         return Err(SourceError::at(
             ctx.file,
             *pos,
@@ -134,9 +140,11 @@ fn resolve(
 }
 
 fn union(base: Vec<(String, Pos)>, own: Vec<(String, Pos)>) -> Vec<(String, Pos)> {
+    let mut seen: std::collections::HashSet<String> =
+        base.iter().map(|(r, _)| r.to_ascii_uppercase()).collect();
     let mut out = base;
     for e in own {
-        if !out.iter().any(|(r, _)| r.eq_ignore_ascii_case(&e.0)) {
+        if seen.insert(e.0.to_ascii_uppercase()) {
             out.push(e);
         }
     }

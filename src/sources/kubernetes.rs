@@ -10,6 +10,7 @@
 use super::tree::Node;
 use super::{suppress, Ctx, Loaded};
 use crate::workload::{CapEntry, Runtime, Setting, SourceKind, Suppression, Syntax, Workload};
+use std::collections::HashMap;
 
 /// Annotation (and compose label) holding suppressions: `DC001,DC003 reason`. The form
 /// `dropcap.io/ignore.<container>` applies to one container only.
@@ -78,6 +79,7 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         .flatten()
         .filter_map(|m| m.get("annotations"))
         .collect();
+    let ignore = annotation_suppressions(&annotations);
 
     let pod_sc = pod.get("securityContext");
     let pod_user = pod_sc.and_then(|s| s.get("runAsUser"));
@@ -152,8 +154,10 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             }
             w.suppressions = ctx.comments(c.pos);
             w.suppressions.extend(object_comments.iter().cloned());
-            w.suppressions
-                .extend(annotation_suppressions(&annotations, cname));
+            w.suppressions.extend(ignore.all.iter().cloned());
+            if let Some(own) = ignore.per_container.get(cname) {
+                w.suppressions.extend(own.iter().cloned());
+            }
             out.workloads.push(w);
         }
     }
@@ -169,14 +173,29 @@ fn cap_entries(ctx: &Ctx, list: Option<&Node>) -> Vec<CapEntry> {
     .unwrap_or_default()
 }
 
-fn annotation_suppressions(annotations: &[&Node], container: &str) -> Vec<Suppression> {
-    let per_container = format!("{IGNORE_ANNOTATION}.{container}");
-    let mut out = Vec::new();
+/// Suppressions from annotations, read once per object (not once per container: a hostile
+/// object with many annotations and many containers must stay linear).
+#[derive(Default)]
+struct Ignore {
+    all: Vec<Suppression>,
+    per_container: HashMap<String, Vec<Suppression>>,
+}
+
+fn annotation_suppressions(annotations: &[&Node]) -> Ignore {
+    let mut out = Ignore::default();
     for a in annotations {
         for (k, v) in a.entries() {
-            let key = k.as_str().unwrap_or("");
-            if key == IGNORE_ANNOTATION || key == per_container {
-                out.extend(suppress::parse_value(v.as_text().unwrap_or("")));
+            let Some(rest) = k.as_str().and_then(|k| k.strip_prefix(IGNORE_ANNOTATION)) else {
+                continue;
+            };
+            let value = suppress::parse_value(v.as_text().unwrap_or(""));
+            if rest.is_empty() {
+                out.all.extend(value);
+            } else if let Some(c) = rest.strip_prefix('.') {
+                out.per_container
+                    .entry(c.to_string())
+                    .or_default()
+                    .extend(value);
             }
         }
     }
