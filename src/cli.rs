@@ -30,4 +30,8 @@ pub enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// List processes holding capabilities, grouped by container.
     Ps(cmd::ps::PsArgs),
+    /// Run a command with exactly the given capabilities in all five sets (like setpriv).
+    Exec(cmd::exec::ExecArgs),
+    /// Find the minimal capability set of an image or command, and prove it by real runs.
+    Profile(cmd::profile::ProfileArgs),
 }

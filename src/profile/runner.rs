@@ -1,0 +1,157 @@
+//! One trial = one real run of the workload with a given capability set, judged by the check.
+
+use super::check::Check;
+use super::trace::{TraceTarget, Traced, Tracer};
+use super::{interrupt, ProfileError};
+use crate::caps::CapSet;
+use serde::Serialize;
+use std::io::Read;
+use std::process::{Child, ExitStatus};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialCaps {
+    /// Whatever the engine (or, for a local command, dropcap's own permitted set) gives by
+    /// default: no capability flags at all.
+    Default,
+    /// `--cap-drop ALL --cap-add` exactly these.
+    Exactly(CapSet),
+}
+
+#[derive(Debug, Clone)]
+pub struct TrialResult {
+    pub passed: bool,
+    /// One line: "exited 0", "exited 1: ping: permission denied", "timed out after 20s".
+    pub reason: String,
+    pub duration: Duration,
+    /// `Some` when the trial was traced.
+    pub traced: Option<Traced>,
+}
+
+/// What is being profiled, for the report and the profile file.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Target {
+    Image {
+        image: String,
+        /// The full argv the container ran (entrypoint + command).
+        argv: Vec<String>,
+        /// `--cmd` as given, when given.
+        cmd: Option<Vec<String>>,
+        user: Option<String>,
+        network: String,
+        engine: String,
+    },
+    Command {
+        argv: Vec<String>,
+        user: Option<String>,
+    },
+}
+
+pub trait Runner {
+    fn target(&self) -> Target;
+    fn check(&self) -> &Check;
+    /// The set a `TrialCaps::Default` trial runs with.
+    fn default_set(&self) -> CapSet;
+    /// Name of that default for the report ("Docker default", "dropcap's permitted set").
+    fn default_name(&self) -> String;
+    /// Runs one trial; with a tracer, the workload is held until the tracer is attached.
+    fn trial(
+        &mut self,
+        caps: TrialCaps,
+        tracer: Option<&mut dyn Tracer>,
+    ) -> Result<TrialResult, ProfileError>;
+    /// Sysctls read inside a trial's namespaces that change which capabilities are needed.
+    fn sysctls(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// Collects what a child writes, keeping only the tail: failing trials are explained by their
+/// last line, and a chatty workload must not grow dropcap's memory.
+#[derive(Clone, Default)]
+pub struct Tail(Arc<Mutex<Vec<u8>>>);
+
+const TAIL_BYTES: usize = 4096;
+
+impl Tail {
+    pub fn drain(&self, mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<()> {
+        let buf = self.0.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = r.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut b) = buf.lock() {
+                    b.extend_from_slice(&chunk[..n]);
+                    if b.len() > TAIL_BYTES {
+                        let cut = b.len() - TAIL_BYTES;
+                        b.drain(..cut);
+                    }
+                }
+            }
+        })
+    }
+
+    /// The last non-empty line, trimmed to something that fits a table cell.
+    pub fn last_line(&self) -> Option<String> {
+        let b = self.0.lock().ok()?;
+        let text = String::from_utf8_lossy(&b);
+        let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+        let mut s: String = line.chars().take(100).collect();
+        if line.chars().count() > 100 {
+            s.push('…');
+        }
+        Some(s)
+    }
+}
+
+/// How a supervised child ended.
+pub enum Waited {
+    Exited(ExitStatus),
+    TimedOut,
+}
+
+/// Waits for `child` until `deadline`, polling so Ctrl-C is noticed within a few ms.
+pub fn wait_until(child: &mut Child, deadline: Instant) -> Result<Waited, ProfileError> {
+    loop {
+        interrupt::check()?;
+        if let Some(st) = child
+            .try_wait()
+            .map_err(|e| ProfileError::io("waiting for a trial", e))?
+        {
+            return Ok(Waited::Exited(st));
+        }
+        if Instant::now() >= deadline {
+            return Ok(Waited::TimedOut);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// "exited 1: <last line>" or "killed by signal 9".
+pub fn describe_exit(st: ExitStatus, tail: Option<String>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let head = match (st.code(), st.signal()) {
+        (Some(c), _) => format!("exited {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        (None, None) => "ended".to_string(),
+    };
+    match tail {
+        Some(t) if !st.success() => format!("{head}: {t}"),
+        _ => head,
+    }
+}
+
+/// Starts a tracer session if there is a tracer, so trial code reads the same either way.
+pub fn start_trace(
+    tracer: &mut Option<&mut dyn Tracer>,
+    target: &TraceTarget,
+) -> Result<Option<Box<dyn super::trace::TraceSession>>, ProfileError> {
+    match tracer {
+        Some(t) => Ok(Some(t.start(target)?)),
+        None => Ok(None),
+    }
+}
