@@ -439,6 +439,7 @@ impl Runner for DockerRunner {
             user: self.spec.user.clone(),
             network: self.spec.network.clone(),
             engine: self.engine.clone(),
+            session: self.session.clone(),
         }
     }
 

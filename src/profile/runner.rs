@@ -42,6 +42,8 @@ pub enum Target {
         user: Option<String>,
         network: String,
         engine: String,
+        /// Value of the `io.dropcap.profile` label on every trial container of this run.
+        session: String,
     },
     Command {
         argv: Vec<String>,
