@@ -30,4 +30,6 @@ pub enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// List processes holding capabilities, grouped by container.
     Ps(cmd::ps::PsArgs),
+    /// Watch every capability check of a command, process tree, container or the host (eBPF).
+    Trace(cmd::trace::TraceArgs),
 }

@@ -111,11 +111,12 @@ mod tests {
     fn table_aligns_and_ignores_escapes() {
         let rows = vec![
             vec!["A".to_string(), "BB".to_string(), "C".to_string()],
-            vec!["\x1b[31mlong\x1b[0m".to_string(), "x".to_string(), "".to_string()],
+            vec![
+                "\x1b[31mlong\x1b[0m".to_string(),
+                "x".to_string(),
+                "".to_string(),
+            ],
         ];
-        assert_eq!(
-            super::table(&rows),
-            "A     BB  C\n\x1b[31mlong\x1b[0m  x\n"
-        );
+        assert_eq!(super::table(&rows), "A     BB  C\n\x1b[31mlong\x1b[0m  x\n");
     }
 }

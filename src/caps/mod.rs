@@ -184,7 +184,9 @@ impl CapSet {
         CapSet::all_known().is_subset(self)
     }
     pub fn iter(self) -> impl Iterator<Item = Cap> {
-        (0u8..64).filter(move |n| self.0 & (1u64 << n) != 0).map(Cap)
+        (0u8..64)
+            .filter(move |n| self.0 & (1u64 << n) != 0)
+            .map(Cap)
     }
     pub fn names(self) -> Vec<String> {
         self.iter().map(Cap::name).collect()
@@ -264,7 +266,10 @@ mod tests {
         for (i, info) in TABLE.iter().enumerate() {
             assert_eq!(info.number as usize, i, "{}", info.name);
             assert!(!info.summary.is_empty());
-            assert!(info.name.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+            assert!(info
+                .name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_'));
         }
         let mut names: Vec<_> = TABLE.iter().map(|i| i.name).collect();
         names.sort();

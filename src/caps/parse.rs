@@ -130,9 +130,7 @@ pub struct FileCaps {
 
 impl FileCaps {
     pub fn any(self) -> CapSet {
-        self.effective
-            .union(self.permitted)
-            .union(self.inheritable)
+        self.effective.union(self.permitted).union(self.inheritable)
     }
 
     /// libcap's `cap_from_text` grammar: whitespace-separated clauses `[caps]op flags[op flags]...`

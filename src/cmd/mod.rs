@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod explain;
 pub mod ps;
+pub mod trace;
 
 use thiserror::Error;
 

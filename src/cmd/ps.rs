@@ -150,7 +150,10 @@ fn caps_cell(r: &Row, style: Style) -> String {
         s.push_str(" +");
     }
     if !r.ambient.is_empty() {
-        s.push_str(&format!(" @{}", spell::list(r.ambient, spell::Spelling::Canonical)));
+        s.push_str(&format!(
+            " @{}",
+            spell::list(r.ambient, spell::Spelling::Canonical)
+        ));
     }
     s
 }

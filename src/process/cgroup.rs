@@ -116,8 +116,14 @@ mod tests {
 
     #[test]
     fn engines_and_cgroup_versions() {
-        check(&format!("12:pids:/docker/{ID}\n11:cpu:/docker/{ID}\n"), Runtime::Docker);
-        check(&format!("0::/system.slice/docker-{ID}.scope\n"), Runtime::Docker);
+        check(
+            &format!("12:pids:/docker/{ID}\n11:cpu:/docker/{ID}\n"),
+            Runtime::Docker,
+        );
+        check(
+            &format!("0::/system.slice/docker-{ID}.scope\n"),
+            Runtime::Docker,
+        );
         check(
             &format!("0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-{ID}.scope\n"),
             Runtime::Containerd,
@@ -126,20 +132,32 @@ mod tests {
             &format!("0::/kubepods.slice/kubepods-pod1.slice/crio-{ID}.scope\n"),
             Runtime::Crio,
         );
-        check(&format!("4:memory:/kubepods/burstable/pod1234/{ID}\n"), Runtime::Kubernetes);
+        check(
+            &format!("4:memory:/kubepods/burstable/pod1234/{ID}\n"),
+            Runtime::Kubernetes,
+        );
         check(
             &format!("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope/container\n"),
             Runtime::Podman,
         );
-        check(&format!("1:name=systemd:/libpod_parent/{ID}\n"), Runtime::Podman);
+        check(
+            &format!("1:name=systemd:/libpod_parent/{ID}\n"),
+            Runtime::Podman,
+        );
         check(&format!("0::/default/{ID}\n"), Runtime::Unknown);
     }
 
     #[test]
     fn host_processes_and_monitors() {
         assert_eq!(container_of("0::/init.scope\n"), None);
-        assert_eq!(container_of("0::/user.slice/user-0.slice/session-1.scope\n"), None);
-        assert_eq!(container_of(&format!("0::/machine.slice/libpod-conmon-{ID}.scope\n")), None);
+        assert_eq!(
+            container_of("0::/user.slice/user-0.slice/session-1.scope\n"),
+            None
+        );
+        assert_eq!(
+            container_of(&format!("0::/machine.slice/libpod-conmon-{ID}.scope\n")),
+            None
+        );
         assert_eq!(container_of(""), None);
         assert_eq!(container_of("garbage without colons"), None);
         assert_eq!(container_of("0::/docker/abc\n"), None);

@@ -36,7 +36,9 @@ impl Users {
 mod tests {
     #[test]
     fn parses_passwd() {
-        let u = super::Users::parse("root:x:0:0:root:/root:/bin/sh\nbroken\nnginx:x:101:101::/:/sbin/nologin\n");
+        let u = super::Users::parse(
+            "root:x:0:0:root:/root:/bin/sh\nbroken\nnginx:x:101:101::/:/sbin/nologin\n",
+        );
         assert_eq!(u.name(0), "root");
         assert_eq!(u.name(101), "nginx");
         assert_eq!(u.name(4242), "4242");
