@@ -115,6 +115,7 @@ struct JsonEvent<'a> {
     cap_number: u8,
     verdict: &'static str,
     audit: bool,
+    own_cred: bool,
     syscall: Option<String>,
     syscall_nr: Option<u32>,
     cgroup_id: u64,
@@ -157,7 +158,7 @@ const HEADER: [&str; 9] = [
     "COMM",
     "CAP",
     "VERDICT",
-    "AUDIT",
+    "CHECK",
     "SYSCALL",
 ];
 
@@ -247,6 +248,7 @@ impl Printer<'_> {
                     cap_number: e.cap.number(),
                     verdict,
                     audit: e.audit,
+                    own_cred: e.own_cred,
                     syscall: e.syscall_nr.map(|_| e.syscall_label()),
                     syscall_nr: e.syscall_nr,
                     cgroup_id: e.cgroup_id,
@@ -262,8 +264,12 @@ impl Printer<'_> {
                 } else {
                     self.style.paint("1;31", verdict)
                 };
-                let audit = if e.audit { "audit" } else { "noaudit" };
-                let audit_cell = if e.audit {
+                let audit = match (e.own_cred, e.audit) {
+                    (false, _) => "foreign",
+                    (true, true) => "audit",
+                    (true, false) => "noaudit",
+                };
+                let audit_cell = if e.audit && e.own_cred {
                     audit.to_string()
                 } else {
                     self.style.dim(audit)
@@ -323,6 +329,7 @@ impl Printer<'_> {
                     self.style.bold("GRANTED"),
                     self.style.bold("DENIED"),
                     self.style.bold("NOAUDIT"),
+                    self.style.bold("FOREIGN"),
                 ]];
                 for (cap, c) in &s.caps {
                     rows.push(vec![
@@ -330,6 +337,7 @@ impl Printer<'_> {
                         c.granted.to_string(),
                         c.denied.to_string(),
                         (c.noaudit_granted + c.noaudit_denied).to_string(),
+                        c.foreign_cred.to_string(),
                     ]);
                 }
                 if s.caps.is_empty() {
@@ -349,7 +357,7 @@ impl Printer<'_> {
                 if !s.noaudit_only().is_empty() {
                     writeln!(
                         self.out,
-                        "noaudit only (not needed): {}",
+                        "only noaudit or foreign (not needed): {}",
                         names(s.noaudit_only())
                     )?;
                 }

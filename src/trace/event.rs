@@ -23,8 +23,13 @@ pub(crate) struct RawEvent {
     pub ret: i32,
     pub cap: u32,
     pub stack_len: u32,
+    pub flags: u32,
+    pub reserved: u32,
     pub comm: [u8; 16],
 }
+
+/// `EVENT_FOREIGN_CRED` of capable.bpf.c.
+pub(crate) const EVENT_FOREIGN_CRED: u32 = 1;
 
 impl RawEvent {
     /// `None` when the record is shorter than the struct (a program/object mismatch).
@@ -58,6 +63,10 @@ pub struct TraceEvent {
     /// `vm_enough_memory` CAP_SYS_ADMIN probe): they never fail a program, so they are not
     /// evidence that it needs the capability.
     pub audit: bool,
+    /// False when the checked credentials were not the task's own: overlayfs checks with the
+    /// mounter's credentials (`override_creds`), and some checks test another task. Such
+    /// checks are not evidence of what the task needs.
+    pub own_cred: bool,
     /// Syscall the check happened in; `None` outside a syscall or for unknown numbers.
     pub syscall: Option<&'static str>,
     /// Raw syscall number, when the check happened inside a syscall.
@@ -91,6 +100,7 @@ impl TraceEvent {
             cap: Cap::new(u8::try_from(raw.cap).unwrap_or(63)).unwrap_or(Cap::SYS_ADMIN),
             granted: raw.ret == 0,
             audit: !noaudit.any_within(frames),
+            own_cred: raw.flags & EVENT_FOREIGN_CRED == 0,
             syscall: syscalls::name(i64::from(raw.syscall)),
             syscall_nr: u32::try_from(raw.syscall).ok(),
             cgroup_id: raw.cgroup_id,
@@ -126,28 +136,30 @@ mod tests {
             ret: 0,
             cap: 13,
             stack_len: 0,
+            flags: 0,
+            reserved: 0,
             comm,
         }
     }
 
     #[test]
     fn raw_layout_matches_c() {
-        // 8 + 8 + 8*8 + 8*4 + 16 in capable.bpf.c
-        assert_eq!(std::mem::size_of::<RawEvent>(), 128);
+        // 8 + 8 + 8*8 + 10*4 + 16 in capable.bpf.c
+        assert_eq!(std::mem::size_of::<RawEvent>(), 136);
     }
 
     #[test]
     fn converts_fields() {
         let r = raw();
         let bytes: Vec<u8> = unsafe {
-            std::slice::from_raw_parts((&r as *const RawEvent).cast::<u8>(), 128).to_vec()
+            std::slice::from_raw_parts((&r as *const RawEvent).cast::<u8>(), 136).to_vec()
         };
         let parsed = RawEvent::parse(&bytes).unwrap();
         let e = TraceEvent::from_raw(&parsed, 5_000, &NoauditRanges::default());
         assert_eq!(e.time_ns, 6_000);
         assert_eq!(e.comm, "ping");
         assert_eq!(e.cap, Cap::NET_RAW);
-        assert!(e.granted && e.audit);
+        assert!(e.granted && e.audit && e.own_cred);
         assert_eq!(e.syscall, Some("socket"));
         assert_eq!(e.syscall_label(), "socket");
     }
@@ -157,8 +169,9 @@ mod tests {
         let mut r = raw();
         r.ret = -1;
         r.syscall = -1;
+        r.flags = EVENT_FOREIGN_CRED;
         let e = TraceEvent::from_raw(&r, 0, &NoauditRanges::default());
-        assert!(!e.granted);
+        assert!(!e.granted && !e.own_cred);
         assert_eq!(e.syscall_nr, None);
         assert_eq!(e.syscall_label(), "-");
     }

@@ -13,6 +13,9 @@ pub struct CapCount {
     /// Noaudit probes (not evidence of need), granted or denied.
     pub noaudit_granted: u64,
     pub noaudit_denied: u64,
+    /// Checks made with credentials other than the task's own (overlayfs mounter, another
+    /// task): not evidence either.
+    pub foreign_cred: u64,
 }
 
 /// What a trace saw. `lost` is read from the kernel and is never assumed to be zero: when
@@ -35,6 +38,10 @@ impl Summary {
     pub(crate) fn record(&mut self, e: &TraceEvent) {
         self.delivered += 1;
         let c = self.caps.entry(e.cap).or_default();
+        if !e.own_cred {
+            c.foreign_cred += 1;
+            return;
+        }
         match (e.audit, e.granted) {
             (true, true) => c.granted += 1,
             (true, false) => c.denied += 1,
@@ -53,7 +60,7 @@ impl Summary {
         self.set(|c| c.denied > 0)
     }
 
-    /// Capabilities that appeared only in noaudit probes.
+    /// Capabilities that appeared only in noaudit probes or foreign-credential checks.
     pub fn noaudit_only(&self) -> CapSet {
         self.set(|c| c.granted == 0 && c.denied == 0)
     }
@@ -82,6 +89,7 @@ mod tests {
             cap,
             granted,
             audit,
+            own_cred: true,
             syscall: None,
             syscall_nr: None,
             cgroup_id: 0,
@@ -94,10 +102,17 @@ mod tests {
         s.record(&ev(Cap::NET_RAW, true, true));
         s.record(&ev(Cap::CHOWN, false, true));
         s.record(&ev(Cap::SYS_ADMIN, true, false));
-        assert_eq!(s.delivered, 3);
+        let mut borrowed = ev(Cap::DAC_OVERRIDE, true, true);
+        borrowed.own_cred = false;
+        s.record(&borrowed);
+        assert_eq!(s.delivered, 4);
         assert_eq!(s.granted(), CapSet::EMPTY.with(Cap::NET_RAW));
         assert_eq!(s.denied(), CapSet::EMPTY.with(Cap::CHOWN));
-        assert_eq!(s.noaudit_only(), CapSet::EMPTY.with(Cap::SYS_ADMIN));
+        assert_eq!(
+            s.noaudit_only(),
+            CapSet::EMPTY.with(Cap::SYS_ADMIN).with(Cap::DAC_OVERRIDE)
+        );
+        assert_eq!(s.caps[&Cap::DAC_OVERRIDE].foreign_cred, 1);
         assert_eq!(s.caps[&Cap::SYS_ADMIN].noaudit_granted, 1);
     }
 }

@@ -47,8 +47,17 @@ struct event {
 	s32 ret; /* 0 granted, -EPERM denied */
 	u32 cap;
 	u32 stack_len; /* frames filled */
+	u32 flags; /* EVENT_* */
+	u32 reserved;
 	char comm[COMM_LEN];
 };
+
+/*
+ * The checked credentials are not the task's own: overlayfs (and others) check with the
+ * mounter's credentials via override_creds(), and some checks test another task. Such a
+ * check says nothing about what the task itself needs.
+ */
+#define EVENT_FOREIGN_CRED 1
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -116,6 +125,8 @@ int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *tar
 	e->uid = cred->euid.val;
 	e->cap = cap;
 	e->ret = ret;
+	e->flags = cred != task->real_cred ? EVENT_FOREIGN_CRED : 0;
+	e->reserved = 0;
 	if (task->flags & PF_KTHREAD) {
 		e->syscall = -1;
 	} else {

@@ -74,6 +74,7 @@ struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
+	const struct cred *real_cred; /* the task's own (objective) credentials */
 };
 
 #pragma clang attribute pop
