@@ -34,4 +34,6 @@ pub enum Command {
     Exec(cmd::exec::ExecArgs),
     /// Find the minimal capability set of an image or command, and prove it by real runs.
     Profile(cmd::profile::ProfileArgs),
+    /// Watch every capability check of a command, process tree, container or the host (eBPF).
+    Trace(cmd::trace::TraceArgs),
 }

@@ -58,6 +58,10 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             no_sarif(format, "profile")?;
             cmd::profile::run(a, format, style, &mut out)?
         }
+        Command::Trace(a) => {
+            no_sarif(format, "trace")?;
+            cmd::trace::run(a, format, style, &mut out)?
+        }
     };
     out.flush()?;
     Ok(outcome)

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod explain;
 pub mod profile;
 pub mod ps;
+pub mod trace;
 
 use thiserror::Error;
 

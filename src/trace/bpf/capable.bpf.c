@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dropcap trace: report every capability check of the processes we follow.
+ *
+ * Hooks (see docs/trace.md for why these and not kprobes/fentry):
+ *   tp_btf/cap_capable         every check, with its verdict
+ *   tp_btf/sched_process_fork  follow children of followed processes
+ *   tp_btf/sched_process_exit  forget processes that ended
+ *
+ * Filtering happens here, not in userspace, so untraced processes pay only a
+ * map lookup or a compare. The userspace side lives in src/trace/bpf.rs and
+ * must keep `struct event` byte-compatible (src/trace/event.rs).
+ *
+ * Rebuild: scripts/bpf-build.sh (CI runs it with --check).
+ */
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MODE_ALL 0
+#define MODE_PIDS 1
+#define MODE_CGROUP 2 /* a cgroup v2 directory and everything below it */
+
+#define STACK_DEPTH 8
+#define COMM_LEN 16
+
+/* Set by userspace before load; frozen in .rodata so the verifier prunes dead branches. */
+const volatile u32 target_mode = MODE_ALL;
+const volatile u64 target_cgroup = 0;
+/* Depth of target_cgroup below the cgroup v2 root: its descendants match too. */
+const volatile u32 target_level = 0;
+const volatile u32 self_tgid = 0;
+/* Wake the reader only once this many bytes wait: batching keeps per-event cost low. */
+const volatile u64 wakeup_bytes = 256 * 1024;
+
+struct event {
+	u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	u64 cgroup_id; /* cgroup v2 id of the checking task */
+	u64 stack[STACK_DEPTH]; /* kernel return addresses, for the noaudit heuristic */
+	u32 pid; /* tgid */
+	u32 tid;
+	u32 ppid; /* real parent's tgid */
+	u32 uid; /* euid of the checked credentials */
+	s32 syscall; /* -1 outside a syscall */
+	s32 ret; /* 0 granted, -EPERM denied */
+	u32 cap;
+	u32 stack_len; /* frames filled */
+	u32 flags; /* EVENT_* */
+	u32 reserved;
+	char comm[COMM_LEN];
+};
+
+/*
+ * The checked credentials are not the task's own: overlayfs (and others) check with the
+ * mounter's credentials via override_creds(), and some checks test another task. Such a
+ * check says nothing about what the task itself needs.
+ */
+#define EVENT_FOREIGN_CRED 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+/* tgids we follow in MODE_PIDS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u8);
+} tgids SEC(".maps");
+
+#define COUNT_SEEN 0 /* checks that matched the target */
+#define COUNT_LOST 1 /* of those, dropped because the ring buffer was full */
+#define COUNT_SLOTS 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNT_SLOTS);
+	__type(key, u32);
+	__type(value, u64);
+} counts SEC(".maps");
+
+static __always_inline void bump(u32 slot)
+{
+	u64 *v = bpf_map_lookup_elem(&counts, &slot);
+	if (v)
+		*v += 1; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline bool wanted(u32 tgid)
+{
+	if (target_mode == MODE_PIDS)
+		return bpf_map_lookup_elem(&tgids, &tgid) != 0;
+	if (target_mode == MODE_CGROUP)
+		return bpf_get_current_ancestor_cgroup_id(target_level) == target_cgroup;
+	return tgid != self_tgid;
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+
+	if (!wanted(tgid))
+		return 0;
+	bump(COUNT_SEEN);
+
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		bump(COUNT_LOST);
+		return 0;
+	}
+
+	struct task_struct *task = bpf_get_current_task_btf();
+	e->time_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = tgid;
+	e->tid = (u32)id;
+	e->ppid = task->real_parent->tgid;
+	e->uid = cred->euid.val;
+	e->cap = cap;
+	e->ret = ret;
+	e->flags = cred != task->real_cred ? EVENT_FOREIGN_CRED : 0;
+	e->reserved = 0;
+	if (task->flags & PF_KTHREAD) {
+		e->syscall = -1;
+	} else {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		e->syscall = (s32)regs->orig_ax;
+	}
+	long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+	e->stack_len = n > 0 ? (u32)(n / sizeof(u64)) : 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+			    ? BPF_RB_FORCE_WAKEUP
+			    : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	u32 ptgid = parent->tgid;
+	if (!bpf_map_lookup_elem(&tgids, &ptgid))
+		return 0;
+	u32 ctgid = child->tgid;
+	u8 one = 1;
+	bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+/* Only the group leader's exit ends a tgid; threads exiting before it change nothing. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	if (p->pid != p->tgid)
+		return 0;
+	u32 tgid = p->tgid;
+	bpf_map_delete_elem(&tgids, &tgid);
+	return 0;
+}
