@@ -110,8 +110,40 @@ pub fn net_sysctl(pid: u32, name: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Ports below 1024 that processes in the network namespace of `pid` listen on (TCP) or are
+/// bound to (UDP), from `/proc/PID/net/*`, which shows that namespace's sockets.
+pub fn low_ports(pid: u32) -> Vec<u16> {
+    let mut ports = Vec::new();
+    for (file, state) in [("tcp", "0A"), ("tcp6", "0A"), ("udp", "07"), ("udp6", "07")] {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{file}")) {
+            ports.extend(parse_low_ports(&text, state));
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+fn parse_low_ports(text: &str, state: &str) -> Vec<u16> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let port = f.get(1)?.rsplit_once(':')?.1;
+            let port = u16::from_str_radix(port, 16).ok()?;
+            (f.get(3) == Some(&state) && port < 1024).then_some(port)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn listening_low_ports() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue\n   0: 00000000:0050 00000000:0000 0A 00000000:00000000\n   1: 0100007F:1F90 00000000:0000 0A 0\n   2: 0100007F:0016 0100007F:9C40 01 0\n";
+        assert_eq!(super::parse_low_ports(tcp, "0A"), vec![80]);
+    }
+
     use super::*;
 
     #[test]

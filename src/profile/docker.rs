@@ -5,9 +5,10 @@
 //! `io.dropcap.profile=<session>`, run with `--rm`, and force-removed by a guard when a trial
 //! times out, is interrupted, or dropcap unwinds for any other reason.
 
-use super::check::{http_ok, in_netns, net_sysctl, Check};
+use super::check::{http_ok, in_netns, low_ports, net_sysctl, Check};
 use super::runner::{
-    describe_exit, start_trace, wait_until, Runner, Tail, Target, TrialCaps, TrialResult, Waited,
+    describe_exit, pump, start_trace, wait_until, Runner, Session, Tail, Target, TrialCaps,
+    TrialResult, Waited,
 };
 use super::trace::{TraceTarget, Tracer};
 use super::{interrupt, ProfileError};
@@ -50,6 +51,7 @@ pub struct DockerRunner {
     /// False once a gated start failed because the image has no /bin/sh.
     gate_works: bool,
     sysctls: Option<Vec<(String, String)>>,
+    low_ports: std::collections::BTreeSet<u16>,
 }
 
 fn docker_out(args: &[&str]) -> Result<String, ProfileError> {
@@ -140,6 +142,7 @@ impl DockerRunner {
             engine: format!("docker {version}"),
             gate_works: true,
             sysctls: None,
+            low_ports: Default::default(),
         })
     }
 
@@ -249,15 +252,18 @@ impl DockerRunner {
 
     /// Judges a long-running workload: passes when the check passes while it runs.
     fn judge_running(
-        &self,
+        &mut self,
         live: &mut Live,
         tail: &Tail,
         deadline: Instant,
         started: Instant,
+        session: &mut Session,
     ) -> Result<(bool, String), ProfileError> {
         let mut pid: Option<u32> = None;
+        let mut last = Instant::now();
         loop {
             interrupt::check()?;
+            pump(session, &mut last)?;
             if let Some(st) = live
                 .child
                 .try_wait()
@@ -293,6 +299,9 @@ impl DockerRunner {
                 Check::Command { command } => self.exec_check(&live.name, command, deadline)?,
             };
             if ok {
+                if let Some(p) = pid.or_else(|| Self::container_pid(&live.name)) {
+                    self.low_ports.extend(low_ports(p));
+                }
                 return Ok((
                     true,
                     format!("check passed: {}", self.spec.check.describe()),
@@ -319,7 +328,7 @@ impl DockerRunner {
             Ok(c) => c,
             Err(_) => return Ok(false),
         };
-        match wait_until(&mut child, deadline) {
+        match wait_until(&mut child, deadline, &mut None) {
             Ok(Waited::Exited(st)) => Ok(st.success()),
             Ok(Waited::TimedOut) => {
                 let _ = child.kill();
@@ -397,9 +406,9 @@ impl DockerRunner {
         }
         let deadline = Instant::now() + self.spec.timeout;
         let (passed, reason) = if self.spec.check.long_running() {
-            self.judge_running(&mut live, &tail, deadline, started)?
+            self.judge_running(&mut live, &tail, deadline, started, &mut session)?
         } else {
-            match wait_until(&mut live.child, deadline)? {
+            match wait_until(&mut live.child, deadline, &mut session)? {
                 Waited::Exited(st) => {
                     live.clean = true;
                     if st.code() == Some(125) {
@@ -465,5 +474,9 @@ impl Runner for DockerRunner {
 
     fn sysctls(&self) -> Vec<(String, String)> {
         self.sysctls.clone().unwrap_or_default()
+    }
+
+    fn low_ports(&self) -> Vec<u16> {
+        self.low_ports.iter().copied().collect()
     }
 }

@@ -226,7 +226,13 @@ pub fn profile<'a>(
     };
 
     let sysctls: BTreeMap<String, String> = ctx.runner.sysctls().into_iter().collect();
-    notes.extend(report::sysctl_notes(&sysctls, ctx.runner.check(), proven));
+    let listening = ctx.runner.low_ports();
+    notes.extend(report::sysctl_notes(
+        &sysctls,
+        ctx.runner.check(),
+        &listening,
+        proven,
+    ));
     if ctx.lost > 0 {
         notes.push(format!(
             "the tracer lost {} events; verification runs cover for them",

@@ -1,9 +1,10 @@
 //! Trials of a local command, each started through `dropcap exec --caps SET`, so the command
 //! gets exactly SET in all five sets, as a container with `--cap-drop ALL --cap-add SET` would.
 
-use super::check::{http_ok, Check};
+use super::check::{http_ok, low_ports, Check};
 use super::runner::{
-    describe_exit, start_trace, wait_until, Runner, Tail, Target, TrialCaps, TrialResult, Waited,
+    describe_exit, pump, start_trace, wait_until, Runner, Tail, Target, TrialCaps, TrialResult,
+    Waited,
 };
 use super::trace::{TraceTarget, Tracer};
 use super::{interrupt, ProfileError};
@@ -27,6 +28,7 @@ pub struct LocalRunner {
     spec: LocalSpec,
     exe: PathBuf,
     default: CapSet,
+    low_ports: std::collections::BTreeSet<u16>,
 }
 
 /// Kills the trial's whole process group unless it already ended.
@@ -73,6 +75,7 @@ impl LocalRunner {
             // What dropcap itself could hand on: never assume a full set (sandboxes and
             // containers cut the bounding set).
             default: me.permitted.intersect(me.bounding),
+            low_ports: Default::default(),
         })
     }
 
@@ -109,6 +112,10 @@ impl Runner for LocalRunner {
 
     fn default_name(&self) -> String {
         "dropcap's own permitted set".to_string()
+    }
+
+    fn low_ports(&self) -> Vec<u16> {
+        self.low_ports.iter().copied().collect()
     }
 
     fn trial(
@@ -175,8 +182,10 @@ impl Runner for LocalRunner {
         }
         let deadline = Instant::now() + self.spec.timeout;
         let (passed, reason) = if self.spec.check.long_running() {
+            let mut last = Instant::now();
             loop {
                 interrupt::check()?;
+                pump(&mut session, &mut last)?;
                 if let Some(st) = group
                     .child
                     .try_wait()
@@ -202,6 +211,7 @@ impl Runner for LocalRunner {
                     _ => self.check_once(),
                 };
                 if ok {
+                    self.low_ports.extend(low_ports(group.child.id()));
                     break (
                         true,
                         format!("check passed: {}", self.spec.check.describe()),
@@ -210,7 +220,7 @@ impl Runner for LocalRunner {
                 std::thread::sleep(Duration::from_millis(50));
             }
         } else {
-            match wait_until(&mut group.child, deadline)? {
+            match wait_until(&mut group.child, deadline, &mut session)? {
                 Waited::Exited(st) => {
                     group.done = true;
                     (st.success(), describe_exit(st, tail.last_line()))

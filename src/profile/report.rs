@@ -172,25 +172,29 @@ impl Report {
 pub fn sysctl_notes(
     sysctls: &BTreeMap<String, String>,
     check: &Check,
+    listening: &[u16],
     proven: CapSet,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(v) = sysctls.get("net.ipv4.ip_unprivileged_port_start") {
         let start: u32 = v.parse().unwrap_or(1024);
         if !proven.contains(Cap::NET_BIND_SERVICE) {
-            let low_port = match check {
-                Check::Http { port, .. } if u32::from(*port) < 1024 => {
-                    format!(" (port {port} included)")
+            let mut low: Vec<u16> = listening.to_vec();
+            if let Check::Http { port, .. } = check {
+                if *port < 1024 && !low.contains(port) {
+                    low.push(*port);
                 }
-                _ => String::new(),
-            };
-            if start == 0 {
+            }
+            low.sort_unstable();
+            let ports: Vec<String> = low.iter().map(u16::to_string).collect();
+            if start == 0 && !low.is_empty() {
                 notes.push(format!(
-                    "NET_BIND_SERVICE is not needed here: the engine sets \
-                     net.ipv4.ip_unprivileged_port_start=0 in the container's network \
-                     namespace, so any user may bind ports below 1024{low_port}. Add \
+                    "NET_BIND_SERVICE is not needed here although the workload binds port {}: \
+                     the engine sets net.ipv4.ip_unprivileged_port_start=0 in the container's \
+                     network namespace, so any user may bind ports below 1024. Add \
                      NET_BIND_SERVICE where that sysctl is not 0 (--network host, Podman, \
-                     Kubernetes without the sysctl) if the workload binds such a port"
+                     Kubernetes without the sysctl)",
+                    ports.join(", ")
                 ));
             }
         }
@@ -455,13 +459,16 @@ mod tests {
             "net.ipv4.ip_unprivileged_port_start".to_string(),
             "0".to_string(),
         );
-        let n = sysctl_notes(&m, &http, CapSet::EMPTY);
+        let n = sysctl_notes(&m, &http, &[], CapSet::EMPTY);
         assert_eq!(n.len(), 1);
         assert!(n[0].contains("port 80"));
+        let n = sysctl_notes(&m, &Check::ExitZero, &[443, 80], CapSet::EMPTY);
+        assert!(n[0].contains("port 80, 443"), "{n:?}");
+        assert!(sysctl_notes(&m, &Check::ExitZero, &[], CapSet::EMPTY).is_empty());
         m.insert(
             "net.ipv4.ip_unprivileged_port_start".to_string(),
             "1024".to_string(),
         );
-        assert!(sysctl_notes(&m, &http, CapSet::EMPTY).is_empty());
+        assert!(sysctl_notes(&m, &http, &[], CapSet::EMPTY).is_empty());
     }
 }

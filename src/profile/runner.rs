@@ -68,6 +68,10 @@ pub trait Runner {
     fn sysctls(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// Ports below 1024 the workload was seen listening on when its check passed.
+    fn low_ports(&self) -> Vec<u16> {
+        Vec::new()
+    }
 }
 
 /// Collects what a child writes, keeping only the tail: failing trials are explained by their
@@ -116,10 +120,30 @@ pub enum Waited {
     TimedOut,
 }
 
+/// A trial's trace session, if it is traced.
+pub type Session = Option<Box<dyn super::trace::TraceSession>>;
+
+/// Empties the tracer's buffer every ~100 ms of waiting.
+pub fn pump(session: &mut Session, last: &mut Instant) -> Result<(), ProfileError> {
+    if let Some(s) = session {
+        if last.elapsed() >= Duration::from_millis(100) {
+            s.pump()?;
+            *last = Instant::now();
+        }
+    }
+    Ok(())
+}
+
 /// Waits for `child` until `deadline`, polling so Ctrl-C is noticed within a few ms.
-pub fn wait_until(child: &mut Child, deadline: Instant) -> Result<Waited, ProfileError> {
+pub fn wait_until(
+    child: &mut Child,
+    deadline: Instant,
+    session: &mut Session,
+) -> Result<Waited, ProfileError> {
+    let mut last = Instant::now();
     loop {
         interrupt::check()?;
+        pump(session, &mut last)?;
         if let Some(st) = child
             .try_wait()
             .map_err(|e| ProfileError::io("waiting for a trial", e))?
@@ -151,7 +175,7 @@ pub fn describe_exit(st: ExitStatus, tail: Option<String>) -> String {
 pub fn start_trace(
     tracer: &mut Option<&mut dyn Tracer>,
     target: &TraceTarget,
-) -> Result<Option<Box<dyn super::trace::TraceSession>>, ProfileError> {
+) -> Result<Session, ProfileError> {
     match tracer {
         Some(t) => Ok(Some(t.start(target)?)),
         None => Ok(None),

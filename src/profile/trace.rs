@@ -37,6 +37,11 @@ pub trait Tracer {
 }
 
 pub trait TraceSession {
+    /// Moves queued events out of the kernel's buffer; called while a trial runs so a busy
+    /// workload does not overflow it.
+    fn pump(&mut self) -> Result<(), ProfileError> {
+        Ok(())
+    }
     /// Stops watching and returns every check seen, plus the number of lost events.
     fn stop(self: Box<Self>) -> Result<Traced, ProfileError>;
 }
