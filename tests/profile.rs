@@ -55,6 +55,14 @@ fn assert_common(v: &Value) {
         assert!(pt["passed"].as_bool().unwrap());
         assert!(!names(&pt["caps"]).contains(&r["cap"].as_str().unwrap().to_string()));
     }
+    // CI runs as root on a kernel with the tracepoint: the tracer must really be used there.
+    if common::in_ci() {
+        assert!(
+            !v["notes"].to_string().contains("tracer unavailable"),
+            "CI must profile with the eBPF tracer: {}",
+            v["notes"]
+        );
+    }
     // Noaudit probes (vm_enough_memory's CAP_SYS_ADMIN) are never candidates.
     if !v["tracer"].is_null() {
         assert!(!names(&v["candidates"]).contains(&"SYS_ADMIN".to_string()));
@@ -171,6 +179,23 @@ fn image_httpd_port_80() {
             "{notes}"
         );
     }
+}
+
+/// Without the tracer the candidates are the whole default set: more trials, same answer.
+#[test]
+fn no_trace_fallback_still_proves_the_same_set() {
+    if !common::docker_available("no_trace_fallback_still_proves_the_same_set") {
+        return;
+    }
+    let v = image_case(
+        "ping --no-trace",
+        "ping -c1 127.0.0.1",
+        &["--no-trace"],
+        &["NET_RAW"],
+    );
+    assert!(v["tracer"].is_null());
+    assert_eq!(names(&v["candidates"]).len(), 14);
+    assert!(v["notes"].to_string().contains("no capability tracer"));
 }
 
 #[test]
@@ -339,4 +364,25 @@ fn interrupt_removes_trial_containers() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     let left = common::docker(&["ps", "-aq", "--filter", &prefix]);
     assert!(left.stdout.is_empty(), "trial container left after Ctrl-C");
+}
+
+/// A big allocation makes the kernel probe CAP_SYS_ADMIN without auditing (vm_enough_memory):
+/// the tracer sees it, the profile must not propose it.
+#[test]
+fn image_noaudit_sys_admin_probe_is_ignored() {
+    if !common::docker_available("image_noaudit_sys_admin_probe_is_ignored") {
+        return;
+    }
+    let v = image_case(
+        "dd",
+        "dd if=/dev/zero of=/dev/null bs=64M count=1",
+        &[],
+        &[],
+    );
+    if !v["tracer"].is_null() {
+        assert!(
+            names(&v["noaudit_only"]).contains(&"SYS_ADMIN".to_string()),
+            "{v:#}"
+        );
+    }
 }

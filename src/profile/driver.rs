@@ -6,7 +6,7 @@ use super::runner::{Runner, TrialCaps, TrialResult};
 use super::search;
 use super::trace::{caps_of, evidence, Seen, Tracer};
 use super::ProfileError;
-use crate::caps::Cap;
+use crate::caps::{Cap, CapSet};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -30,7 +30,10 @@ struct Ctx<'a> {
     trials: Vec<TrialRecord>,
     progress: &'a mut dyn FnMut(&TrialRecord),
     granted: BTreeMap<Cap, Vec<Seen>>,
+    denied: BTreeMap<Cap, Vec<Seen>>,
     lost: u64,
+    audited: CapSet,
+    noaudit: CapSet,
 }
 
 impl Ctx<'_> {
@@ -48,18 +51,15 @@ impl Ctx<'_> {
         let number = self.trials.len() + 1;
         if let Some(t) = &r.traced {
             self.lost += t.lost;
-            for (cap, seen) in evidence(&t.observations, true) {
-                let all = self.granted.entry(cap).or_default();
-                for s in seen {
-                    match all
-                        .iter_mut()
-                        .find(|x| x.process == s.process && x.syscall == s.syscall)
-                    {
-                        Some(x) => x.count += s.count,
-                        None => all.push(s),
-                    }
+            for o in &t.observations {
+                if o.audit {
+                    self.audited.insert(o.cap);
+                } else {
+                    self.noaudit.insert(o.cap);
                 }
             }
+            merge(&mut self.granted, evidence(&t.observations, true));
+            merge(&mut self.denied, evidence(&t.observations, false));
         }
         let rec = TrialRecord {
             number,
@@ -85,6 +85,22 @@ impl Ctx<'_> {
     }
 }
 
+/// Adds counts of one trial's evidence to the profile's.
+fn merge(into: &mut BTreeMap<Cap, Vec<Seen>>, from: BTreeMap<Cap, Vec<Seen>>) {
+    for (cap, seen) in from {
+        let all = into.entry(cap).or_default();
+        for s in seen {
+            match all
+                .iter_mut()
+                .find(|x| x.process == s.process && x.syscall == s.syscall)
+            {
+                Some(x) => x.count += s.count,
+                None => all.push(s),
+            }
+        }
+    }
+}
+
 /// Profiles the workload behind `runner`. Without a tracer the candidates are the runner's
 /// whole default set (slower, but every step is still a real run and the result is proven).
 pub fn profile<'a>(
@@ -102,7 +118,10 @@ pub fn profile<'a>(
         trials: Vec::new(),
         progress,
         granted: BTreeMap::new(),
+        denied: BTreeMap::new(),
         lost: 0,
+        audited: CapSet::EMPTY,
+        noaudit: CapSet::EMPTY,
     };
     let mut notes = Vec::new();
 
@@ -159,8 +178,21 @@ pub fn profile<'a>(
         if verified.is_some() {
             break;
         }
-        let (n, r) = ctx.trial(TrialCaps::Exactly(candidates), Step::Verify, traced)?;
+        // Untraced first (attaching costs about a second); only a failure is run again traced.
+        let (n, r) = ctx.trial(TrialCaps::Exactly(candidates), Step::Verify, false)?;
         if r.passed {
+            verified = Some(n);
+            break;
+        }
+        if !traced {
+            break;
+        }
+        let (n, r) = ctx.trial(TrialCaps::Exactly(candidates), Step::Verify, true)?;
+        if r.passed {
+            notes.push(format!(
+                "the same candidate set failed once and passed in trial #{n}: the workload \
+                 may be flaky"
+            ));
             verified = Some(n);
             break;
         }
@@ -245,6 +277,7 @@ pub fn profile<'a>(
             cap,
             failed_without_trial: failed_without.get(&cap).copied(),
             seen: ctx.granted.get(&cap).cloned().unwrap_or_default(),
+            denied: ctx.denied.get(&cap).cloned().unwrap_or_default(),
         })
         .collect();
     let removed = default
@@ -270,6 +303,7 @@ pub fn profile<'a>(
         default_name: ctx.runner.default_name(),
         default_set: default,
         candidates,
+        noaudit_only: ctx.noaudit.difference(ctx.audited),
         proven,
         proven_by_trial: proven_by,
         kept,

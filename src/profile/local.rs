@@ -111,7 +111,7 @@ impl Runner for LocalRunner {
     }
 
     fn default_name(&self) -> String {
-        "dropcap's own permitted set".to_string()
+        "dropcap's permitted set".to_string()
     }
 
     fn low_ports(&self) -> Vec<u16> {

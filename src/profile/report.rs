@@ -55,6 +55,8 @@ pub struct Kept {
     pub failed_without_trial: Option<usize>,
     /// Audited, granted checks the tracer saw (empty without a tracer).
     pub seen: Vec<Seen>,
+    /// Audited checks the tracer saw denied (in trials that lacked it).
+    pub denied: Vec<Seen>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +105,9 @@ pub struct Report {
     pub default_name: String,
     pub default_set: CapSet,
     pub candidates: CapSet,
+    /// Capabilities the tracer saw only in noaudit probes (e.g. SYS_ADMIN from
+    /// vm_enough_memory): never candidates.
+    pub noaudit_only: CapSet,
     /// The minimal set that passed a real trial.
     pub proven: CapSet,
     pub proven_mask: String,
@@ -129,6 +134,7 @@ pub struct Parts {
     pub default_name: String,
     pub default_set: CapSet,
     pub candidates: CapSet,
+    pub noaudit_only: CapSet,
     pub proven: CapSet,
     pub proven_by_trial: usize,
     pub kept: Vec<Kept>,
@@ -151,6 +157,7 @@ impl Report {
             default_name: p.default_name,
             default_set: p.default_set,
             candidates: p.candidates,
+            noaudit_only: p.noaudit_only,
             proven: p.proven,
             proven_mask: p.proven.to_hex(),
             proven_by_trial: p.proven_by_trial,
@@ -297,7 +304,7 @@ pub fn render(r: &Report, style: Style) -> String {
         (
             Step::Trace,
             format!(
-                "1. trace a run with the {} ({})",
+                "1. trace a run with the default set ({}, {} caps)",
                 r.default_name,
                 r.default_set.len()
             ),
@@ -329,7 +336,7 @@ pub fn render(r: &Report, style: Style) -> String {
         if step == Step::Trace {
             if r.tracer.is_some() {
                 s.push_str(&format!(
-                    "  candidates (audited, granted): {}\n",
+                    "  candidates (audited checks): {}\n",
                     r.candidates
                 ));
                 for k in &r.evidence {
@@ -338,6 +345,12 @@ pub fn render(r: &Report, style: Style) -> String {
                             "    {:<18} {}\n",
                             k.cap.name(),
                             seen_text(&k.seen)
+                        ));
+                    } else if !k.denied.is_empty() {
+                        s.push_str(&format!(
+                            "    {:<18} denied: {}\n",
+                            k.cap.name(),
+                            seen_text(&k.denied)
                         ));
                     }
                 }
@@ -375,10 +388,12 @@ pub fn render(r: &Report, style: Style) -> String {
             Some(n) => format!("check failed without it (trial #{n})"),
             None => "part of the verified set".to_string(),
         };
-        let seen = if k.seen.is_empty() {
-            String::new()
-        } else {
+        let seen = if !k.seen.is_empty() {
             format!("; seen: {}", seen_text(&k.seen))
+        } else if !k.denied.is_empty() {
+            format!("; denied without it: {}", seen_text(&k.denied))
+        } else {
+            String::new()
         };
         s.push_str(&format!("  kept     {:<18} {why}{seen}\n", k.cap.name()));
     }
