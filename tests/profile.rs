@@ -198,6 +198,30 @@ fn no_trace_fallback_still_proves_the_same_set() {
     assert!(v["notes"].to_string().contains("no capability tracer"));
 }
 
+/// The same httpd under production's sysctl (ports below 1024 privileged) needs
+/// NET_BIND_SERVICE, found by the trace (bind) and proven by a failed trial without it.
+#[test]
+fn image_httpd_port_80_with_privileged_ports() {
+    if !common::docker_available("image_httpd_port_80_with_privileged_ports") {
+        return;
+    }
+    let v = image_case(
+        "httpd sysctl",
+        "httpd -f -p 80 -h /var/www",
+        &[
+            "--http",
+            "80/index.html",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=1024",
+        ],
+        &["NET_BIND_SERVICE"],
+    );
+    assert_eq!(
+        v["sysctls"]["net.ipv4.ip_unprivileged_port_start"], "1024",
+        "{v:#}"
+    );
+}
+
 #[test]
 fn output_file_is_the_json_report() {
     if !common::docker_available("output_file_is_the_json_report") {

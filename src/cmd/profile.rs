@@ -44,6 +44,10 @@ pub struct ProfileArgs {
     /// Container network for trials.
     #[arg(long, default_value = "none", requires = "image")]
     pub network: String,
+    /// Set a namespaced sysctl in every trial container (repeatable), e.g.
+    /// `net.ipv4.ip_unprivileged_port_start=1024` to profile as production runs.
+    #[arg(long, value_name = "KEY=VALUE", requires = "image")]
+    pub sysctl: Vec<String>,
     /// Write the profile (JSON, see docs/profile.md) to FILE, for `dropcap fix`.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -91,6 +95,11 @@ pub fn run(
             )));
         }
     }
+    if let Some(bad) = args.sysctl.iter().find(|s| !s.contains('=')) {
+        return Err(CmdError::Usage(format!(
+            "--sysctl '{bad}': expected KEY=VALUE"
+        )));
+    }
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
     let mut runner: Box<dyn Runner> = match &args.image {
@@ -107,6 +116,7 @@ pub fn run(
                 cmd,
                 user: args.user.clone(),
                 network: args.network.clone(),
+                sysctls: args.sysctl.clone(),
                 check,
                 timeout,
             })?)

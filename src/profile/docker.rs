@@ -38,6 +38,8 @@ pub struct DockerSpec {
     pub cmd: Option<Vec<String>>,
     pub user: Option<String>,
     pub network: String,
+    /// `--sysctl KEY=VALUE` for every trial, to profile under production's sysctls.
+    pub sysctls: Vec<String>,
     pub check: Check,
     pub timeout: Duration,
 }
@@ -159,6 +161,9 @@ impl DockerRunner {
         ];
         if let Some(u) = &self.spec.user {
             a.extend(["--user".into(), u.clone()]);
+        }
+        for kv in &self.spec.sysctls {
+            a.extend(["--sysctl".into(), kv.clone()]);
         }
         if let TrialCaps::Exactly(set) = caps {
             a.extend(["--cap-drop".into(), "ALL".into()]);
@@ -447,6 +452,7 @@ impl Runner for DockerRunner {
             cmd: self.spec.cmd.clone(),
             user: self.spec.user.clone(),
             network: self.spec.network.clone(),
+            sysctls: self.spec.sysctls.clone(),
             engine: self.engine.clone(),
             session: self.session.clone(),
         }

@@ -374,7 +374,11 @@ pub fn render(r: &Report, style: Style) -> String {
     s.push_str(&format!(
         "{} {}   {}\n",
         style.bold("4. proven minimal set:"),
-        style.bold(&spell::list(r.proven, spell::Spelling::Canonical)),
+        style.bold(&if r.proven.is_empty() {
+            "none (drop ALL)".to_string()
+        } else {
+            spell::list(r.proven, spell::Spelling::Canonical)
+        }),
         style.dim(&format!(
             "(passed trial #{}; {} trials in {}; one-by-one from the default set: {} trials)",
             r.proven_by_trial,

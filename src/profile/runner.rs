@@ -41,6 +41,8 @@ pub enum Target {
         cmd: Option<Vec<String>>,
         user: Option<String>,
         network: String,
+        /// `--sysctl` settings given for every trial.
+        sysctls: Vec<String>,
         engine: String,
         /// Value of the `io.dropcap.profile` label on every trial container of this run.
         session: String,
