@@ -410,3 +410,47 @@ fn image_noaudit_sys_admin_probe_is_ignored() {
         );
     }
 }
+
+/// An image without /bin/sh cannot be held for the tracer: dropcap runs it ungated, says so,
+/// and the verification runs still prove the right set.
+#[test]
+fn image_without_shell_is_still_proven() {
+    if !common::docker_available("image_without_shell_is_still_proven") {
+        return;
+    }
+    struct RmImage(String);
+    impl Drop for RmImage {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f", &self.0])
+                .output();
+        }
+    }
+    let image = format!("dropcap-test/nosh-{}:latest", std::process::id());
+    let _guard = RmImage(image.clone());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("bin/busybox")).unwrap();
+    let tar = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(dir.path())
+        .args(["-c", "."])
+        .output()
+        .unwrap();
+    let mut child = std::process::Command::new("docker")
+        .args(["import", "-c", "ENTRYPOINT [\"/bin/busybox\"]", "-", &image])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+    let v = profile(&["--image", &image, "--cmd", "ping -c1 127.0.0.1"]);
+    assert_eq!(names(&v["proven"]), ["NET_RAW"], "{v:#}");
+    if !v["tracer"].is_null() {
+        assert!(v["notes"].to_string().contains("no /bin/sh"), "{v:#}");
+    }
+}

@@ -10,7 +10,7 @@ use super::runner::{
     describe_exit, pump, start_trace, wait_until, Runner, Session, Tail, Target, TrialCaps,
     TrialResult, Waited,
 };
-use super::trace::{TraceTarget, Tracer};
+use super::trace::{TraceTarget, Traced, Tracer};
 use super::{interrupt, ProfileError};
 use crate::caps::CapSet;
 use std::io::Write;
@@ -206,10 +206,10 @@ impl DockerRunner {
                 reason: format!("cannot run the docker CLI: {e}"),
             })?;
         if let Some(o) = child.stdout.take() {
-            tail.drain(o);
+            tail.drain_stdout(o);
         }
         if let Some(e) = child.stderr.take() {
-            tail.drain(e);
+            tail.drain_stderr(e);
         }
         Ok(child)
     }
@@ -368,6 +368,7 @@ impl DockerRunner {
             clean: false,
         };
         let mut session = None;
+        let mut late = false;
         if gated {
             let hold_deadline = Instant::now() + self.spec.timeout;
             match self.wait_running(&mut live, hold_deadline)? {
@@ -388,7 +389,10 @@ impl DockerRunner {
                 None => {
                     let st = live.child.try_wait().ok().flatten();
                     live.clean = st.is_some();
-                    let msg = tail.last_line().unwrap_or_default();
+                    let msg = tail
+                        .docker_error()
+                        .or_else(|| tail.last_line())
+                        .unwrap_or_default();
                     if msg.contains("/bin/sh") {
                         // No shell in the image: run ungated from now on (the tracer then
                         // attaches a moment after the start).
@@ -404,9 +408,12 @@ impl DockerRunner {
                 }
             }
         } else if let Some(t) = tracer {
+            late = true;
             let hold = Instant::now() + self.spec.timeout;
             if let Some((id, pid)) = self.wait_running(&mut live, hold)? {
-                session = Some(t.start(&TraceTarget::Container { id, pid })?);
+                // A workload that already ended leaves no cgroup to attach to: then this
+                // trial is simply untraced, and the verification runs decide.
+                session = t.start(&TraceTarget::Container { id, pid }).ok();
             }
         }
         let deadline = Instant::now() + self.spec.timeout;
@@ -419,7 +426,10 @@ impl DockerRunner {
                     if st.code() == Some(125) {
                         return Err(ProfileError::Docker {
                             args: "run".into(),
-                            reason: tail.last_line().unwrap_or_else(|| "exit 125".into()),
+                            reason: tail
+                                .docker_error()
+                                .or_else(|| tail.last_line())
+                                .unwrap_or_else(|| "exit 125".into()),
                         });
                     }
                     (st.success(), describe_exit(st, tail.last_line()))
@@ -430,10 +440,14 @@ impl DockerRunner {
                 ),
             }
         };
-        let traced = match session {
+        let mut traced = match session {
             Some(s) => Some(s.stop()?),
+            None if late => Some(Traced::default()),
             None => None,
         };
+        if let Some(t) = traced.as_mut() {
+            t.attached_late = late;
+        }
         drop(live);
         Ok(TrialResult {
             passed,

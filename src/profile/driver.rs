@@ -32,6 +32,7 @@ struct Ctx<'a> {
     granted: BTreeMap<Cap, Vec<Seen>>,
     denied: BTreeMap<Cap, Vec<Seen>>,
     lost: u64,
+    late: bool,
     audited: CapSet,
     noaudit: CapSet,
 }
@@ -51,6 +52,7 @@ impl Ctx<'_> {
         let number = self.trials.len() + 1;
         if let Some(t) = &r.traced {
             self.lost += t.lost;
+            self.late |= t.attached_late;
             for o in &t.observations {
                 if o.audit {
                     self.audited.insert(o.cap);
@@ -120,6 +122,7 @@ pub fn profile<'a>(
         granted: BTreeMap::new(),
         denied: BTreeMap::new(),
         lost: 0,
+        late: false,
         audited: CapSet::EMPTY,
         noaudit: CapSet::EMPTY,
     };
@@ -165,6 +168,7 @@ pub fn profile<'a>(
         }
     };
     let traced = first.traced.is_some();
+    let observed = if traced { candidates } else { CapSet::EMPTY };
 
     // 2. Verify the candidates; trace failures and add what was denied (bounded).
     let mut verified = None;
@@ -257,6 +261,13 @@ pub fn profile<'a>(
         }
     };
 
+    if ctx.late {
+        notes.push(
+            "the image has no /bin/sh to hold the workload until the tracer attached, so the \
+             trace may miss its first checks; the verification runs make up for it"
+                .to_string(),
+        );
+    }
     let sysctls: BTreeMap<String, String> = ctx.runner.sysctls().into_iter().collect();
     let listening = ctx.runner.low_ports();
     notes.extend(report::sysctl_notes(
@@ -302,6 +313,7 @@ pub fn profile<'a>(
         tracer: tracer_name,
         default_name: ctx.runner.default_name(),
         default_set: default,
+        observed,
         candidates,
         noaudit_only: ctx.noaudit.difference(ctx.audited),
         proven,

@@ -82,6 +82,7 @@ impl TraceSession for Session {
         Ok(Traced {
             observations: events.into_iter().filter_map(observation).collect(),
             lost: summary.lost,
+            attached_late: false,
         })
     }
 }

@@ -164,10 +164,10 @@ impl Runner for LocalRunner {
             .spawn()
             .map_err(|e| ProfileError::io(format!("starting {}", self.exe.display()), e))?;
         if let Some(o) = child.stdout.take() {
-            tail.drain(o);
+            tail.drain_stdout(o);
         }
         if let Some(e) = child.stderr.take() {
-            tail.drain(e);
+            tail.drain_stderr(e);
         }
         let mut group = Group { child, done: false };
         let mut session = None;

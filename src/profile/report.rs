@@ -104,6 +104,10 @@ pub struct Report {
     pub tracer: Option<String>,
     pub default_name: String,
     pub default_set: CapSet,
+    /// What the trace of trial 1 proposed (audited checks; empty without a tracer).
+    pub observed: CapSet,
+    /// What verification started minimising from (observed, plus anything added when a
+    /// verification failed).
     pub candidates: CapSet,
     /// Capabilities the tracer saw only in noaudit probes (e.g. SYS_ADMIN from
     /// vm_enough_memory): never candidates.
@@ -133,6 +137,7 @@ pub struct Parts {
     pub tracer: Option<String>,
     pub default_name: String,
     pub default_set: CapSet,
+    pub observed: CapSet,
     pub candidates: CapSet,
     pub noaudit_only: CapSet,
     pub proven: CapSet,
@@ -156,6 +161,7 @@ impl Report {
             tracer: p.tracer,
             default_name: p.default_name,
             default_set: p.default_set,
+            observed: p.observed,
             candidates: p.candidates,
             noaudit_only: p.noaudit_only,
             proven: p.proven,
@@ -335,10 +341,7 @@ pub fn render(r: &Report, style: Style) -> String {
         }
         if step == Step::Trace {
             if r.tracer.is_some() {
-                s.push_str(&format!(
-                    "  candidates (audited checks): {}\n",
-                    r.candidates
-                ));
+                s.push_str(&format!("  candidates (audited checks): {}\n", r.observed));
                 for k in &r.evidence {
                     if !k.seen.is_empty() {
                         s.push_str(&format!(
@@ -354,11 +357,7 @@ pub fn render(r: &Report, style: Style) -> String {
                         ));
                     }
                 }
-                for k in r
-                    .removed
-                    .iter()
-                    .filter(|k| k.candidate && !k.seen.is_empty())
-                {
+                for k in r.removed.iter().filter(|k| !k.seen.is_empty()) {
                     s.push_str(&format!(
                         "    {:<18} {}\n",
                         k.cap.name(),
@@ -401,10 +400,8 @@ pub fn render(r: &Report, style: Style) -> String {
         };
         s.push_str(&format!("  kept     {:<18} {why}{seen}\n", k.cap.name()));
     }
-    let (cands, others): (Vec<&Removed>, Vec<&Removed>) = r
-        .removed
-        .iter()
-        .partition(|k| k.candidate && r.tracer.is_some());
+    let (cands, others): (Vec<&Removed>, Vec<&Removed>) =
+        r.removed.iter().partition(|k| !k.seen.is_empty());
     for k in cands {
         s.push_str(&format!(
             "  removed  {:<18} check passed without it (trial #{}) although it was checked: {}\n",

@@ -76,43 +76,91 @@ pub trait Runner {
     }
 }
 
-/// Collects what a child writes, keeping only the tail: failing trials are explained by their
-/// last line, and a chatty workload must not grow dropcap's memory.
+/// Collects what a child writes, keeping only the tail of each stream: failing trials are
+/// explained by their last line (stderr first, where programs say why), and a chatty
+/// workload must not grow dropcap's memory.
 #[derive(Clone, Default)]
-pub struct Tail(Arc<Mutex<Vec<u8>>>);
+pub struct Tail {
+    out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
+    readers: Arc<Mutex<Vec<std::thread::JoinHandle<()>>>>,
+}
 
 const TAIL_BYTES: usize = 4096;
 
-impl Tail {
-    pub fn drain(&self, mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<()> {
-        let buf = self.0.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = r.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut b) = buf.lock() {
-                    b.extend_from_slice(&chunk[..n]);
-                    if b.len() > TAIL_BYTES {
-                        let cut = b.len() - TAIL_BYTES;
-                        b.drain(..cut);
-                    }
+fn drain_into(
+    buf: Arc<Mutex<Vec<u8>>>,
+    mut r: impl Read + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = r.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut b) = buf.lock() {
+                b.extend_from_slice(&chunk[..n]);
+                if b.len() > TAIL_BYTES {
+                    let cut = b.len() - TAIL_BYTES;
+                    b.drain(..cut);
                 }
             }
-        })
+        }
+    })
+}
+
+fn last_line_of(buf: &Mutex<Vec<u8>>) -> Option<String> {
+    let b = buf.lock().ok()?;
+    let text = String::from_utf8_lossy(&b);
+    let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
+    let mut s: String = line.chars().take(100).collect();
+    if line.chars().count() > 100 {
+        s.push('…');
+    }
+    Some(s)
+}
+
+impl Tail {
+    pub fn drain_stdout(&self, r: impl Read + Send + 'static) {
+        let h = drain_into(self.out.clone(), r);
+        if let Ok(mut v) = self.readers.lock() {
+            v.push(h);
+        }
     }
 
-    /// The last non-empty line, trimmed to something that fits a table cell.
-    pub fn last_line(&self) -> Option<String> {
-        let b = self.0.lock().ok()?;
-        let text = String::from_utf8_lossy(&b);
-        let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
-        let mut s: String = line.chars().take(100).collect();
-        if line.chars().count() > 100 {
-            s.push('…');
+    pub fn drain_stderr(&self, r: impl Read + Send + 'static) {
+        let h = drain_into(self.err.clone(), r);
+        if let Ok(mut v) = self.readers.lock() {
+            v.push(h);
         }
-        Some(s)
+    }
+
+    /// The docker CLI's own error line (`docker: Error response from daemon: ...`), which it
+    /// follows with a usage hint.
+    pub fn docker_error(&self) -> Option<String> {
+        self.last_line()?;
+        let b = self.err.lock().ok()?;
+        let text = String::from_utf8_lossy(&b);
+        let line = text.lines().find(|l| l.starts_with("docker:"))?;
+        Some(line.chars().take(300).collect())
+    }
+
+    /// The last non-empty line of stderr, else of stdout, trimmed to fit a table cell. Waits
+    /// up to 200 ms for the readers to reach the end of output (a background process the
+    /// workload left behind may hold the pipe open longer; then what arrived is used).
+    pub fn last_line(&self) -> Option<String> {
+        for _ in 0..20 {
+            let done = self
+                .readers
+                .lock()
+                .map(|v| v.iter().all(|h| h.is_finished()))
+                .unwrap_or(true);
+            if done {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        last_line_of(&self.err).or_else(|| last_line_of(&self.out))
     }
 }
 

@@ -50,6 +50,9 @@ pub trait TraceSession {
 pub struct Traced {
     pub observations: Vec<Observation>,
     pub lost: u64,
+    /// The workload could not be held until the tracer was attached (an image without
+    /// /bin/sh), so its first checks may be missing.
+    pub attached_late: bool,
 }
 
 /// Evidence for one capability: which process asked, in which syscall, how often.
