@@ -36,6 +36,8 @@ DEFAULT=(CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SE
 LABEL=io.dropcap.bench=$$
 
 now() { date +%s.%N; }
+# calc EXPR: floating point arithmetic without bc.
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 
 # One naive trial: $1 = "default" or a comma list ("" for none); the rest: the workload.
 naive_trial() {
@@ -75,7 +77,7 @@ naive() {
   done
   local kept
   kept=$(IFS=,; echo "${keep[*]:-}")
-  printf '%s %.2f %s\n' "$trials" "$(echo "$(now) - $t0" | bc)" "${kept:--}"
+  printf '%s %.2f %s\n' "$trials" "$(calc "$(now) - $t0")" "${kept:--}"
 }
 
 # Prints "trials seconds proven" of dropcap profile.
@@ -84,7 +86,7 @@ dropcap() {
   t0=$(now)
   json=$("$DROPCAP" --format json profile --image "$IMAGE" "$@")
   local secs trials obo proven
-  secs=$(echo "$(now) - $t0" | bc)
+  secs=$(calc "$(now) - $t0")
   trials=$(grep -m1 '"trial_count"' <<<"$json" | tr -dc 0-9)
   obo=$(grep -m1 '"one_by_one_trials"' <<<"$json" | tr -dc 0-9)
   proven=$(awk '/^  "proven": \[/{f=1} f{print} f&&/\]/{exit}' <<<"$json" | { grep -o '"[A-Z_]*"' || true; } | tr -d '"' | paste -sd, -)
@@ -106,8 +108,8 @@ run() {
     [ "$naive_p" = fails-with-default ] && echo "  naive: $name fails with the default set?" >&2
   fi
   local rt rs="-"
-  rt=$(echo "scale=1; $naive_t / $dt" | bc)
-  [ "$naive_s" != "-" ] && rs=$(echo "scale=1; $naive_s / $ds" | bc)
+  rt=$(calc "$naive_t / $dt")
+  [ "$naive_s" != "-" ] && rs=$(calc "$naive_s / $ds")
   printf '%-8s %-18s | %3d trials %6.2fs %-8s | %3d trials %6.2fs %-6s | %3d trials %6ss %-7s | %sx, %sx\n' \
     "$name" "$dp" "$dt" "$ds" "" "$nt" "$ns" "" "$naive_t" "$naive_s" "" "$rt" "$rs"
   if [ "$dp" != "$np" ] || { [ $skip_naive = 0 ] && [ "$dp" != "$naive_p" ]; }; then

@@ -69,6 +69,16 @@ impl LocalRunner {
             .map_err(|e| ProfileError::io("finding dropcap's own executable", e))?;
         let me = ProcStatus::read(Path::new("/proc"), std::process::id())
             .map_err(|e| ProfileError::Usage(e.to_string()))?;
+        // `dropcap exec` cuts the bounding set, which needs CAP_SETPCAP: say so once instead
+        // of failing every trial.
+        let setpcap = crate::caps::parse_cap("SETPCAP").ok();
+        if setpcap.is_some_and(|c| !me.effective.contains(c)) {
+            return Err(ProfileError::Usage(
+                "profiling a local command needs CAP_SETPCAP (run as root) to give each \
+                 trial exactly its capability set"
+                    .into(),
+            ));
+        }
         Ok(LocalRunner {
             spec,
             exe,
