@@ -121,6 +121,22 @@ struct JsonEvent<'a> {
     cgroup_id: u64,
 }
 
+/// First JSON line, written once the programs are attached: from then on nothing is missed.
+#[derive(Serialize)]
+struct JsonStart<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// `command`, `pid`, `container` or `all`.
+    target: &'static str,
+    /// The launched command's pid, or the first `--pid`.
+    pid: Option<u32>,
+    container: Option<&'a str>,
+    container_name: Option<&'a str>,
+    cgroup_id: Option<u64>,
+    /// False when /proc/kallsyms hid addresses: every check is then reported as audited.
+    noaudit_detection: bool,
+}
+
 #[derive(Serialize)]
 struct JsonSummary<'a> {
     #[serde(rename = "type")]
@@ -446,6 +462,30 @@ pub fn run(
         fixed_container: container_name,
         index: args.all.then(ContainerIndex::new),
     };
+    let start = JsonStart {
+        kind: "start",
+        target: if child.is_some() {
+            "command"
+        } else if pid_mode {
+            "pid"
+        } else if args.all {
+            "all"
+        } else {
+            "container"
+        },
+        pid: child
+            .as_ref()
+            .map(Launched::pid)
+            .or(args.pid.first().copied()),
+        container: tracer.container().map(|c| c.id.as_str()),
+        container_name: tracer.container().map(|c| c.short_name()),
+        cgroup_id: tracer.cgroup().map(|c| c.id),
+        noaudit_detection: tracer.noaudit_available(),
+    };
+    if format == Format::Json {
+        serde_json::to_writer(&mut *p.out, &start)?;
+        writeln!(p.out)?;
+    }
     p.header()?;
     p.out.flush()?;
     let started = Instant::now();
