@@ -219,7 +219,7 @@ impl Tracer {
         }
         // kallsyms shows real addresses only with CAP_SYSLOG: read it before anyone drops it.
         let noaudit = NoauditRanges::load().unwrap_or_default();
-        let loaded = Loaded::load(mode)?;
+        let loaded = Loaded::load(mode, &noaudit)?;
         Ok(Tracer {
             loaded,
             noaudit,
@@ -240,10 +240,10 @@ impl Tracer {
 
     fn take(&mut self) -> Vec<TraceEvent> {
         let mut out = Vec::new();
-        let (offset, noaudit, summary) = (self.clock_offset_ns, &self.noaudit, &mut self.summary);
+        let (offset, summary) = (self.clock_offset_ns, &mut self.summary);
         self.loaded.drain(|raw| match raw {
             Some(raw) => {
-                let e = TraceEvent::from_raw(&raw, offset, noaudit);
+                let e = TraceEvent::from_raw(&raw, offset);
                 summary.record(&e);
                 out.push(e);
             }
