@@ -388,3 +388,34 @@ fn tracer_keeps_only_cap_kill_while_tracing_a_command() {
     assert_eq!(s["exit_signal"], libc::SIGINT);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn pid_trace_follows_children_forked_later_and_ends_with_them() {
+    if !common::is_root("pid_trace_follows_children_forked_later_and_ends_with_them") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    // The sleep leaves dropcap time to attach before the child is forked.
+    let script = format!("sleep 2; chown 2:2 {}", file.display());
+    let mut target = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+    let pid = target.id().to_string();
+    let out = Command::new(common::dropcap_bin())
+        .args(["--format", "json", "trace", "--pid", &pid])
+        .output()
+        .unwrap();
+    target.wait().unwrap();
+    let (code, lines, err) = parse(out);
+    assert_eq!(
+        code, 0,
+        "dropcap ends by itself once the process tree is gone: {err}"
+    );
+    let chown = events(&lines)
+        .into_iter()
+        .find(|e| e["cap"] == "CHOWN")
+        .unwrap_or_else(|| panic!("no CHOWN from the forked child:\n{}", dump(&lines)));
+    assert_eq!(chown["ppid"].to_string(), pid, "{chown}");
+    assert_eq!(chown["comm"], "chown");
+    assert_eq!(summary(&lines)["lost"], 0);
+}

@@ -130,12 +130,12 @@ impl Tracer {
         let (mode, pids, cgroup) = match target {
             Target::All => (Mode::All, Vec::new(), None),
             Target::Pids(pids) => {
-                for p in &pids {
-                    if !std::path::Path::new(&format!("/proc/{p}")).exists() {
-                        return Err(TraceError::NoProcess(*p));
-                    }
-                }
-                (Mode::Pids, pids, None)
+                // The kernel filter is keyed by thread group: a thread id stands for its process.
+                let tgids = pids
+                    .iter()
+                    .map(|p| tgid_of(*p).ok_or(TraceError::NoProcess(*p)))
+                    .collect::<Result<Vec<u32>, TraceError>>()?;
+                (Mode::Pids, tgids, None)
             }
             Target::Cgroup(c) => (
                 Mode::Cgroup {
@@ -290,8 +290,18 @@ impl Tracer {
     }
 }
 
+/// The thread group (process) a pid or thread id belongs to; `None` when it does not exist.
+fn tgid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Every current descendant of `roots`, from the ppid field of `/proc/N/stat`.
 fn descendants(roots: &[u32]) -> Vec<u32> {
+    // Only thread groups appear in /proc's top level, so children found here are processes.
     if roots.is_empty() {
         return Vec::new();
     }
