@@ -33,7 +33,7 @@ const volatile u64 target_cgroup = 0;
 /* Depth of target_cgroup below the cgroup v2 root: its descendants match too. */
 const volatile u32 target_level = 0;
 const volatile u32 self_tgid = 0;
-/* Wake the reader only once this many bytes wait: batching keeps per-event cost low. */
+/* Wake the reader each time this many more bytes wait (power of two): batched wakeups. */
 const volatile u64 wakeup_bytes = 256 * 1024;
 /*
  * [lo, hi) address ranges of the kernel functions that check capabilities without
@@ -213,7 +213,16 @@ int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *tar
 	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
-	u64 wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+	/*
+	 * Wake the reader only when the queued data crosses a multiple of wakeup_bytes (a power
+	 * of two): a wakeup is an IPI, and waking on every event above the threshold while the
+	 * reader is busy would cost more than the event itself. A reader that is already
+	 * draining finds the rest when it polls again; quiet traces are picked up by its poll
+	 * timeout.
+	 */
+	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	u64 record = sizeof(*e) + 8; /* + ring buffer record header */
+	u64 wake = avail >= wakeup_bytes && (avail & (wakeup_bytes - 1)) < record
 			   ? BPF_RB_FORCE_WAKEUP
 			   : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, wake);
