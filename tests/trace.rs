@@ -419,3 +419,33 @@ fn pid_trace_follows_children_forked_later_and_ends_with_them() {
     assert_eq!(chown["comm"], "chown");
     assert_eq!(summary(&lines)["lost"], 0);
 }
+
+#[test]
+fn all_sees_any_process_but_not_itself() {
+    if !common::is_root("all_sees_any_process_but_not_itself") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    let live = Live::start(&["--all"]);
+    let tracer_pid = live.child.id();
+    let mut chown = Command::new("chown").arg("3:3").arg(&file).spawn().unwrap();
+    let chown_pid = chown.id();
+    assert!(chown.wait().unwrap().success());
+    // Give the 100 ms poll a chance, then stop.
+    std::thread::sleep(Duration::from_millis(300));
+    let (_code, lines) = live.interrupt_and_collect();
+    assert!(
+        events(&lines)
+            .iter()
+            .any(|e| e["pid"] == chown_pid && e["cap"] == "CHOWN" && e["verdict"] == "granted"),
+        "no CHOWN from pid {chown_pid}:\n{}",
+        dump(&lines)
+    );
+    assert!(
+        events(&lines).iter().all(|e| e["pid"] != tracer_pid),
+        "dropcap traced itself"
+    );
+    assert_eq!(summary(&lines)["type"], "summary");
+}
