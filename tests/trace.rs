@@ -449,3 +449,85 @@ fn all_sees_any_process_but_not_itself() {
     );
     assert_eq!(summary(&lines)["type"], "summary");
 }
+
+#[test]
+fn library_run_records_a_command() {
+    if !common::is_root("library_run_records_a_command") {
+        return;
+    }
+    use dropcap::caps::Cap;
+    use dropcap::trace::Tracer;
+    let cmd: Vec<std::ffi::OsString> = [busybox(), "ping", "-c1", "127.0.0.1"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    let rec = Tracer::run(&cmd).expect("trace busybox ping");
+    assert!(rec.status.success());
+    assert!(
+        rec.summary.granted().contains(Cap::NET_RAW),
+        "{:?}",
+        rec.summary
+    );
+    assert!(
+        !rec.summary.granted().contains(Cap::SYS_ADMIN),
+        "{:?}",
+        rec.summary
+    );
+    assert_eq!(rec.summary.lost, 0);
+    assert_eq!(rec.summary.delivered, rec.events.len() as u64);
+    assert_eq!(rec.summary.seen, rec.summary.delivered);
+    let raw = rec.events.iter().find(|e| e.cap == Cap::NET_RAW).unwrap();
+    assert!(raw.granted && raw.audit && raw.own_cred);
+    assert_eq!(raw.syscall, Some("socket"));
+}
+
+/// The way `profile` can catch a container from its very first check: follow the whole
+/// Docker cgroup subtree, then keep the events of the container's own cgroup.
+#[test]
+fn library_cgroup_subtree_sees_a_new_container() {
+    if !common::is_root("library_cgroup_subtree_sees_a_new_container")
+        || !common::docker_available("library_cgroup_subtree_sees_a_new_container")
+    {
+        return;
+    }
+    use dropcap::caps::Cap;
+    use dropcap::trace::{cgroup, Target, Tracer};
+    let image = common::test_image();
+    // A running container makes sure the engine's parent cgroup exists.
+    let first = common::container("subtree-a", &[image, "sleep", "60"], true);
+    let pid: u32 =
+        String::from_utf8(common::docker(&["inspect", "-f", "{{.State.Pid}}", &first.0]).stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+    let own = cgroup::of_pid(pid).unwrap();
+    let parent_rel = own
+        .path
+        .parent()
+        .unwrap()
+        .strip_prefix(cgroup::v2_mount().unwrap())
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let parent = cgroup::at(&cgroup::v2_mount().unwrap(), &parent_rel).unwrap();
+    assert_eq!(parent.level + 1, own.level);
+    let mut tracer = Tracer::attach(Target::Cgroup(parent)).unwrap();
+    // A new container's first process: busybox ping needs NET_RAW.
+    let second = common::container("subtree-b", &[image, "ping", "-c1", "127.0.0.1"], true);
+    let status = common::docker(&["wait", &second.0]);
+    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "0");
+    let mut events = tracer.poll(Duration::from_millis(200)).unwrap();
+    let (rest, summary) = tracer.stop().unwrap();
+    events.extend(rest);
+    assert_eq!(summary.lost, 0);
+    let raw = events
+        .iter()
+        .find(|e| e.cap == Cap::NET_RAW && e.comm == "ping")
+        .unwrap_or_else(|| panic!("no NET_RAW from the new container: {events:?}"));
+    assert!(raw.granted && raw.audit);
+    assert_ne!(
+        raw.cgroup_id, own.id,
+        "the event is the new container's, not the first's"
+    );
+}
