@@ -491,6 +491,7 @@ pub fn run(
     let started = Instant::now();
     let mut last_check = Instant::now();
     let mut status = None;
+    let mut signals = 0u32;
     loop {
         for e in tracer.poll(Duration::from_millis(100))? {
             p.event(&e)?;
@@ -499,8 +500,15 @@ pub fn run(
         let sig = SIGNAL.swap(0, Ordering::SeqCst);
         if let Some(c) = child.as_mut() {
             if sig != 0 {
-                // Pass it on; the command decides how to end, and we report when it has.
-                let _ = c.signal(sig);
+                // Pass it on; the command decides how to end, and we report when it has. A
+                // command that ignores it gets SIGTERM on the second signal, SIGKILL after.
+                signals += 1;
+                let send = match signals {
+                    1 => sig,
+                    2 => libc::SIGTERM,
+                    _ => libc::SIGKILL,
+                };
+                let _ = c.signal(send);
             }
             if let Some(s) = c.try_wait()? {
                 status = Some(s);
