@@ -9,7 +9,10 @@ pub mod exec;
 pub mod output;
 pub mod process;
 pub mod profile;
+pub mod report;
+pub mod rules;
 pub mod trace;
+pub mod workload;
 
 /// What a command concluded, mapped to exit codes the way ripgrep does: 0 clean, 1 findings
 /// (at or above the user's threshold), 2 an error. A command that processed some inputs but

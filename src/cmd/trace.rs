@@ -10,7 +10,7 @@ use crate::Outcome;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -119,6 +119,22 @@ struct JsonEvent<'a> {
     syscall: Option<String>,
     syscall_nr: Option<u32>,
     cgroup_id: u64,
+}
+
+/// First JSON line, written once the programs are attached: from then on nothing is missed.
+#[derive(Serialize)]
+struct JsonStart<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// `command`, `pid`, `container` or `all`.
+    target: &'static str,
+    /// The launched command's pid, or the first `--pid`.
+    pid: Option<u32>,
+    container: Option<&'a str>,
+    container_name: Option<&'a str>,
+    cgroup_id: Option<u64>,
+    /// False when /proc/kallsyms hid addresses: every check is then reported as audited.
+    noaudit_detection: bool,
 }
 
 #[derive(Serialize)]
@@ -430,7 +446,7 @@ pub fn run(
         CapSet::EMPTY
     };
     privs::keep_only(keep).map_err(TraceCmdError::Drop)?;
-    if !tracer.noaudit_available() && std::io::stderr().is_terminal() {
+    if !tracer.noaudit_available() {
         eprintln!("dropcap: /proc/kallsyms hides addresses; noaudit checks cannot be told apart");
     }
     let container_name = tracer.container().map(|c| c.id.clone());
@@ -446,11 +462,36 @@ pub fn run(
         fixed_container: container_name,
         index: args.all.then(ContainerIndex::new),
     };
+    let start = JsonStart {
+        kind: "start",
+        target: if child.is_some() {
+            "command"
+        } else if pid_mode {
+            "pid"
+        } else if args.all {
+            "all"
+        } else {
+            "container"
+        },
+        pid: child
+            .as_ref()
+            .map(Launched::pid)
+            .or(args.pid.first().copied()),
+        container: tracer.container().map(|c| c.id.as_str()),
+        container_name: tracer.container().map(|c| c.short_name()),
+        cgroup_id: tracer.cgroup().map(|c| c.id),
+        noaudit_detection: tracer.noaudit_available(),
+    };
+    if format == Format::Json {
+        serde_json::to_writer(&mut *p.out, &start)?;
+        writeln!(p.out)?;
+    }
     p.header()?;
     p.out.flush()?;
     let started = Instant::now();
     let mut last_check = Instant::now();
     let mut status = None;
+    let mut signals = 0u32;
     loop {
         for e in tracer.poll(Duration::from_millis(100))? {
             p.event(&e)?;
@@ -459,8 +500,15 @@ pub fn run(
         let sig = SIGNAL.swap(0, Ordering::SeqCst);
         if let Some(c) = child.as_mut() {
             if sig != 0 {
-                // Pass it on; the command decides how to end, and we report when it has.
-                let _ = c.signal(sig);
+                // Pass it on; the command decides how to end, and we report when it has. A
+                // command that ignores it gets SIGTERM on the second signal, SIGKILL after.
+                signals += 1;
+                let send = match signals {
+                    1 => sig,
+                    2 => libc::SIGTERM,
+                    _ => libc::SIGKILL,
+                };
+                let _ = c.signal(send);
             }
             if let Some(s) = c.try_wait()? {
                 status = Some(s);

@@ -4,6 +4,7 @@
 //! so `cargo build` needs no clang; CI rebuilds it and fails when it is stale.
 
 use super::event::RawEvent;
+use super::kallsyms::NoauditRanges;
 use super::TraceError;
 use aya::maps::{HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
@@ -35,14 +36,19 @@ fn load_err(e: impl std::fmt::Display) -> TraceError {
 }
 
 impl Loaded {
-    pub fn load(mode: Mode) -> Result<Loaded, TraceError> {
+    pub fn load(mode: Mode, noaudit: &NoauditRanges) -> Result<Loaded, TraceError> {
         let (mode_n, cgroup, level) = match mode {
             Mode::All => (0u32, 0u64, 0u32),
             Mode::Pids => (1, 0, 0),
             Mode::Cgroup { id, level } => (2, id, level),
         };
         let me = std::process::id();
+        // NOAUDIT_MAX of capable.bpf.c.
+        let (lo, hi, n) = noaudit.as_arrays::<16>();
         let mut ebpf = EbpfLoader::new()
+            .override_global("noaudit_n", &n, true)
+            .override_global("noaudit_lo", &lo, true)
+            .override_global("noaudit_hi", &hi, true)
             .override_global("target_mode", &mode_n, true)
             .override_global("target_cgroup", &cgroup, true)
             .override_global("target_level", &level, true)

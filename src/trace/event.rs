@@ -1,12 +1,8 @@
 //! What one capability check looks like, in the kernel's layout and in ours.
 
-use super::kallsyms::NoauditRanges;
 use super::syscalls;
 use crate::caps::Cap;
 use serde::Serialize;
-
-/// Frames `capable.bpf.c` records; must match its `STACK_DEPTH`.
-pub const STACK_DEPTH: usize = 8;
 
 /// Byte-for-byte `struct event` of `bpf/capable.bpf.c`.
 #[repr(C)]
@@ -14,7 +10,6 @@ pub const STACK_DEPTH: usize = 8;
 pub(crate) struct RawEvent {
     pub time_ns: u64,
     pub cgroup_id: u64,
-    pub stack: [u64; STACK_DEPTH],
     pub pid: u32,
     pub tid: u32,
     pub ppid: u32,
@@ -22,14 +17,13 @@ pub(crate) struct RawEvent {
     pub syscall: i32,
     pub ret: i32,
     pub cap: u32,
-    pub stack_len: u32,
     pub flags: u32,
-    pub reserved: u32,
     pub comm: [u8; 16],
 }
 
-/// `EVENT_FOREIGN_CRED` of capable.bpf.c.
+/// `EVENT_*` flags of capable.bpf.c.
 pub(crate) const EVENT_FOREIGN_CRED: u32 = 1;
+pub(crate) const EVENT_NOAUDIT: u32 = 2;
 
 impl RawEvent {
     /// `None` when the record is shorter than the struct (a program/object mismatch).
@@ -76,17 +70,12 @@ pub struct TraceEvent {
 }
 
 impl TraceEvent {
-    pub(crate) fn from_raw(
-        raw: &RawEvent,
-        clock_offset_ns: i128,
-        noaudit: &NoauditRanges,
-    ) -> TraceEvent {
+    pub(crate) fn from_raw(raw: &RawEvent, clock_offset_ns: i128) -> TraceEvent {
         let comm_len = raw
             .comm
             .iter()
             .position(|b| *b == 0)
             .unwrap_or(raw.comm.len());
-        let frames = &raw.stack[..(raw.stack_len as usize).min(STACK_DEPTH)];
         let time = i128::from(raw.time_ns) + clock_offset_ns;
         TraceEvent {
             time_ns: u64::try_from(time.max(0)).unwrap_or(u64::MAX),
@@ -99,7 +88,7 @@ impl TraceEvent {
             // corrupted record says otherwise.
             cap: Cap::new(u8::try_from(raw.cap).unwrap_or(63)).unwrap_or(Cap::SYS_ADMIN),
             granted: raw.ret == 0,
-            audit: !noaudit.any_within(frames),
+            audit: raw.flags & EVENT_NOAUDIT == 0,
             own_cred: raw.flags & EVENT_FOREIGN_CRED == 0,
             syscall: syscalls::name(i64::from(raw.syscall)),
             syscall_nr: u32::try_from(raw.syscall).ok(),
@@ -127,7 +116,6 @@ mod tests {
         RawEvent {
             time_ns: 1_000,
             cgroup_id: 7,
-            stack: [0; STACK_DEPTH],
             pid: 10,
             tid: 11,
             ppid: 1,
@@ -135,27 +123,25 @@ mod tests {
             syscall: 41,
             ret: 0,
             cap: 13,
-            stack_len: 0,
             flags: 0,
-            reserved: 0,
             comm,
         }
     }
 
     #[test]
     fn raw_layout_matches_c() {
-        // 8 + 8 + 8*8 + 10*4 + 16 in capable.bpf.c
-        assert_eq!(std::mem::size_of::<RawEvent>(), 136);
+        // 8 + 8 + 8*4 + 16 in capable.bpf.c
+        assert_eq!(std::mem::size_of::<RawEvent>(), 64);
     }
 
     #[test]
     fn converts_fields() {
         let r = raw();
         let bytes: Vec<u8> = unsafe {
-            std::slice::from_raw_parts((&r as *const RawEvent).cast::<u8>(), 136).to_vec()
+            std::slice::from_raw_parts((&r as *const RawEvent).cast::<u8>(), 64).to_vec()
         };
         let parsed = RawEvent::parse(&bytes).unwrap();
-        let e = TraceEvent::from_raw(&parsed, 5_000, &NoauditRanges::default());
+        let e = TraceEvent::from_raw(&parsed, 5_000);
         assert_eq!(e.time_ns, 6_000);
         assert_eq!(e.comm, "ping");
         assert_eq!(e.cap, Cap::NET_RAW);
@@ -169,9 +155,9 @@ mod tests {
         let mut r = raw();
         r.ret = -1;
         r.syscall = -1;
-        r.flags = EVENT_FOREIGN_CRED;
-        let e = TraceEvent::from_raw(&r, 0, &NoauditRanges::default());
-        assert!(!e.granted && !e.own_cred);
+        r.flags = EVENT_FOREIGN_CRED | EVENT_NOAUDIT;
+        let e = TraceEvent::from_raw(&r, 0);
+        assert!(!e.granted && !e.own_cred && !e.audit);
         assert_eq!(e.syscall_nr, None);
         assert_eq!(e.syscall_label(), "-");
     }

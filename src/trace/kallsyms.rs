@@ -1,9 +1,11 @@
 //! The noaudit heuristic: which kernel functions mark a capability check as "just asking".
 //!
 //! No hook on this kernel reports `CAP_OPT_NOAUDIT`, but the callers that pass it are few and
-//! known. A check whose kernel stack (a few frames, recorded by the BPF program) passes through
-//! one of them is a probe: the kernel asked whether the task *has* the capability, e.g. to size
-//! an overcommit reserve, and nothing fails when it does not.
+//! known. A check whose kernel stack (5 frames, walked by the BPF program) passes through one
+//! of them is a probe: the kernel asked whether the task *has* the capability, e.g. to size an
+//! overcommit reserve, and nothing fails when it does not. The ranges computed here are handed
+//! to the BPF program, which classifies in the kernel (and caches per code path, see
+//! `capable.bpf.c`).
 
 use std::io;
 
@@ -65,6 +67,18 @@ impl NoauditRanges {
         NoauditRanges { ranges }
     }
 
+    /// Up to `N` ranges as the BPF program's `noaudit_lo` / `noaudit_hi` / `noaudit_n` globals.
+    pub fn as_arrays<const N: usize>(&self) -> ([u64; N], [u64; N], u32) {
+        let mut lo = [0u64; N];
+        let mut hi = [0u64; N];
+        let n = self.ranges.len().min(N);
+        for (i, (s, e)) in self.ranges.iter().take(n).enumerate() {
+            lo[i] = *s;
+            hi[i] = *e;
+        }
+        (lo, hi, n as u32)
+    }
+
     /// False when kallsyms hid the addresses: every check then counts as audited.
     pub fn is_available(&self) -> bool {
         !self.ranges.is_empty()
@@ -103,6 +117,18 @@ ffffffff81a82d00 T cap_mmap_addr
         assert!(r.any_within(&[0, 0xffffffff8120790f]));
         assert!(r.any_within(&[0xffffffff81a82cff]));
         assert!(!r.any_within(&[0xffffffff81a82a90]));
+    }
+
+    #[test]
+    fn arrays_for_the_bpf_program() {
+        let r = NoauditRanges::parse(SAMPLE);
+        let (lo, hi, n) = r.as_arrays::<16>();
+        assert_eq!(n, 3);
+        assert_eq!(lo[0], 0xffffffff8120790e);
+        assert_eq!(hi[0], 0xffffffff81207a00);
+        assert_eq!((lo[3], hi[3]), (0, 0));
+        let (_, _, capped) = r.as_arrays::<2>();
+        assert_eq!(capped, 2);
     }
 
     #[test]

@@ -130,12 +130,12 @@ impl Tracer {
         let (mode, pids, cgroup) = match target {
             Target::All => (Mode::All, Vec::new(), None),
             Target::Pids(pids) => {
-                for p in &pids {
-                    if !std::path::Path::new(&format!("/proc/{p}")).exists() {
-                        return Err(TraceError::NoProcess(*p));
-                    }
-                }
-                (Mode::Pids, pids, None)
+                // The kernel filter is keyed by thread group: a thread id stands for its process.
+                let tgids = pids
+                    .iter()
+                    .map(|p| tgid_of(*p).ok_or(TraceError::NoProcess(*p)))
+                    .collect::<Result<Vec<u32>, TraceError>>()?;
+                (Mode::Pids, tgids, None)
             }
             Target::Cgroup(c) => (
                 Mode::Cgroup {
@@ -219,7 +219,7 @@ impl Tracer {
         }
         // kallsyms shows real addresses only with CAP_SYSLOG: read it before anyone drops it.
         let noaudit = NoauditRanges::load().unwrap_or_default();
-        let loaded = Loaded::load(mode)?;
+        let loaded = Loaded::load(mode, &noaudit)?;
         Ok(Tracer {
             loaded,
             noaudit,
@@ -240,10 +240,10 @@ impl Tracer {
 
     fn take(&mut self) -> Vec<TraceEvent> {
         let mut out = Vec::new();
-        let (offset, noaudit, summary) = (self.clock_offset_ns, &self.noaudit, &mut self.summary);
+        let (offset, summary) = (self.clock_offset_ns, &mut self.summary);
         self.loaded.drain(|raw| match raw {
             Some(raw) => {
-                let e = TraceEvent::from_raw(&raw, offset, noaudit);
+                let e = TraceEvent::from_raw(&raw, offset);
                 summary.record(&e);
                 out.push(e);
             }
@@ -290,8 +290,18 @@ impl Tracer {
     }
 }
 
+/// The thread group (process) a pid or thread id belongs to; `None` when it does not exist.
+fn tgid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Every current descendant of `roots`, from the ppid field of `/proc/N/stat`.
 fn descendants(roots: &[u32]) -> Vec<u32> {
+    // Only thread groups appear in /proc's top level, so children found here are processes.
     if roots.is_empty() {
         return Vec::new();
     }

@@ -36,25 +36,35 @@ fn cap(n: u8) -> Cap {
 
 /// Checks, in the order a user would fix them: BTF, the tracepoint, privileges.
 pub fn preflight() -> Result<(), Missing> {
-    let btf = std::fs::read(BTF_PATH).map_err(|_| Missing::Btf)?;
+    let btf = std::fs::read(BTF_PATH).ok();
+    let eff = match effective() {
+        Ok(e) => e,
+        Err(e) => {
+            return Err(Missing::Privilege(format!(
+                "(cannot read own capabilities: {e})"
+            )))
+        }
+    };
+    check(btf.as_deref(), eff)
+}
+
+/// [`preflight`] on given inputs: the kernel's BTF blob (`None` when missing) and the
+/// effective set.
+pub fn check(btf: Option<&[u8]>, eff: CapSet) -> Result<(), Missing> {
+    let btf = btf.ok_or(Missing::Btf)?;
     // The tracepoint's BTF type is what tp_btf attaches to; its name in the string section
-    // is a cheap, exact test for "this kernel has capability:cap_capable".
-    if !btf
-        .windows(b"btf_trace_cap_capable\0".len())
-        .any(|w| w == b"btf_trace_cap_capable\0")
-    {
+    // (NUL-separated) is a cheap, exact test for "this kernel has capability:cap_capable".
+    const NAME: &[u8] = b"\0btf_trace_cap_capable\0";
+    if !btf.windows(NAME.len()).any(|w| w == NAME) {
         return Err(Missing::Tracepoint);
     }
-    let eff = effective()
-        .map_err(|e| Missing::Privilege(format!("cannot read own capabilities: {e}")))?;
     let modern = eff.contains(cap(CAP_BPF)) && eff.contains(cap(CAP_PERFMON));
     if !modern && !eff.contains(Cap::SYS_ADMIN) {
-        let mut lacking = Vec::new();
-        for n in [CAP_BPF, CAP_PERFMON] {
-            if !eff.contains(cap(n)) {
-                lacking.push(cap(n).kernel_name());
-            }
-        }
+        let lacking: Vec<String> = [CAP_BPF, CAP_PERFMON]
+            .into_iter()
+            .filter(|n| !eff.contains(cap(*n)))
+            .map(|n| cap(n).kernel_name())
+            .collect();
         return Err(Missing::Privilege(lacking.join(" and ")));
     }
     Ok(())
@@ -135,6 +145,36 @@ pub fn keep_only(keep: CapSet) -> io::Result<CapSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn caps(ns: &[u8]) -> CapSet {
+        ns.iter().map(|n| cap(*n)).collect()
+    }
+
+    const BTF: &[u8] = b"\0int\0btf_trace_cap_capable\0task_struct\0";
+
+    #[test]
+    fn names_what_is_missing() {
+        assert_eq!(check(None, caps(&[21])), Err(Missing::Btf));
+        assert_eq!(
+            check(Some(b"\0int\0btf_trace_sched_switch\0"), caps(&[21])),
+            Err(Missing::Tracepoint)
+        );
+        // A longer name that merely ends the same way is not the tracepoint.
+        assert_eq!(
+            check(Some(b"\0xbtf_trace_cap_capable\0"), caps(&[21])),
+            Err(Missing::Tracepoint)
+        );
+        assert_eq!(
+            check(Some(BTF), CapSet::EMPTY),
+            Err(Missing::Privilege("CAP_BPF and CAP_PERFMON".into()))
+        );
+        assert_eq!(
+            check(Some(BTF), caps(&[CAP_BPF])),
+            Err(Missing::Privilege("CAP_PERFMON".into()))
+        );
+        assert_eq!(check(Some(BTF), caps(&[CAP_BPF, CAP_PERFMON])), Ok(()));
+        assert_eq!(check(Some(BTF), caps(&[21])), Ok(()));
+    }
 
     #[test]
     fn preflight_agrees_with_effective_set() {

@@ -194,14 +194,13 @@ impl Drop for ContainerGuard {
 
 /// `docker run -d --name NAME ARGS...` (or `docker create` when `start` is false), guarded.
 pub fn container(prefix: &str, args: &[&str], start: bool) -> ContainerGuard {
-    let name = unique(prefix);
+    let guard = ContainerGuard(unique(prefix));
     let mut full = vec![if start { "run" } else { "create" }];
     if start {
         full.push("-d");
     }
-    full.extend(["--name", &name, "--label", "dropcap-test=1"]);
+    full.extend(["--name", guard.0.as_str(), "--label", "dropcap-test=1"]);
     full.extend(args);
-    let guard = ContainerGuard(name.clone());
     docker(&full);
     guard
 }

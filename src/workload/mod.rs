@@ -1,0 +1,302 @@
+//! `Workload`: the one normalised shape every audit source produces and every rule reads.
+//!
+//! Sources (compose, Kubernetes, saved inspect JSON, the Docker/Podman engine) never see rules,
+//! and rules never know where a workload came from: they read the fields below and the
+//! [`Syntax`] to phrase a remediation. That separation is what lets the live audit and the
+//! static audit share one rule engine.
+
+mod effective;
+
+pub use effective::effective_caps;
+
+use crate::caps::{parse_cap, CapSet};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A place in a file, 1-based like editors and SARIF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// Where a workload was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    Compose,
+    Kubernetes,
+    /// A saved `docker inspect` JSON file.
+    DockerInspect,
+    /// A container of a live engine.
+    Engine,
+}
+
+/// The runtime whose default set applies when nothing is added or dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Docker,
+    Podman,
+    /// containerd's CRI plugin: the same 14 defaults as Docker.
+    Containerd,
+    Crio,
+}
+
+impl Runtime {
+    pub fn default_caps(self) -> CapSet {
+        match self {
+            Runtime::Docker | Runtime::Containerd => CapSet::docker_default(),
+            Runtime::Podman => CapSet::podman_default(),
+            Runtime::Crio => CapSet::crio_default(),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Docker => "docker",
+            Runtime::Podman => "podman",
+            Runtime::Containerd => "containerd",
+            Runtime::Crio => "cri-o",
+        }
+    }
+}
+
+/// Which configuration language a remediation must be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Syntax {
+    /// `docker run` flags (and compose keys as an alternative).
+    Docker,
+    Compose,
+    Kubernetes,
+}
+
+/// One entry of a `cap_add` / `cap_drop` / `capabilities.add` list, as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapEntry {
+    pub raw: String,
+    /// `ALL` expands to every known capability; `None` when the name is not a capability
+    /// (the rules report it; the engine would refuse or ignore it).
+    #[serde(skip)]
+    pub caps: Option<CapSet>,
+    pub is_all: bool,
+    pub location: Option<Location>,
+}
+
+impl CapEntry {
+    pub fn new(raw: &str, location: Option<Location>) -> CapEntry {
+        let t = raw.trim();
+        let is_all = t.eq_ignore_ascii_case("all");
+        let caps = if is_all {
+            Some(CapSet::all_known())
+        } else {
+            parse_cap(t).ok().map(|c| CapSet::EMPTY.with(c))
+        };
+        CapEntry {
+            raw: raw.to_string(),
+            caps,
+            is_all,
+            location,
+        }
+    }
+}
+
+/// A boolean setting and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting<T> {
+    pub value: T,
+    pub location: Option<Location>,
+}
+
+/// The real sets of one process of a running container, read from `/proc` on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessCaps {
+    pub pid: u32,
+    pub command: String,
+    pub uid: u32,
+    pub permitted: CapSet,
+    pub effective: CapSet,
+    pub bounding: CapSet,
+    pub ambient: CapSet,
+}
+
+/// A `# dropcap:ignore RULE reason` comment or `dropcap.io/ignore` annotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// A rule id, or `*` for all rules.
+    pub rule: String,
+    pub reason: String,
+}
+
+/// Everything an audit rule may look at.
+#[derive(Debug, Clone, Serialize)]
+pub struct Workload {
+    /// Human name: compose service, `Deployment/web` + container, or container name.
+    pub name: String,
+    /// Container name inside a Kubernetes pod, when the workload is one container of it.
+    pub container: Option<String>,
+    /// Engine container id (live audit).
+    pub id: Option<String>,
+    pub image: Option<String>,
+    pub source: SourceKind,
+    pub runtime: Runtime,
+    pub syntax: Syntax,
+    /// Where the workload itself is declared: the service key, the container list item.
+    pub location: Option<Location>,
+    /// Where the capability settings belong (the `capabilities:` / `cap_add:` key), if present.
+    pub caps_location: Option<Location>,
+    pub cap_add: Vec<CapEntry>,
+    pub cap_drop: Vec<CapEntry>,
+    /// Kubernetes only: whether `securityContext.capabilities` exists at all (PSS restricted
+    /// treats a missing block as a violation).
+    pub has_caps_block: bool,
+    pub privileged: Setting<bool>,
+    pub user: Option<String>,
+    /// Docker `no-new-privileges` / Kubernetes `allowPrivilegeEscalation: false`.
+    pub no_new_privileges: Option<Setting<bool>>,
+    pub sysctls: BTreeMap<String, Setting<String>>,
+    /// Running container: the engine's `net.ipv4.ping_group_range` etc. as observed, when the
+    /// configuration does not say.
+    pub observed_sysctls: BTreeMap<String, String>,
+    /// Host network namespace: Docker's ping_group_range default does not apply there.
+    pub host_network: bool,
+    pub running: Option<bool>,
+    pub processes: Vec<ProcessCaps>,
+    pub suppressions: Vec<Suppression>,
+}
+
+impl Workload {
+    /// A workload with every optional field empty; sources fill in what they know.
+    pub fn new(
+        name: impl Into<String>,
+        source: SourceKind,
+        runtime: Runtime,
+        syntax: Syntax,
+    ) -> Workload {
+        Workload {
+            name: name.into(),
+            container: None,
+            id: None,
+            image: None,
+            source,
+            runtime,
+            syntax,
+            location: None,
+            caps_location: None,
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            has_caps_block: false,
+            privileged: Setting {
+                value: false,
+                location: None,
+            },
+            user: None,
+            no_new_privileges: None,
+            sysctls: BTreeMap::new(),
+            observed_sysctls: BTreeMap::new(),
+            host_network: false,
+            running: None,
+            processes: Vec::new(),
+            suppressions: Vec::new(),
+        }
+    }
+
+    pub fn added(&self) -> CapSet {
+        union(&self.cap_add)
+    }
+    pub fn dropped(&self) -> CapSet {
+        union(&self.cap_drop)
+    }
+    pub fn adds_all(&self) -> bool {
+        self.cap_add.iter().any(|e| e.is_all)
+    }
+    pub fn drops_all(&self) -> bool {
+        self.cap_drop.iter().any(|e| e.is_all)
+    }
+
+    /// The bounding set the container will get.
+    pub fn effective(&self) -> CapSet {
+        effective_caps(
+            self.runtime.default_caps(),
+            self.added(),
+            self.adds_all(),
+            self.dropped(),
+            self.drops_all(),
+            self.privileged.value,
+        )
+    }
+
+    /// A sysctl as configured, else as observed in the running container.
+    pub fn sysctl(&self, key: &str) -> Option<&str> {
+        self.sysctls
+            .get(key)
+            .map(|s| s.value.as_str())
+            .or_else(|| self.observed_sysctls.get(key).map(String::as_str))
+    }
+
+    /// Does the ICMP datagram ("ping") socket work for the container's main group without
+    /// NET_RAW? Docker >= 20.10 sets `0 2147483647` in containers with their own network
+    /// namespace; other runtimes leave the kernel's `1 0` (nobody).
+    pub fn datagram_ping_allowed(&self) -> bool {
+        let range = match self.sysctl("net.ipv4.ping_group_range") {
+            Some(r) => r.to_string(),
+            None if self.runtime == Runtime::Docker && !self.host_network => {
+                "0 2147483647".to_string()
+            }
+            None => return false,
+        };
+        let mut it = range.split_whitespace().map(str::parse::<u64>);
+        let (Some(Ok(lo)), Some(Ok(hi))) = (it.next(), it.next()) else {
+            return false;
+        };
+        let gid = self.primary_gid().unwrap_or(0);
+        lo <= gid && gid <= hi
+    }
+
+    /// The numeric group the workload runs as, when the configuration says (`uid:gid`, or a
+    /// numeric user whose group we assume equal); names cannot be resolved without the image.
+    fn primary_gid(&self) -> Option<u64> {
+        let user = self.user.as_deref()?;
+        match user.split_once(':') {
+            Some((_, g)) => g.parse().ok(),
+            None => user.parse().ok(),
+        }
+    }
+
+    /// Capability entries that are not capabilities at all.
+    pub fn invalid_entries(&self) -> impl Iterator<Item = &CapEntry> {
+        self.cap_add
+            .iter()
+            .chain(self.cap_drop.iter())
+            .filter(|e| e.caps.is_none())
+    }
+
+    /// The entry in `cap_add` that added `cap`, for pointing a finding at it.
+    pub fn add_entry_for(&self, cap: crate::caps::Cap) -> Option<&CapEntry> {
+        self.cap_add
+            .iter()
+            .find(|e| !e.is_all && e.caps.is_some_and(|s| s.contains(cap)))
+            .or_else(|| self.cap_add.iter().find(|e| e.is_all))
+    }
+
+    pub fn is_suppressed(&self, rule: &str) -> Option<&Suppression> {
+        self.suppressions
+            .iter()
+            .find(|s| s.rule == "*" || s.rule.eq_ignore_ascii_case(rule))
+    }
+}
+
+fn union(entries: &[CapEntry]) -> CapSet {
+    entries
+        .iter()
+        .filter_map(|e| e.caps)
+        .fold(CapSet::EMPTY, CapSet::union)
+}
