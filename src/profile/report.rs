@@ -273,7 +273,7 @@ pub fn trial_line(t: &TrialRecord, style: Style) -> String {
     let set = if t.engine_default {
         "(default set)".to_string()
     } else {
-        t.caps.to_string()
+        spell::compact(t.caps)
     };
     let verdict = if t.passed {
         style.paint("32", "passed")
@@ -416,7 +416,8 @@ pub fn render(r: &Report, style: Style) -> String {
             others.iter().map(|k| k.passed_without_trial).collect();
         let trials: Vec<String> = trials.iter().map(|n| format!("#{n}")).collect();
         s.push_str(&format!(
-            "  removed  {set}: check passed without them (trial {})\n",
+            "  removed  {}: check passed without them (trial {})\n",
+            spell::compact(set),
             trials.join(", ")
         ));
     }
