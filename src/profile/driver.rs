@@ -328,3 +328,194 @@ pub fn profile<'a>(
         notes,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::check::Check;
+    use crate::profile::runner::Target;
+    use crate::profile::trace::{Observation, TraceSession, TraceTarget, Traced};
+    use std::time::Duration;
+
+    /// A workload that passes exactly when it holds `needs`; when traced, it reports audited
+    /// checks for what it uses (`uses`, granted or denied by the trial's set) plus a noaudit
+    /// SYS_ADMIN probe, unless `blind` (a tracer that sees nothing).
+    struct Fake {
+        needs: CapSet,
+        uses: CapSet,
+        blind: bool,
+        /// Fail the n-th trial regardless (a flaky run), 1-based.
+        flaky: Option<usize>,
+        n: usize,
+    }
+
+    struct NoTracer;
+    impl Tracer for NoTracer {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+        fn start(&mut self, _: &TraceTarget) -> Result<Box<dyn TraceSession>, ProfileError> {
+            Err(ProfileError::Trace("unused".into()))
+        }
+    }
+
+    impl Runner for Fake {
+        fn target(&self) -> Target {
+            Target::Command {
+                argv: vec!["fake".into()],
+                user: None,
+            }
+        }
+        fn check(&self) -> &Check {
+            &Check::ExitZero
+        }
+        fn default_set(&self) -> CapSet {
+            CapSet::docker_default()
+        }
+        fn default_name(&self) -> String {
+            "Docker default".into()
+        }
+        fn trial(
+            &mut self,
+            caps: TrialCaps,
+            tracer: Option<&mut dyn Tracer>,
+        ) -> Result<TrialResult, ProfileError> {
+            self.n += 1;
+            let set = match caps {
+                TrialCaps::Default => self.default_set(),
+                TrialCaps::Exactly(s) => s,
+            };
+            let passed = self.needs.is_subset(set) && self.flaky != Some(self.n);
+            let traced = tracer.map(|_| {
+                let mut observations: Vec<Observation> = Vec::new();
+                if !self.blind {
+                    for cap in self.uses.iter() {
+                        observations.push(Observation {
+                            pid: 2,
+                            comm: "fake".into(),
+                            cap,
+                            granted: set.contains(cap),
+                            audit: true,
+                            syscall: Some("socket".into()),
+                        });
+                    }
+                    observations.push(Observation {
+                        pid: 2,
+                        comm: "fake".into(),
+                        cap: Cap::SYS_ADMIN,
+                        granted: true,
+                        audit: false,
+                        syscall: Some("mmap".into()),
+                    });
+                }
+                Traced {
+                    observations,
+                    lost: 0,
+                    attached_late: false,
+                }
+            });
+            Ok(TrialResult {
+                passed,
+                reason: if passed { "exited 0" } else { "exited 1" }.into(),
+                duration: Duration::from_millis(1),
+                traced,
+            })
+        }
+    }
+
+    fn fake(needs: &[Cap], uses: &[Cap]) -> Fake {
+        Fake {
+            needs: needs.iter().copied().collect(),
+            uses: uses.iter().copied().collect(),
+            blind: false,
+            flaky: None,
+            n: 0,
+        }
+    }
+
+    fn run(f: &mut Fake, traced: bool) -> Result<Report, ProfileError> {
+        let mut t = NoTracer;
+        let tracer: Option<&mut dyn Tracer> = if traced { Some(&mut t) } else { None };
+        profile(f, tracer, &Options::default(), &mut |_| {})
+    }
+
+    fn assert_proof(r: &Report) {
+        let t = &r.trials[r.proven_by_trial - 1];
+        assert!(t.passed && t.caps == r.proven);
+        for k in &r.evidence {
+            if let Some(n) = k.failed_without_trial {
+                assert!(!r.trials[n - 1].passed && !r.trials[n - 1].caps.contains(k.cap));
+            }
+        }
+        for k in &r.removed {
+            let t = &r.trials[k.passed_without_trial - 1];
+            assert!(t.passed && !t.caps.contains(k.cap));
+        }
+        assert!(!r.candidates.contains(Cap::SYS_ADMIN) || r.tracer.is_none());
+    }
+
+    #[test]
+    fn traced_candidates_are_verified_and_minimised() {
+        // Uses CHOWN and NET_RAW, needs only NET_RAW.
+        let mut f = fake(&[Cap::NET_RAW], &[Cap::CHOWN, Cap::NET_RAW]);
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_RAW));
+        assert_eq!(
+            r.observed,
+            CapSet::EMPTY.with(Cap::NET_RAW).with(Cap::CHOWN)
+        );
+        assert_eq!(r.noaudit_only, CapSet::EMPTY.with(Cap::SYS_ADMIN));
+        assert!(r.trial_count <= 5, "{}", r.trial_count);
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn needs_beyond_the_default_are_added_from_denials() {
+        let mut f = fake(&[Cap::NET_ADMIN], &[Cap::NET_ADMIN]);
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_ADMIN));
+        assert!(!r.trials[0].passed);
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn a_blind_trace_widens_to_the_default_set() {
+        let mut f = fake(&[Cap::NET_RAW], &[Cap::NET_RAW]);
+        f.blind = true;
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_RAW));
+        assert!(r.notes.iter().any(|n| n.contains("widened")));
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn without_a_tracer_the_default_set_is_minimised() {
+        let mut f = fake(&[Cap::SETUID, Cap::SETGID], &[]);
+        let r = run(&mut f, false).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::SETUID).with(Cap::SETGID));
+        assert!(r.tracer.is_none());
+        assert!(r.trial_count < r.one_by_one_trials);
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn a_workload_that_never_passes_is_never_proven() {
+        let mut f = fake(&[Cap::new(16).unwrap()], &[]);
+        assert!(matches!(
+            run(&mut f, false),
+            Err(ProfileError::NotProven(_))
+        ));
+        let mut f = fake(&[Cap::new(16).unwrap()], &[]);
+        assert!(matches!(run(&mut f, true), Err(ProfileError::NotProven(_))));
+    }
+
+    #[test]
+    fn a_flaky_verification_is_retried_traced() {
+        let mut f = fake(&[Cap::NET_RAW], &[Cap::NET_RAW]);
+        f.flaky = Some(2);
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_RAW));
+        assert!(r.notes.iter().any(|n| n.contains("flaky")));
+        assert_proof(&r);
+    }
+}
