@@ -222,6 +222,29 @@ fn image_httpd_port_80_with_privileged_ports() {
     );
 }
 
+/// `--check` runs inside the container with `docker exec`; the runtime's own checks while
+/// starting it (runc init: SETPCAP, SETUID, SETGID) must not become candidates.
+#[test]
+fn image_check_command_does_not_leak_runtime_checks() {
+    if !common::docker_available("image_check_command_does_not_leak_runtime_checks") {
+        return;
+    }
+    let v = image_case(
+        "httpd --check",
+        "httpd -f -p 80 -h /var/www",
+        &[
+            "--check",
+            "wget -q -O /dev/null http://127.0.0.1/index.html",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=1024",
+        ],
+        &["NET_BIND_SERVICE"],
+    );
+    if !v["tracer"].is_null() {
+        assert_eq!(names(&v["observed"]), ["NET_BIND_SERVICE"], "{v:#}");
+    }
+}
+
 #[test]
 fn output_file_is_the_json_report() {
     if !common::docker_available("output_file_is_the_json_report") {
