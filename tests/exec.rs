@@ -136,3 +136,47 @@ fn cannot_grant_what_dropcap_does_not_hold() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot grant CHOWN"), "{err}");
 }
+
+/// Inside a container the bounding set is Docker's 14: exec still yields exactly LIST, and
+/// refuses what the container never had.
+#[test]
+fn inside_a_container_with_a_cut_bounding_set() {
+    if !common::docker_available("inside_a_container_with_a_cut_bounding_set") {
+        return;
+    }
+    let image = common::test_image();
+    let mount = common::dropcap_mount();
+    let run = |caps: &str| {
+        std::process::Command::new("docker")
+            .args([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--label",
+                "dropcap-test=1",
+            ])
+            .args([
+                "-v",
+                &mount,
+                image,
+                "/usr/local/bin/dropcap",
+                "exec",
+                "--caps",
+                caps,
+            ])
+            .args(["--", "cat", "/proc/self/status"])
+            .output()
+            .unwrap()
+    };
+    let ok = run("NET_RAW");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_all_five(&String::from_utf8_lossy(&ok.stdout), "0000000000002000");
+    let refused = run("SYS_ADMIN");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("cannot grant SYS_ADMIN"));
+}
