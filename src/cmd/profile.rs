@@ -110,7 +110,9 @@ pub fn run(
                         .ok_or_else(|| CmdError::Usage(format!("--cmd '{c}': unbalanced quote")))?,
                 ),
                 None => None,
-            };
+            }
+            // An empty --cmd means the image's own CMD, as `docker run IMAGE` does.
+            .filter(|w| !w.is_empty());
             Box::new(DockerRunner::new(DockerSpec {
                 image: image.clone(),
                 cmd,

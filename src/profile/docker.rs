@@ -500,3 +500,60 @@ impl Runner for DockerRunner {
         self.low_ports.iter().copied().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::Cap;
+
+    fn runner() -> DockerRunner {
+        DockerRunner {
+            spec: DockerSpec {
+                image: "img:1".into(),
+                cmd: Some(vec!["ping".into(), "-c1".into(), "x y".into()]),
+                user: Some("app".into()),
+                network: "none".into(),
+                sysctls: vec!["net.ipv4.ip_unprivileged_port_start=1024".into()],
+                check: Check::ExitZero,
+                timeout: Duration::from_secs(5),
+            },
+            argv: vec!["/entry".into(), "ping".into(), "-c1".into(), "x y".into()],
+            session: "dropcap-profile-1-2".into(),
+            n: 0,
+            engine: "docker test".into(),
+            gate_works: true,
+            sysctls: None,
+            low_ports: Default::default(),
+        }
+    }
+
+    #[test]
+    fn exact_sets_drop_all_and_add_back() {
+        let r = runner();
+        let a = r.run_args(
+            "n1",
+            TrialCaps::Exactly(CapSet::EMPTY.with(Cap::NET_RAW).with(Cap::CHOWN)),
+            false,
+        );
+        let s = a.join(" ");
+        assert!(s.starts_with("run --rm --name n1 --label io.dropcap.profile=dropcap-profile-1-2 --network none --user app --sysctl net.ipv4.ip_unprivileged_port_start=1024 "), "{s}");
+        assert!(
+            s.contains("--cap-drop ALL --cap-add CHOWN --cap-add NET_RAW img:1 ping -c1"),
+            "{s}"
+        );
+        assert_eq!(a.last().map(String::as_str), Some("x y"));
+        let d = r.run_args("n2", TrialCaps::Default, false).join(" ");
+        assert!(!d.contains("--cap-"), "{d}");
+    }
+
+    #[test]
+    fn the_gate_runs_the_full_original_argv() {
+        let a = runner().run_args("n1", TrialCaps::Default, true);
+        let at = a.iter().position(|x| x == "img:1").unwrap();
+        assert_eq!(&a[at - 3..at], ["-i", "--entrypoint", "/bin/sh"]);
+        assert_eq!(
+            &a[at + 1..],
+            ["-c", GATE, "sh", "/entry", "ping", "-c1", "x y"]
+        );
+    }
+}
