@@ -36,4 +36,6 @@ pub enum Command {
     Profile(cmd::profile::ProfileArgs),
     /// Watch every capability check of a command, process tree, container or the host (eBPF).
     Trace(cmd::trace::TraceArgs),
+    /// ICMP echo without NET_RAW, through a datagram socket (iputils options and output).
+    Ping(cmd::ping::PingArgs),
 }

@@ -7,6 +7,7 @@ pub mod caps;
 pub mod cmd;
 pub mod exec;
 pub mod output;
+pub mod ping;
 pub mod process;
 pub mod profile;
 pub mod report;

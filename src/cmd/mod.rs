@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod exec;
 pub mod explain;
+pub mod ping;
 pub mod profile;
 pub mod ps;
 pub mod trace;
