@@ -46,9 +46,13 @@ pub fn run(
 ) -> Result<Outcome, AuditError> {
     let report = if args.paths.is_empty() {
         // ==== LIVE AUDIT (issue 3) — wired by the lead at merge ============================
-        // Replace this arm with the engine audit from `src/engine/`: it returns the engine's
-        // workloads, its `EngineInfo` and per-container errors; build the report with
-        // `Report::build(args.policy, args.fail_on, Some(info), workloads, errors)`.
+        // Branch `audit-live` has `cmd::audit_live::{EngineArgs, run_engine}`. At merge:
+        // add `#[command(flatten)] pub engine: super::audit_live::EngineArgs,` to `AuditArgs`
+        // and replace this arm with
+        //     return Ok(super::audit_live::run_engine(&args.engine, args.policy,
+        //         args.fail_on, format, style, out, &mut std::io::stderr())?);
+        // then drop audit_live's own `AuditArgs` and its `Command::Audit` variant (this
+        // command's variant in cli.rs/main.rs stays).
         return Err(AuditError::Live(
             "the live audit of the local engine is not built in this branch; \
              give files or directories to audit, e.g. `dropcap audit examples/`"
