@@ -316,6 +316,18 @@ mod tests {
             "CapAdd:",
             "extends: x",
             "x:",
+            // JSON, for the JSON reader (a soup starting with `{` or `[` goes there).
+            "\"apiVersion\": \"v1\"",
+            "\"kind\": \"Pod\"",
+            "\"containers\":",
+            "\"HostConfig\":",
+            "\"status\":",
+            "\\u00e9",
+            "\\ud83d",
+            "\\",
+            "1e5",
+            "-0.5",
+            "é",
         ]);
         prop::collection::vec(tok, 0..80).prop_map(|v| v.concat())
     }
