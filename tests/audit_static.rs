@@ -159,6 +159,25 @@ fn quick_start_shows_a_mix_of_findings_and_exits_1() {
 }
 
 #[test]
+fn dot_is_the_current_directory_and_paths_stay_relative() {
+    let out = dropcap()
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"))
+        .args(["audit", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("compose/healthcheck-ping.yaml:5:3: gateway"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nkubernetes/deployment-fuse.yaml:40:19: critical DC003"),
+        "{text}"
+    );
+}
+
+#[test]
 fn clean_input_exits_0() {
     dropcap()
         .args(["audit", "examples/kubernetes/restricted-pod.yaml"])

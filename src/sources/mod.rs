@@ -263,7 +263,11 @@ fn byte_pos(prefix: &[u8]) -> Pos {
 /// A path as the user will see it in findings: relative paths stay relative (SARIF wants
 /// them relative to the repository root), `./` is dropped.
 pub fn display_path(p: &Path) -> PathBuf {
-    p.strip_prefix("./").unwrap_or(p).to_path_buf()
+    match p.strip_prefix(".") {
+        // `.` itself must stay `.`: an empty path names nothing.
+        Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+        _ => p.to_path_buf(),
+    }
 }
 
 #[cfg(test)]
@@ -345,6 +349,24 @@ mod tests {
         #[test]
         fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
             let _ = load_bytes(Path::new("f.yaml"), &bytes);
+        }
+    }
+
+    #[test]
+    fn display_paths() {
+        for (given, shown) in [
+            (".", "."),
+            ("./", "./"),
+            ("./a/b.yaml", "a/b.yaml"),
+            ("a/./b", "a/b"),
+            ("/abs/x", "/abs/x"),
+            ("-", "-"),
+        ] {
+            assert_eq!(
+                display_path(Path::new(given)),
+                PathBuf::from(shown),
+                "{given}"
+            );
         }
     }
 

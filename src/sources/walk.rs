@@ -40,7 +40,7 @@ pub fn inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<SourceError>) {
         for entry in walker {
             match entry {
                 Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
-                    out.push(Input::Found(e.into_path()));
+                    out.push(Input::Found(super::display_path(e.path())));
                 }
                 Ok(_) => {}
                 Err(err) => errors.push(walk_error(&p, &err)),
