@@ -2,10 +2,13 @@
 //! `privileged`, `user`, `security_opt`, `sysctls` (map and list forms), `network_mode`,
 //! anchors and merge keys (done by the tree), and `extends` within the same file.
 
-use super::tree::{Node, Pos};
+use super::tree::{Node, Pos, MAX_EXPANDED};
 use super::{suppress, Ctx, Loaded, SourceError};
 use crate::workload::{CapEntry, Runtime, Setting, SourceKind, Suppression, Syntax, Workload};
 use std::collections::{BTreeMap, HashMap};
+
+// The refusal message below spells the budget out.
+const _: () = assert!(MAX_EXPANDED == 5_000_000);
 
 /// Longer `extends` chains are refused as a cycle or a mistake.
 const MAX_EXTENDS: usize = 16;
@@ -32,6 +35,13 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
         return;
     };
     let entries = services.entries();
+    if let Some((k, _)) =
+        entries.get(super::MAX_WORKLOADS_PER_FILE.saturating_sub(out.workloads.len()))
+    {
+        // Refused before any service is read: each would cost memory for nothing.
+        ctx.refuse(k.pos, super::TOO_MANY_WORKLOADS);
+        return;
+    }
     let specs: Vec<(&str, &Node, Spec)> = entries
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?, *k, spec(ctx, k, v))))
@@ -42,14 +52,30 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
     for (name, _, spec) in &specs {
         by_name.entry(name).or_insert(spec);
     }
+    // `extends` copies a base's lists into every service that extends it: like aliases, a
+    // small file could expand into billions of entries, so the total is budgeted the same way.
+    let mut entries_total: u64 = 0;
+    let mut cache: Cache = HashMap::new();
     for (name, key, own) in &specs {
-        let resolved = match resolve(ctx, own, &by_name, 0) {
+        if !ctx.room(out, key.pos) {
+            return;
+        }
+        let resolved = match resolve(ctx, own, &by_name, &mut cache, 0) {
             Ok(s) => s,
             Err(e) => {
                 out.errors.push(e);
                 continue;
             }
         };
+        entries_total +=
+            (resolved.cap_add.len() + resolved.cap_drop.len() + resolved.sysctls.len()) as u64;
+        if entries_total > MAX_EXPANDED {
+            ctx.refuse(
+                key.pos,
+                "`extends` expands to more than 5000000 capability and sysctl entries",
+            );
+            return;
+        }
         out.workloads.push(workload(ctx, name, key, resolved));
     }
 }
@@ -91,17 +117,19 @@ fn workload(ctx: &Ctx, name: &str, key: &Node, s: Spec) -> Workload {
 }
 
 fn entries(ctx: &Ctx, list: &[(String, Pos)]) -> Vec<CapEntry> {
-    list.iter()
-        .map(|(raw, p)| CapEntry::new(raw, Some(ctx.loc(*p))))
-        .collect()
+    ctx.cap_entries(list.iter().map(|(raw, p)| (raw.as_str(), *p)))
 }
 
 /// Applies `extends` the way compose merges: lists like `cap_add` are unions, mappings like
 /// `sysctls` merge with the service's own keys winning, scalars are overridden.
-fn resolve(
+/// Resolved services by name: each base is resolved once however many services extend it.
+type Cache<'a> = HashMap<&'a str, Result<Spec, SourceError>>;
+
+fn resolve<'a>(
     ctx: &Ctx,
     own: &Spec,
-    specs: &HashMap<&str, &Spec>,
+    specs: &HashMap<&'a str, &Spec>,
+    cache: &mut Cache<'a>,
     depth: usize,
 ) -> Result<Spec, SourceError> {
     let Some((base_name, pos)) = &own.extends else {
@@ -114,14 +142,21 @@ fn resolve(
             format!("`extends` chain longer than {MAX_EXTENDS} services (a cycle?)"),
         ));
     }
-    let Some(base) = specs.get(base_name.as_str()) else {
+    let Some((&name, &base)) = specs.get_key_value(base_name.as_str()) else {
         return Err(SourceError::at(
             ctx.file,
             *pos,
             format!("`extends` names service `{base_name}`, which this file does not define"),
         ));
     };
-    let base = resolve(ctx, base, specs, depth + 1)?;
+    let base = match cache.get(name) {
+        Some(r) => r.clone()?,
+        None => {
+            let r = resolve(ctx, base, specs, cache, depth + 1);
+            cache.insert(name, r.clone());
+            r?
+        }
+    };
     let mut s = own.clone();
     s.image = s.image.or(base.image);
     s.cap_add = union(base.cap_add, s.cap_add);
@@ -327,6 +362,81 @@ mod tests {
         assert_eq!(l.errors.len(), 2);
         assert_eq!((l.errors[0].line, l.errors[0].column), (Some(3), Some(24)));
         assert!(l.errors[1].message.contains("cycle"));
+    }
+
+    #[test]
+    fn extends_expansion_is_budgeted() {
+        // A base with N sysctls at the end of an extends chain of 12, and 30,000 services
+        // extending it: every service copies the base's entries.
+        let build = |n: usize| {
+            let sysctls: Vec<String> = (0..n).map(|i| format!("- k{i}=v")).collect();
+            let mut text = format!(
+                "services:\n  b0:\n    sysctls:\n      {}\n",
+                sysctls.join("\n      ")
+            );
+            for i in 1..12 {
+                text.push_str(&format!("  b{i}: {{extends: b{}}}\n", i - 1));
+            }
+            for i in 0..30_000 {
+                text.push_str(&format!("  s{i}: {{extends: b11}}\n"));
+            }
+            text
+        };
+        // 30,000 x 20 = 600,000 entries: fine.
+        let l = load(&build(20));
+        assert!(l.errors.is_empty(), "{:?}", l.errors);
+        assert_eq!(l.workloads.len(), 30_012);
+        // 30,000 x 200 = 6 million: refused.
+        let l = load(&build(200));
+        assert_eq!(l.errors.len(), 1, "{:?}", l.errors);
+        assert!(l.errors[0]
+            .message
+            .contains("`extends` expands to more than"));
+        assert!(l.workloads.is_empty());
+    }
+
+    #[test]
+    fn absurd_files_are_refused() {
+        let mut many = String::from("services:\n");
+        for i in 0..=crate::sources::MAX_WORKLOADS_PER_FILE {
+            many.push_str(&format!("  s{i}: {{}}\n"));
+        }
+        let l = load(&many);
+        assert!(
+            l.errors[0].message.contains("more than 100000 workloads"),
+            "{:?}",
+            l.errors
+        );
+        assert!(l.workloads.is_empty());
+
+        let long: Vec<String> = (0..300).map(|_| "CHOWN".to_string()).collect();
+        let l = load(&format!(
+            "services:\n  a:\n    cap_add: [{}]\n",
+            long.join(",")
+        ));
+        assert!(
+            l.errors[0].message.contains("more than 256 entries"),
+            "{:?}",
+            l.errors
+        );
+
+        let mut typos = String::from("services:\n");
+        for i in 0..20 {
+            let bad: Vec<String> = (0..60).map(|j| format!("NOPE{i}_{j}")).collect();
+            typos.push_str(&format!("  s{i}:\n    cap_add: [{}]\n", bad.join(",")));
+        }
+        let l = load(&typos);
+        assert!(
+            l.errors[0]
+                .message
+                .contains("more than 1000 capability entries"),
+            "{:?}",
+            l.errors
+        );
+        let huge = "X".repeat(1_000_000);
+        let l = load(&format!("services:\n  a:\n    cap_add: [{huge}]\n"));
+        assert!(l.errors.is_empty());
+        assert_eq!(l.workloads[0].cap_add[0].raw.chars().count(), 67);
     }
 
     #[test]

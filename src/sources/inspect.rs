@@ -21,6 +21,9 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
 }
 
 fn container(ctx: &Ctx, c: &Node, out: &mut Loaded) {
+    if !ctx.room(out, c.pos) {
+        return;
+    }
     // Engine ids are hex; anything else is not an id (and would be cut mid-character by
     // reporters that shorten ids to 12 bytes).
     let id = c
@@ -98,10 +101,11 @@ fn container(ctx: &Ctx, c: &Node, out: &mut Loaded) {
 }
 
 fn entries(ctx: &Ctx, list: &Node) -> Vec<CapEntry> {
-    list.items()
-        .iter()
-        .filter_map(|n| Some(CapEntry::new(n.as_text()?, Some(ctx.loc(n.pos)))))
-        .collect()
+    ctx.cap_entries(
+        list.items()
+            .iter()
+            .filter_map(|n| Some((n.as_text()?, n.pos))),
+    )
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 //! Whitespace-separated values in one file (several `docker inspect` outputs appended) are read
 //! as successive documents.
 
-use super::tree::{is_bulk_key, Doc, Kind, Node, Pos, TreeError, MAX_DEPTH};
+use super::tree::{
+    is_bulk_key, too_many_nodes, Doc, Kind, Node, Pos, TreeError, MAX_DEPTH, MAX_NODES,
+};
 use std::rc::Rc;
 
 /// Whether a text should be read as JSON: its first significant character opens an object or
@@ -130,9 +132,14 @@ impl Reader<'_> {
     /// One complete value, iteratively: `stack` holds the open containers.
     fn value(&mut self) -> Result<Rc<Node>, TreeError> {
         let mut stack: Vec<Frame> = Vec::new();
+        let mut created: u64 = 0;
         'value: loop {
             self.skip_ws();
             let pos = self.pos();
+            created += 1;
+            if created > MAX_NODES {
+                return Err(too_many_nodes(pos));
+            }
             let mut node = match self.peek() {
                 Some(b'{') => {
                     self.open(&stack)?;
@@ -149,6 +156,8 @@ impl Reader<'_> {
                         close(&mut stack)
                     } else {
                         self.key(&mut stack)?;
+                        // Keys are nodes too.
+                        created += 1;
                         continue 'value;
                     }
                 }
@@ -215,6 +224,7 @@ impl Reader<'_> {
                             Some(b',') => {
                                 self.bump();
                                 self.key(&mut stack)?;
+                                created += 1;
                                 continue 'value;
                             }
                             Some(b'}') => {
@@ -460,6 +470,14 @@ mod tests {
             assert_eq!((e.pos.line, e.pos.col), (line, col), "{text}: {e:?}");
             assert!(e.message.contains(msg), "{text}: {e:?}");
         }
+    }
+
+    #[test]
+    fn node_count_is_limited() {
+        let n = MAX_NODES as usize + 10;
+        let text = format!("[{}1]", "1,".repeat(n));
+        let e = documents(&text).next().unwrap().err().unwrap();
+        assert!(e.message.contains("nodes"), "{e:?}");
     }
 
     #[test]

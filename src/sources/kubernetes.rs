@@ -97,6 +97,9 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             if !c.is_map() {
                 continue;
             }
+            if !ctx.room(out, c.pos) {
+                return;
+            }
             let cname = c.get("name").and_then(Node::as_text).unwrap_or("<unnamed>");
             let mut w = Workload::new(
                 format!("{kind}/{name}"),
@@ -164,13 +167,8 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
 }
 
 fn cap_entries(ctx: &Ctx, list: Option<&Node>) -> Vec<CapEntry> {
-    list.map(|l| {
-        l.items()
-            .iter()
-            .filter_map(|n| Some(CapEntry::new(n.as_text()?, Some(ctx.loc(n.pos)))))
-            .collect()
-    })
-    .unwrap_or_default()
+    let items = list.map(Node::items).unwrap_or(&[]);
+    ctx.cap_entries(items.iter().filter_map(|n| Some((n.as_text()?, n.pos))))
 }
 
 /// Suppressions from annotations, read once per object (not once per container: a hostile

@@ -16,7 +16,8 @@ pub mod suppress;
 pub mod tree;
 pub mod walk;
 
-use crate::workload::{Location, Suppression, Workload};
+use crate::workload::{CapEntry, Location, Suppression, Workload};
+use std::cell::Cell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use tree::Pos;
@@ -83,7 +84,26 @@ pub struct Ctx<'a> {
     /// Byte offset of each line start, built on the first suppression lookup: most files
     /// never need it, and 4 bytes a line keeps a multi-million-line list cheap.
     line_starts: std::cell::OnceCell<Vec<u32>>,
+    /// Capability entries that are not capabilities, so far in this file.
+    invalid: Cell<usize>,
+    /// Set when the file is hostile or absurd (see [`Ctx::cap_entries`], [`Ctx::room`]): the
+    /// current document is dropped and the rest of the file is not read.
+    refused: Cell<Option<Pos>>,
+    refused_why: Cell<&'static str>,
 }
+
+/// 41 capabilities exist; a longer list is not configuration anyone wrote by hand.
+pub const MAX_CAP_LIST: usize = 256;
+/// Each entry that is not a capability costs a fuzzy "did you mean" search: a few typos are
+/// worth reporting, thousands are not a manifest.
+pub const MAX_INVALID_CAPS: usize = 1000;
+/// Names longer than this cannot be capabilities; they are shortened before parsing.
+const MAX_CAP_NAME: usize = 64;
+/// Workloads per file: each costs about a kilobyte with its findings, so this bounds memory
+/// for a file of a million empty services.
+pub const MAX_WORKLOADS_PER_FILE: usize = 100_000;
+pub(crate) const TOO_MANY_WORKLOADS: &str = "more than 100000 workloads in one file (split it)";
+const _: () = assert!(MAX_WORKLOADS_PER_FILE == 100_000);
 
 impl<'a> Ctx<'a> {
     pub fn new(file: &'a Path, text: &'a str) -> Ctx<'a> {
@@ -91,7 +111,56 @@ impl<'a> Ctx<'a> {
             file,
             text,
             line_starts: std::cell::OnceCell::new(),
+            invalid: Cell::new(0),
+            refused: Cell::new(None),
+            refused_why: Cell::new(""),
         }
+    }
+
+    pub(crate) fn refuse(&self, pos: Pos, why: &'static str) {
+        if self.refused.get().is_none() {
+            self.refused.set(Some(pos));
+            self.refused_why.set(why);
+        }
+    }
+
+    /// Whether another workload may be added; refuses the file once it holds too many.
+    pub fn room(&self, out: &Loaded, pos: Pos) -> bool {
+        if out.workloads.len() >= MAX_WORKLOADS_PER_FILE {
+            self.refuse(pos, TOO_MANY_WORKLOADS);
+            return false;
+        }
+        self.refused.get().is_none()
+    }
+
+    /// Capability list entries with their locations, within the limits above.
+    pub fn cap_entries<'t>(&self, items: impl Iterator<Item = (&'t str, Pos)>) -> Vec<CapEntry> {
+        let mut out = Vec::new();
+        for (raw, pos) in items {
+            if out.len() >= MAX_CAP_LIST {
+                self.refuse(pos, "a capability list with more than 256 entries");
+                break;
+            }
+            let location = Some(self.loc(pos));
+            if self.invalid.get() >= MAX_INVALID_CAPS {
+                self.refuse(
+                    pos,
+                    "more than 1000 capability entries that are not capabilities",
+                );
+                break;
+            }
+            let entry = if raw.chars().count() > MAX_CAP_NAME {
+                let short: String = raw.chars().take(MAX_CAP_NAME).collect();
+                CapEntry::new(&format!("{short}..."), location)
+            } else {
+                CapEntry::new(raw, location)
+            };
+            if entry.caps.is_none() {
+                self.invalid.set(self.invalid.get() + 1);
+            }
+            out.push(entry);
+        }
+        out
     }
 
     /// Line `i` (0-based) without its line break.
@@ -194,6 +263,7 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
             }
         };
         let kind = detect::classify(&doc.root);
+        let before = out.workloads.len();
         match kind {
             DocKind::Compose => compose::read(&ctx, &doc.root, &mut out),
             DocKind::Kubernetes => kubernetes::read(&ctx, &doc.root, &mut out),
@@ -201,6 +271,18 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
             DocKind::Unknown => {}
         }
         out.kinds.push(kind);
+        if let Some(pos) = ctx.refused.get() {
+            out.workloads.truncate(before);
+            out.errors.push(SourceError::at(
+                name,
+                pos,
+                format!(
+                    "{}; dropcap refuses this document and the rest of the file",
+                    ctx.refused_why.get()
+                ),
+            ));
+            break;
+        }
     }
     out
 }

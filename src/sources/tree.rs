@@ -23,6 +23,20 @@ use std::rc::Rc;
 pub const MAX_DEPTH: usize = 128;
 /// Expanded node count per document; a large `kubectl get -o yaml` document stays far below.
 pub const MAX_EXPANDED: u64 = 5_000_000;
+/// Nodes built per document, including those dropped right away (see [`is_bulk_key`]): bounds
+/// memory (about 100 bytes a node) when a file is nothing but tiny nodes (`[1,1,1,...]`). A
+/// `kubectl get -o json` list of 4,000 pods with full status stays below it.
+pub const MAX_NODES: u64 = 3_000_000;
+
+/// The error for a document with more than [`MAX_NODES`] nodes.
+pub fn too_many_nodes(pos: Pos) -> TreeError {
+    TreeError {
+        pos,
+        message: format!(
+            "document has more than {MAX_NODES} nodes; dropcap refuses it (split the file)"
+        ),
+    }
+}
 
 /// 1-based line and column (in characters), as editors and SARIF count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -293,6 +307,7 @@ impl Docs<'_> {
     fn next_doc(&mut self) -> Result<Option<Doc>, TreeError> {
         let mut stack: Vec<Frame> = Vec::new();
         let mut root: Option<Rc<Node>> = None;
+        let mut created: u64 = 0;
         loop {
             let Some(ev) = self.parser.next_event() else {
                 return Ok(None);
@@ -330,6 +345,10 @@ impl Docs<'_> {
                     Some((node, 0, false))
                 }
                 Event::Scalar(text, style, anchor, _tag) => {
+                    created += 1;
+                    if created > MAX_NODES {
+                        return Err(too_many_nodes(pos));
+                    }
                     let node = Node {
                         kind: Kind::Scalar {
                             text: text.into_owned(),
@@ -341,6 +360,10 @@ impl Docs<'_> {
                     Some((Rc::new(node), anchor, anchor != 0))
                 }
                 Event::SequenceStart(anchor, _) => {
+                    created += 1;
+                    if created > MAX_NODES {
+                        return Err(too_many_nodes(pos));
+                    }
                     push(&mut stack, pos)?;
                     stack.push(Frame::Seq {
                         items: Vec::new(),
@@ -352,6 +375,10 @@ impl Docs<'_> {
                     None
                 }
                 Event::MappingStart(anchor, _) => {
+                    created += 1;
+                    if created > MAX_NODES {
+                        return Err(too_many_nodes(pos));
+                    }
                     push(&mut stack, pos)?;
                     stack.push(Frame::Map {
                         pairs: Vec::new(),
