@@ -537,3 +537,62 @@ fn library_cgroup_subtree_sees_a_new_container() {
         "the event is the new container's, not the first's"
     );
 }
+
+/// One `clone(CLONE_NEWNS)` makes both kinds of CAP_SYS_ADMIN check: noaudit overcommit
+/// probes while copying the memory map, and the audited namespace check. The in-kernel
+/// per-path cache must keep them apart (it once keyed on a private-stack address and did not).
+#[test]
+fn audited_and_noaudit_checks_in_one_syscall_stay_apart() {
+    if !common::is_root("audited_and_noaudit_checks_in_one_syscall_stay_apart") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("clonens.c");
+    std::fs::write(
+        &src,
+        r#"#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+static char stack[65536];
+static int child(void *a) { return 0; }
+int main(void) {
+    char *p = malloc(1 << 20); p[0] = 1;
+    int pid = clone(child, stack + sizeof stack, CLONE_NEWNS | SIGCHLD, 0);
+    if (pid < 0) return 1;
+    waitpid(pid, 0, 0);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let bin = dir.path().join("clonens");
+    let cc = Command::new("cc")
+        .arg("-O2")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("cc (the Rust toolchain's linker) is needed for this test");
+    assert!(cc.success());
+    // Twice: the second run hits the warm cache.
+    for _ in 0..2 {
+        let (code, lines, err) = trace_json(&["--", bin.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let in_clone: Vec<_> = events(&lines)
+            .into_iter()
+            .filter(|e| e["cap"] == "SYS_ADMIN" && e["syscall"] == "clone")
+            .collect();
+        assert!(
+            in_clone.iter().any(|e| e["audit"] == true),
+            "the CLONE_NEWNS check is audited:\n{}",
+            dump(&lines)
+        );
+        assert!(
+            in_clone.iter().any(|e| e["audit"] == false),
+            "copying the memory map probes vm_enough_memory:\n{}",
+            dump(&lines)
+        );
+    }
+}
