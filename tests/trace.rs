@@ -312,6 +312,21 @@ impl Live {
         Live { child, lines: rx }
     }
 
+    /// Reads until dropcap ends by itself (30 s at most).
+    fn collect_until_exit(mut self) -> (i32, Vec<Value>) {
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Ok(l) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            out.push(serde_json::from_str(&l).unwrap());
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().unwrap();
+        (status.code().unwrap_or(-1), out)
+    }
+
     fn interrupt_and_collect(self) -> (i32, Vec<Value>) {
         self.signal_and_collect(libc::SIGINT)
     }
@@ -326,6 +341,8 @@ impl Live {
         {
             out.push(serde_json::from_str(&l).unwrap());
         }
+        // Already exited when its stdout closed; a dropcap that hangs must not hang the test.
+        let _ = self.child.kill();
         let status = self.child.wait().unwrap();
         (status.code().unwrap_or(-1), out)
     }
@@ -402,20 +419,23 @@ fn pid_trace_follows_children_forked_later_and_ends_with_them() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("f");
+    let go = dir.path().join("go");
     std::fs::write(&file, b"x").unwrap();
-    // The sleep leaves dropcap time to attach before the child is forked.
-    let script = format!("sleep 2; chown 2:2 {}", file.display());
+    // The shell forks chown only once the test says go, i.e. after dropcap has attached.
+    let script = format!(
+        "while [ ! -e {go} ]; do sleep 0.05; done; chown 2:2 {file}",
+        go = go.display(),
+        file = file.display()
+    );
     let mut target = Command::new("sh").args(["-c", &script]).spawn().unwrap();
     let pid = target.id().to_string();
-    let out = Command::new(common::dropcap_bin())
-        .args(["--format", "json", "trace", "--pid", &pid])
-        .output()
-        .unwrap();
+    let live = Live::start(&["--pid", &pid]);
+    std::fs::write(&go, b"").unwrap();
     target.wait().unwrap();
-    let (code, lines, err) = parse(out);
+    let (code, lines) = live.collect_until_exit();
     assert_eq!(
         code, 0,
-        "dropcap ends by itself once the process tree is gone: {err}"
+        "dropcap ends by itself once the process tree is gone"
     );
     let chown = events(&lines)
         .into_iter()
@@ -424,6 +444,24 @@ fn pid_trace_follows_children_forked_later_and_ends_with_them() {
     assert_eq!(chown["ppid"].to_string(), pid, "{chown}");
     assert_eq!(chown["comm"], "chown");
     assert_eq!(summary(&lines)["lost"], 0);
+}
+
+#[test]
+fn pid_trace_of_an_exited_process_is_an_error() {
+    if !common::is_root("pid_trace_of_an_exited_process_is_an_error") {
+        return;
+    }
+    // Not reaped yet: a zombie still has its /proc entry but will never exit again.
+    let mut zombie = Command::new("true").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(common::dropcap_bin())
+        .args(["trace", "--pid", &zombie.id().to_string()])
+        .output()
+        .unwrap();
+    zombie.wait().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no process with pid"), "{err}");
 }
 
 #[test]
