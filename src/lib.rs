@@ -5,8 +5,11 @@
 
 pub mod caps;
 pub mod cmd;
+pub mod exec;
 pub mod output;
+pub mod ping;
 pub mod process;
+pub mod profile;
 pub mod report;
 pub mod rules;
 pub mod trace;

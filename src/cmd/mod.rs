@@ -3,7 +3,10 @@
 //! capture output and `main` can treat a closed pipe as success.
 
 pub mod decode;
+pub mod exec;
 pub mod explain;
+pub mod ping;
+pub mod profile;
 pub mod ps;
 pub mod trace;
 
@@ -18,6 +21,8 @@ pub enum CmdError {
     Proc(#[from] crate::process::ProcError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
     #[error("encoding JSON: {0}")]

@@ -31,6 +31,6 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         findings: &report.findings,
         errors: &report.errors,
     };
-    serde_json::to_writer_pretty(&mut *out, &j).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &j).map_err(std::io::Error::from)?;
     writeln!(out)
 }

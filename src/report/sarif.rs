@@ -130,6 +130,6 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             }],
         }]
     });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
     writeln!(out)
 }

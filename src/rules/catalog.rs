@@ -19,7 +19,7 @@ impl RuleInfo {
     }
 }
 
-static RULES: [RuleInfo; 12] = [
+static RULES: [RuleInfo; 13] = [
     RuleInfo {
         id: "DC001",
         title: "invalid-capability",
@@ -115,6 +115,14 @@ static RULES: [RuleInfo; 12] = [
         standards: &["CIS Docker 5.4"],
         policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
         help: "A running process holds capabilities different from what the configuration grants (setcap binaries, ambient capabilities, an engine that ignored the configuration).",
+    },
+    RuleInfo {
+        id: "DC013",
+        title: "net-bind-service-unneeded",
+        severity: Severity::Info,
+        standards: &[],
+        policies: &[Strict],
+        help: "NET_BIND_SERVICE is added although net.ipv4.ip_unprivileged_port_start is 0 in the container (Docker's default since 20.10), so any process may bind ports below 1024 without it.",
     },
 ];
 

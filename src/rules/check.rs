@@ -38,7 +38,7 @@ impl Sink<'_> {
             workload: self.wref.clone(),
             capabilities: caps,
             message,
-            remediation,
+            remediation: remedy::for_engine(self.w, remediation),
             location: location.or_else(|| self.w.location.clone()),
             standards: info.standards,
             suppressed: None,
@@ -239,6 +239,15 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
                 remedy::remove_add(w, &e.raw),
                 e.location.clone(),
             ),
+            None if w.adds_all() => {
+                let e = w.cap_add.iter().find(|e| e.is_all);
+                (
+                    "keeps NET_RAW through cap_add ALL: a compromised container can forge packets"
+                        .to_string(),
+                    remedy::remove_add(w, e.map_or("ALL", |e| e.raw.as_str())),
+                    e.and_then(|e| e.location.clone()),
+                )
+            }
             None => (
                 format!(
                     "keeps NET_RAW from the {} default set: a compromised container can forge packets",
@@ -248,7 +257,14 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
                 caps_loc.clone(),
             ),
         };
-        s.emit("DC009", None, nr, message, remediation, location.clone());
+        s.emit(
+            "DC009",
+            None,
+            nr,
+            message,
+            remediation.clone(),
+            location.clone(),
+        );
         if w.datagram_ping_allowed() {
             let range = w
                 .sysctl("net.ipv4.ping_group_range")
@@ -260,8 +276,26 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
                 format!(
                     "keeps NET_RAW although net.ipv4.ping_group_range = {range} already lets ping use ICMP datagram sockets"
                 ),
-                remedy::drop_caps(w, nr),
+                remediation,
                 location,
+            );
+        }
+    }
+
+    // DC013: NET_BIND_SERVICE added on purpose where every port is already unprivileged.
+    if effective.contains(Cap::NET_BIND_SERVICE) && w.unprivileged_port_start() == Some(0) {
+        if let Some(e) = w
+            .cap_add
+            .iter()
+            .find(|e| !e.is_all && entry_caps(e).contains(Cap::NET_BIND_SERVICE))
+        {
+            s.emit(
+                "DC013",
+                None,
+                CapSet::EMPTY.with(Cap::NET_BIND_SERVICE),
+                "adds NET_BIND_SERVICE although net.ipv4.ip_unprivileged_port_start = 0 lets any process bind ports below 1024".into(),
+                remedy::remove_add(w, &e.raw),
+                e.location.clone(),
             );
         }
     }

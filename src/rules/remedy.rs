@@ -57,10 +57,26 @@ pub fn drop_caps(w: &Workload, caps: CapSet) -> String {
     }
 }
 
+/// Podman takes the same flags as Docker; say the command the user actually runs.
+pub fn for_engine(w: &Workload, text: String) -> String {
+    if w.runtime == crate::workload::Runtime::Podman {
+        text.replace("docker run", "podman run")
+    } else {
+        text
+    }
+}
+
 /// The capabilities worth keeping when rewriting to "drop ALL, add back": what the user added
 /// on purpose, minus what the audit flags as dangerous or as NET_RAW.
 pub fn keep_set(w: &Workload) -> CapSet {
-    w.added()
+    // `ALL` says nothing about intent, so only named adds are kept.
+    let named = w
+        .cap_add
+        .iter()
+        .filter(|e| !e.is_all)
+        .filter_map(|e| e.caps)
+        .fold(CapSet::EMPTY, CapSet::union);
+    named
         .intersect(w.effective())
         .difference(CapSet::dangerous())
         .without(Cap::NET_RAW)

@@ -75,14 +75,23 @@ fn dropping_net_raw_or_all_silences_net_raw_rules() {
     );
     let w = docker(&["NET_BIND_SERVICE"], &["ALL"]);
     assert!(evaluate(&w, Policy::CisDocker).is_empty());
-    assert_eq!(ids(&evaluate(&w, Policy::Strict)), ["DC011"]);
+    assert_eq!(ids(&evaluate(&w, Policy::Strict)), ["DC011", "DC013"]);
     let mut w = w;
     w.no_new_privileges = Some(Setting {
         value: true,
         location: None,
     });
-    assert!(evaluate(&w, Policy::Strict).is_empty());
+    assert_eq!(ids(&evaluate(&w, Policy::Strict)), ["DC013"]);
     assert!(evaluate(&w, Policy::PssRestricted).is_empty());
+    // Ports below 1024 privileged again: NET_BIND_SERVICE is needed, nothing to say.
+    w.sysctls.insert(
+        "net.ipv4.ip_unprivileged_port_start".into(),
+        Setting {
+            value: "1024".into(),
+            location: None,
+        },
+    );
+    assert!(evaluate(&w, Policy::Strict).is_empty());
 }
 
 #[test]
@@ -102,6 +111,35 @@ fn explicit_net_raw_and_dangerous_adds() {
     assert_eq!(
         f.iter().find(|f| f.rule == "DC004").unwrap().severity,
         Severity::High
+    );
+}
+
+#[test]
+fn net_raw_through_add_all_or_explicit_add_is_fixed_at_the_add() {
+    let f = evaluate(&docker(&["ALL"], &[]), Policy::CisDocker);
+    let nr = f.iter().find(|f| f.rule == "DC009").unwrap();
+    assert!(nr.message.contains("cap_add ALL"), "{}", nr.message);
+    assert!(
+        nr.remediation.starts_with("remove --cap-add=ALL"),
+        "{}",
+        nr.remediation
+    );
+    let f = evaluate(&docker(&["NET_RAW"], &["ALL"]), Policy::CisDocker);
+    let dc10 = f.iter().find(|f| f.rule == "DC010").unwrap();
+    assert!(
+        dc10.remediation.starts_with("remove --cap-add=NET_RAW"),
+        "{}",
+        dc10.remediation
+    );
+    let mut p = docker(&[], &[]);
+    p.runtime = Runtime::Podman;
+    p.cap_add = vec![CapEntry::new("NET_RAW", None)];
+    let f = evaluate(&p, Policy::Strict);
+    let all = f.iter().find(|f| f.rule == "DC007").unwrap();
+    assert!(
+        all.remediation.starts_with("podman run --cap-drop=ALL"),
+        "{}",
+        all.remediation
     );
 }
 

@@ -261,6 +261,16 @@ impl Workload {
         lo <= gid && gid <= hi
     }
 
+    /// `net.ipv4.ip_unprivileged_port_start` as configured or observed, else Docker's default
+    /// (0 since 20.10, in containers with their own network namespace); `None` when unknown.
+    pub fn unprivileged_port_start(&self) -> Option<u32> {
+        match self.sysctl("net.ipv4.ip_unprivileged_port_start") {
+            Some(v) => v.trim().parse().ok(),
+            None if self.runtime == Runtime::Docker && !self.host_network => Some(0),
+            None => None,
+        }
+    }
+
     /// The numeric group the workload runs as, when the configuration says (`uid:gid`, or a
     /// numeric user whose group we assume equal); names cannot be resolved without the image.
     fn primary_gid(&self) -> Option<u64> {
