@@ -24,6 +24,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Audit compose files, Kubernetes manifests or saved inspect JSON (or, without paths,
+    /// the local engine's containers) against a capability policy.
+    Audit(cmd::audit::AuditArgs),
     /// Decode capability masks to names, or show the five sets of a process.
     Decode(cmd::decode::DecodeArgs),
     /// Explain what a capability allows, what fails without it, and the safer alternative.

@@ -12,6 +12,7 @@ pub mod process;
 pub mod profile;
 pub mod report;
 pub mod rules;
+pub mod sources;
 pub mod trace;
 pub mod workload;
 

@@ -1,0 +1,100 @@
+//! `dropcap audit`: check what containers are given against a policy.
+//!
+//! With paths, the audit is static: compose files, Kubernetes manifests and saved inspect JSON
+//! are read (`-` is standard input, for `helm template ... | dropcap audit -`), and findings
+//! point at the exact line and column. Without paths it audits the local engine's containers.
+//! Both feed the same rule engine and reporters, so a rule reads the same everywhere.
+
+use crate::output::{Format, Style};
+use crate::report::{self, InputError, Report};
+use crate::rules::{Policy, Severity};
+use crate::sources::{self, walk, DocKind};
+use crate::workload::Workload;
+use crate::Outcome;
+use std::io::Write;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Compose files, Kubernetes manifests (YAML or JSON, `kubectl get -o yaml|json`), saved
+    /// `docker inspect` output, or directories (walked recursively, honouring .gitignore).
+    /// `-` reads standard input. Without paths: the containers of the local engine.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Rule set to apply.
+    #[arg(long, value_enum, default_value_t = Policy::Strict)]
+    pub policy: Policy,
+    /// Exit with 1 when an unsuppressed finding has at least this severity.
+    #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
+    pub fail_on: Severity,
+}
+
+#[derive(Debug, Error)]
+pub enum AuditError {
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Live(String),
+}
+
+pub fn run(
+    args: &AuditArgs,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<Outcome, AuditError> {
+    let report = if args.paths.is_empty() {
+        // ==== LIVE AUDIT (issue 3) — wired by the lead at merge ============================
+        // Branch `audit-live` has `cmd::audit_live::{EngineArgs, run_engine}`. At merge:
+        // add `#[command(flatten)] pub engine: super::audit_live::EngineArgs,` to `AuditArgs`
+        // and replace this arm with
+        //     return Ok(super::audit_live::run_engine(&args.engine, args.policy,
+        //         args.fail_on, format, style, out, &mut std::io::stderr())?);
+        // then drop audit_live's own `AuditArgs` and its `Command::Audit` variant (this
+        // command's variant in cli.rs/main.rs stays).
+        return Err(AuditError::Live(
+            "the live audit of the local engine is not built in this branch; \
+             give files or directories to audit, e.g. `dropcap audit examples/`"
+                .into(),
+        ));
+        // ====================================================================================
+    } else {
+        let (workloads, errors) = static_workloads(&args.paths);
+        Report::build(args.policy, args.fail_on, None, workloads, errors)
+    };
+    report::write(&report, format, style, out)?;
+    Ok(report.outcome())
+}
+
+/// Reads every input: a bad file becomes an error next to the other files' workloads, never
+/// the end of the audit.
+pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
+    let (inputs, mut errors) = walk::inputs(paths);
+    let mut workloads = Vec::new();
+    for input in &inputs {
+        let Some(loaded) = walk::load(input) else {
+            continue;
+        };
+        let explicit = !matches!(input, walk::Input::Found(_));
+        if explicit
+            && loaded.errors.is_empty()
+            && loaded.kinds.iter().all(|k| *k == DocKind::Unknown)
+        {
+            let name = match input {
+                walk::Input::File(p) | walk::Input::Found(p) => p.display().to_string(),
+                walk::Input::Stdin => sources::STDIN_NAME.to_string(),
+            };
+            // Not an error (a Helm values file is fine YAML), but worth saying.
+            eprintln!(
+                "dropcap: {name}: nothing to audit (no compose services, Kubernetes workloads or inspect output)"
+            );
+        }
+        for n in &loaded.notes {
+            eprintln!("dropcap: {n}");
+        }
+        workloads.extend(loaded.workloads);
+        errors.extend(loaded.errors);
+    }
+    (workloads, errors)
+}

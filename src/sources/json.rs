@@ -1,0 +1,472 @@
+//! A small JSON reader that builds the same positioned [`Node`] tree as the YAML path.
+//!
+//! Why not the YAML parser for JSON too: JSON is all flow syntax, where saphyr-parser's scanner
+//! buffers tokens far ahead (a 38 MB `kubectl get -o json` list peaked at 585 MB in the parser
+//! alone), while block YAML streams in constant memory. This reader is iterative (no recursion),
+//! enforces the same depth limit, and keeps positions identical to what the YAML path reports
+//! (a string at its opening quote, a container at its bracket).
+//!
+//! Whitespace-separated values in one file (several `docker inspect` outputs appended) are read
+//! as successive documents.
+
+use super::tree::{is_bulk_key, Doc, Kind, Node, Pos, TreeError, MAX_DEPTH};
+use std::rc::Rc;
+
+/// Whether a text should be read as JSON: its first significant character opens an object or
+/// an array. Flow-style YAML that is not JSON falls back to the YAML parser (see `sources`).
+pub fn starts_like_json(text: &str) -> bool {
+    matches!(
+        text.trim_start_matches([' ', '\t', '\r', '\n'])
+            .as_bytes()
+            .first(),
+        Some(b'{' | b'[')
+    )
+}
+
+pub struct Docs<'a> {
+    p: Reader<'a>,
+    done: bool,
+}
+
+pub fn documents(text: &str) -> Docs<'_> {
+    Docs {
+        p: Reader {
+            b: text.as_bytes(),
+            s: text,
+            i: 0,
+            line: 1,
+            col: 1,
+        },
+        done: false,
+    }
+}
+
+impl Iterator for Docs<'_> {
+    type Item = Result<Doc, TreeError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.p.skip_ws();
+        if self.p.i >= self.p.b.len() {
+            self.done = true;
+            return None;
+        }
+        let r = self.p.value().map(|root| Doc { root });
+        if r.is_err() {
+            self.done = true;
+        }
+        Some(r)
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    s: &'a str,
+    i: usize,
+    line: u32,
+    col: u32,
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Rc<Node>>,
+        pos: Pos,
+        size: u64,
+    },
+    Map {
+        pairs: Vec<(Rc<Node>, Rc<Node>)>,
+        key: Option<Rc<Node>>,
+        pos: Pos,
+        size: u64,
+    },
+}
+
+impl Reader<'_> {
+    fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            col: self.col,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn bump(&mut self) {
+        if let Some(&c) = self.b.get(self.i) {
+            self.i += 1;
+            if c == b'\n' {
+                self.line = self.line.saturating_add(1);
+                self.col = 1;
+            } else if c & 0xC0 != 0x80 {
+                // Columns count characters: only a UTF-8 lead byte starts one.
+                self.col = self.col.saturating_add(1);
+            }
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.bump();
+        }
+    }
+
+    fn err<T>(&self, message: impl Into<String>) -> Result<T, TreeError> {
+        Err(TreeError {
+            pos: self.pos(),
+            message: message.into(),
+        })
+    }
+
+    fn found(&self) -> String {
+        match self.s.get(self.i..).and_then(|r| r.chars().next()) {
+            Some(c) => format!("found {c:?}"),
+            None => "found the end of the input".to_string(),
+        }
+    }
+
+    /// One complete value, iteratively: `stack` holds the open containers.
+    fn value(&mut self) -> Result<Rc<Node>, TreeError> {
+        let mut stack: Vec<Frame> = Vec::new();
+        'value: loop {
+            self.skip_ws();
+            let pos = self.pos();
+            let mut node = match self.peek() {
+                Some(b'{') => {
+                    self.open(&stack)?;
+                    self.bump();
+                    stack.push(Frame::Map {
+                        pairs: Vec::new(),
+                        key: None,
+                        pos,
+                        size: 1,
+                    });
+                    self.skip_ws();
+                    if self.peek() == Some(b'}') {
+                        self.bump();
+                        close(&mut stack)
+                    } else {
+                        self.key(&mut stack)?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.open(&stack)?;
+                    self.bump();
+                    stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        pos,
+                        size: 1,
+                    });
+                    self.skip_ws();
+                    if self.peek() == Some(b']') {
+                        self.bump();
+                        close(&mut stack)
+                    } else {
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => self.string()?,
+                Some(b't' | b'f' | b'n') => self.literal()?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                _ => return self.err(format!("expected a JSON value, {}", self.found())),
+            };
+            // Attach the finished node; close every container that ends right after it.
+            loop {
+                match stack.last_mut() {
+                    None => return Ok(node),
+                    Some(Frame::Seq { items, size, .. }) => {
+                        *size = size.saturating_add(node.expanded);
+                        items.push(node);
+                        self.skip_ws();
+                        match self.peek() {
+                            Some(b',') => {
+                                self.bump();
+                                continue 'value;
+                            }
+                            Some(b']') => {
+                                self.bump();
+                                node = close(&mut stack);
+                            }
+                            _ => {
+                                return self.err(format!(
+                                    "expected ',' or ']' in an array, {}",
+                                    self.found()
+                                ))
+                            }
+                        }
+                    }
+                    Some(Frame::Map {
+                        pairs, key, size, ..
+                    }) => {
+                        if let Some(k) = key.take() {
+                            let node = if k.as_str().is_some_and(is_bulk_key) {
+                                scalar(String::new(), true, node.pos)
+                            } else {
+                                node
+                            };
+                            *size = size.saturating_add(node.expanded);
+                            pairs.push((k, node));
+                        }
+                        self.skip_ws();
+                        match self.peek() {
+                            Some(b',') => {
+                                self.bump();
+                                self.key(&mut stack)?;
+                                continue 'value;
+                            }
+                            Some(b'}') => {
+                                self.bump();
+                                node = close(&mut stack);
+                            }
+                            _ => {
+                                return self.err(format!(
+                                    "expected ',' or '}}' in an object, {}",
+                                    self.found()
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn open(&self, stack: &[Frame]) -> Result<(), TreeError> {
+        if stack.len() >= MAX_DEPTH {
+            return self.err(format!("nesting deeper than {MAX_DEPTH} levels"));
+        }
+        Ok(())
+    }
+
+    /// `"key" :` inside an object; the value follows.
+    fn key(&mut self, stack: &mut [Frame]) -> Result<(), TreeError> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return self.err(format!("expected a string key, {}", self.found()));
+        }
+        let k = self.string()?;
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return self.err(format!("expected ':' after a key, {}", self.found()));
+        }
+        self.bump();
+        if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+            *key = Some(k);
+        }
+        Ok(())
+    }
+
+    fn string(&mut self) -> Result<Rc<Node>, TreeError> {
+        let pos = self.pos();
+        self.bump(); // opening quote
+        let mut out = String::new();
+        loop {
+            let start = self.i;
+            while let Some(c) = self.peek() {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.bump();
+            }
+            out.push_str(self.s.get(start..self.i).unwrap_or(""));
+            match self.peek() {
+                Some(b'"') => {
+                    self.bump();
+                    return Ok(scalar(out, false, pos));
+                }
+                Some(b'\\') => {
+                    self.bump();
+                    let Some(e) = self.peek() else {
+                        return self.err("unterminated string");
+                    };
+                    self.bump();
+                    match e {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let c = self.unicode_escape()?;
+                            out.push(c);
+                        }
+                        _ => return self.err("invalid escape in a string"),
+                    }
+                }
+                Some(_) => return self.err("control character in a string"),
+                None => return self.err("unterminated string"),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, TreeError> {
+        let h = self.s.get(self.i..self.i + 4).unwrap_or("");
+        let v = u32::from_str_radix(h, 16).ok().filter(|_| h.len() == 4);
+        let Some(v) = v else {
+            return self.err("invalid \\u escape");
+        };
+        for _ in 0..4 {
+            self.bump();
+        }
+        Ok(v)
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, TreeError> {
+        let hi = self.hex4()?;
+        if (0xD800..0xDC00).contains(&hi) && self.s.get(self.i..self.i + 2) == Some("\\u") {
+            self.bump();
+            self.bump();
+            let lo = self.hex4()?;
+            if (0xDC00..0xE000).contains(&lo) {
+                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return Ok(char::from_u32(c).unwrap_or('\u{fffd}'));
+            }
+        }
+        Ok(char::from_u32(hi).unwrap_or('\u{fffd}'))
+    }
+
+    fn literal(&mut self) -> Result<Rc<Node>, TreeError> {
+        let pos = self.pos();
+        for word in ["true", "false", "null"] {
+            if self.s.get(self.i..self.i + word.len()) == Some(word) {
+                for _ in 0..word.len() {
+                    self.bump();
+                }
+                return Ok(scalar(word.to_string(), true, pos));
+            }
+        }
+        self.err(format!("expected a JSON value, {}", self.found()))
+    }
+
+    fn number(&mut self) -> Result<Rc<Node>, TreeError> {
+        let pos = self.pos();
+        let start = self.i;
+        while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
+            self.bump();
+        }
+        let text = self.s.get(start..self.i).unwrap_or("");
+        if text.parse::<f64>().is_err() {
+            return Err(TreeError {
+                pos,
+                message: format!("invalid number {text:?}"),
+            });
+        }
+        Ok(scalar(text.to_string(), true, pos))
+    }
+}
+
+fn scalar(text: String, plain: bool, pos: Pos) -> Rc<Node> {
+    Rc::new(Node {
+        kind: Kind::Scalar { text, plain },
+        pos,
+        expanded: 1,
+    })
+}
+
+fn close(stack: &mut Vec<Frame>) -> Rc<Node> {
+    let (kind, pos, size) = match stack.pop() {
+        Some(Frame::Seq { items, pos, size }) => (Kind::Seq(items), pos, size),
+        Some(Frame::Map {
+            pairs, pos, size, ..
+        }) => (Kind::Map(pairs), pos, size),
+        None => (Kind::Seq(Vec::new()), Pos::default(), 1),
+    };
+    Rc::new(Node {
+        kind,
+        pos,
+        expanded: size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::tree;
+
+    /// Same positions and values as the YAML parser gives for the same JSON.
+    fn shape(n: &Node, out: &mut Vec<String>) {
+        let p = format!("{}:{}", n.pos.line, n.pos.col);
+        match &n.kind {
+            Kind::Scalar { text, .. } => out.push(format!("{p} {text}")),
+            Kind::Seq(items) => {
+                out.push(format!("{p} ["));
+                items.iter().for_each(|i| shape(i, out));
+            }
+            Kind::Map(pairs) => {
+                out.push(format!("{p} {{"));
+                for (k, v) in pairs {
+                    shape(k, out);
+                    shape(v, out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn positions_match_the_yaml_parser() {
+        let text = "[\n  {\"Id\": \"x\", \"n\": -1.5e3, \"ok\": true,\n   \"caps\": [\"CAP_NET_RAW\", null], \"é\": \"\\u00e9\"},\n  {}, []\n]\n";
+        let mut a = Vec::new();
+        shape(&documents(text).next().unwrap().unwrap().root, &mut a);
+        let mut b = Vec::new();
+        shape(&tree::documents(text).next().unwrap().unwrap().root, &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn bulk_values_are_dropped_but_still_checked() {
+        let d = documents("{\"status\": {\"a\": [1, 2]}, \"spec\": {\"x\": 1}}")
+            .next()
+            .unwrap()
+            .unwrap();
+        assert!(d.root.get("status").unwrap().is_null());
+        assert_eq!(d.root.path(&["spec", "x"]).unwrap().as_str(), Some("1"));
+        let e = documents("{\"status\": {\"a\": [1 2]}}").next().unwrap();
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn surrogate_pairs_decode() {
+        let d = documents("[\"\\ud83d\\ude00\"]").next().unwrap().unwrap();
+        assert_eq!(d.root.items()[0].as_str(), Some("\u{1f600}"));
+    }
+
+    #[test]
+    fn several_values_are_several_documents() {
+        let docs: Vec<_> = documents("[1]\n[2] {\"a\": 3}")
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(docs.len(), 3);
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let cases = [
+            ("{\"a\": 1,}", 1, 9, "expected a string key"),
+            ("[1 2]", 1, 4, "expected ',' or ']'"),
+            ("{\"a\" 1}", 1, 6, "expected ':'"),
+            ("[\"x\n\"]", 1, 4, "control character"),
+            ("[tru]", 1, 2, "expected a JSON value"),
+            ("[1.2.3]", 1, 2, "invalid number"),
+            ("{\"a\": [1,\n  2", 2, 4, "expected ',' or ']'"),
+        ];
+        for (text, line, col, msg) in cases {
+            let e = documents(text).next().unwrap().err().unwrap();
+            assert_eq!((e.pos.line, e.pos.col), (line, col), "{text}: {e:?}");
+            assert!(e.message.contains(msg), "{text}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn depth_is_limited() {
+        let text = "[".repeat(10_000);
+        let e = documents(&text).next().unwrap().err().unwrap();
+        assert!(e.message.contains("nesting deeper than"));
+        assert_eq!(e.pos.col, MAX_DEPTH as u32 + 1);
+    }
+}

@@ -1,0 +1,382 @@
+//! Static audit sources: compose files, Kubernetes manifests (YAML or JSON, `kubectl get`
+//! output, Helm output on stdin) and saved `docker inspect` JSON, each turned into
+//! [`Workload`]s whose locations point at the exact line and column of what was written.
+//!
+//! Files are classified by content, per document ([`detect`]), never only by name: a compose
+//! file called `stack.yml` and a manifest called `web` are both found. A file that fails to
+//! parse yields a [`SourceError`] with the parser's position and reason, and the documents
+//! read before the error are kept, so a bad file never hides findings in good ones.
+
+pub mod compose;
+pub mod detect;
+pub mod inspect;
+pub mod json;
+pub mod kubernetes;
+pub mod suppress;
+pub mod tree;
+pub mod walk;
+
+use crate::workload::{Location, Suppression, Workload};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use tree::Pos;
+
+pub use detect::DocKind;
+
+/// Larger inputs are refused before they are read: real manifests are kilobytes, and even
+/// `kubectl get all -A -o yaml` of a large cluster stays well below this.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Name shown for standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// An input that could not be read or parsed; the reporter prints it as
+/// `path:line:col: error: message`. The same type the live audit reports.
+pub use crate::report::InputError as SourceError;
+
+impl SourceError {
+    pub fn file(path: &Path, message: impl Into<String>) -> SourceError {
+        SourceError {
+            path: path.display().to_string(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+    pub fn at(path: &Path, pos: Pos, message: impl Into<String>) -> SourceError {
+        SourceError {
+            path: path.display().to_string(),
+            line: Some(pos.line),
+            column: Some(pos.col),
+            message: message.into(),
+        }
+    }
+}
+
+/// What one input produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub workloads: Vec<Workload>,
+    pub errors: Vec<SourceError>,
+    /// Documents of each kind seen (unknown documents are skipped quietly).
+    pub kinds: Vec<DocKind>,
+    /// Things worth saying that are not errors (a skipped template).
+    pub notes: Vec<String>,
+    /// The text failed to parse and holds `{{ ... }}`: most likely an unrendered template.
+    pub template: bool,
+}
+
+impl Loaded {
+    fn error(e: SourceError) -> Loaded {
+        Loaded {
+            errors: vec![e],
+            ..Loaded::default()
+        }
+    }
+}
+
+/// Per-file context the sources use to turn parser positions into [`Location`]s and to find
+/// suppression comments.
+pub struct Ctx<'a> {
+    pub file: &'a Path,
+    text: &'a str,
+    /// Byte offset of each line start, built on the first suppression lookup: most files
+    /// never need it, and 4 bytes a line keeps a multi-million-line list cheap.
+    line_starts: std::cell::OnceCell<Vec<u32>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(file: &'a Path, text: &'a str) -> Ctx<'a> {
+        Ctx {
+            file,
+            text,
+            line_starts: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Line `i` (0-based) without its line break.
+    fn line(&self, i: usize) -> Option<&'a str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(
+                    self.text
+                        .bytes()
+                        .enumerate()
+                        .filter(|&(_, b)| b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect()
+        });
+        let start = *starts.get(i)? as usize;
+        let end = starts.get(i + 1).map_or(self.text.len(), |&e| e as usize);
+        let l = self.text.get(start..end)?;
+        Some(l.trim_end_matches(['\n', '\r']))
+    }
+    pub fn loc(&self, pos: Pos) -> Location {
+        Location {
+            file: self.file.to_path_buf(),
+            line: pos.line,
+            column: pos.col,
+        }
+    }
+    pub fn comments(&self, pos: Pos) -> Vec<Suppression> {
+        suppress::comments_with(&|i| self.line(i), pos.line)
+    }
+}
+
+/// Audits one file on disk.
+pub fn load_file(path: &Path) -> Loaded {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Loaded::error(SourceError::file(path, io_reason(&e))),
+    };
+    if meta.is_file() && meta.len() > MAX_FILE_BYTES {
+        return Loaded::error(SourceError::file(path, too_large(meta.len())));
+    }
+    match std::fs::File::open(path) {
+        Ok(f) => load_reader(path, f),
+        Err(e) => Loaded::error(SourceError::file(path, io_reason(&e))),
+    }
+}
+
+/// Audits a stream (standard input, a pipe), reading at most [`MAX_FILE_BYTES`].
+pub fn load_reader(name: &Path, reader: impl Read) -> Loaded {
+    let mut bytes = Vec::new();
+    if let Err(e) = reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+        return Loaded::error(SourceError::file(name, io_reason(&e)));
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Loaded::error(SourceError::file(
+            name,
+            format!(
+                "input is larger than {} MiB, the most dropcap reads (split it into smaller files)",
+                MAX_FILE_BYTES / 1048576
+            ),
+        ));
+    }
+    load_bytes(name, &bytes)
+}
+
+/// Audits bytes: refuses binary data and invalid UTF-8 with a position, then parses.
+pub fn load_bytes(name: &Path, bytes: &[u8]) -> Loaded {
+    if let Some(i) = detect::binary_offset(bytes) {
+        let pos = byte_pos(&bytes[..i]);
+        return Loaded::error(SourceError::at(
+            name,
+            pos,
+            "binary data (a NUL byte), not YAML or JSON",
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let pos = byte_pos(&bytes[..e.valid_up_to()]);
+            return Loaded::error(SourceError::at(name, pos, "invalid UTF-8"));
+        }
+    };
+    // A UTF-8 byte order mark is legal in YAML but would shift nothing we care about.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    load_text(name, text)
+}
+
+/// Parses every document of `text` and hands each to the source its content calls for.
+pub fn load_text(name: &Path, text: &str) -> Loaded {
+    let ctx = Ctx::new(name, text);
+    let mut out = Loaded::default();
+    for doc in documents(text) {
+        let doc = match doc {
+            Ok(d) => d,
+            Err(e) => {
+                out.errors.push(SourceError::at(name, e.pos, e.message));
+                out.template = text.contains("{{") && text.contains("}}");
+                break;
+            }
+        };
+        let kind = detect::classify(&doc.root);
+        match kind {
+            DocKind::Compose => compose::read(&ctx, &doc.root, &mut out),
+            DocKind::Kubernetes => kubernetes::read(&ctx, &doc.root, &mut out),
+            DocKind::Inspect => inspect::read(&ctx, &doc.root, &mut out),
+            DocKind::Unknown => {}
+        }
+        out.kinds.push(kind);
+    }
+    out
+}
+
+/// Flow-style YAML that is not JSON is only re-read with the YAML parser when small: the
+/// YAML scanner's memory grows with flow content (see [`json`]).
+const YAML_FALLBACK_MAX: usize = 1024 * 1024;
+
+/// JSON goes to the JSON reader, everything else (and small flow YAML that is not JSON) to the
+/// YAML parser; both produce the same positioned tree.
+fn documents(text: &str) -> Box<dyn Iterator<Item = Result<tree::Doc, tree::TreeError>> + '_> {
+    if !json::starts_like_json(text) {
+        return Box::new(tree::documents(text));
+    }
+    let mut docs = json::documents(text);
+    match docs.next() {
+        None => Box::new(std::iter::empty()),
+        Some(Ok(d)) => Box::new(std::iter::once(Ok(d)).chain(docs)),
+        Some(Err(e)) => {
+            if text.len() <= YAML_FALLBACK_MAX && tree::documents(text).all(|d| d.is_ok()) {
+                Box::new(tree::documents(text))
+            } else {
+                Box::new(std::iter::once(Err(e)))
+            }
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    // The OS message without Rust's " (os error N)" suffix.
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn too_large(len: u64) -> String {
+    format!(
+        "file is {:.1} MiB; dropcap reads inputs up to {} MiB (split it into smaller files)",
+        len as f64 / 1048576.0,
+        MAX_FILE_BYTES / 1048576
+    )
+}
+
+/// Line and column (1-based, in characters) just after `prefix`.
+fn byte_pos(prefix: &[u8]) -> Pos {
+    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = prefix
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&prefix[start..]).chars().count() + 1;
+    Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        col: u32::try_from(col).unwrap_or(u32::MAX),
+    }
+}
+
+/// A path as the user will see it in findings: relative paths stay relative (SARIF wants
+/// them relative to the repository root), `./` is dropped.
+pub fn display_path(p: &Path) -> PathBuf {
+    match p.strip_prefix(".") {
+        // `.` itself must stay `.`: an empty path names nothing.
+        Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+        _ => p.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// YAML-ish token soup reaches far more parser states than random bytes do.
+    fn soup() -> impl Strategy<Value = String> {
+        let tok = prop::sample::select(vec![
+            "services:",
+            "apiVersion: v1",
+            "kind: Pod",
+            "kind: List",
+            "items:",
+            "spec:",
+            "containers:",
+            "- ",
+            "name: x",
+            "cap_add:",
+            "capabilities:",
+            "add:",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            ": ",
+            "&a ",
+            "*a",
+            "<<: *a",
+            "---",
+            "...",
+            "\n",
+            "\n  ",
+            "\n    ",
+            "# dropcap:ignore DC001 x",
+            "\"",
+            "'",
+            "NET_RAW",
+            "ALL",
+            "true",
+            "null",
+            "|",
+            ">",
+            "!!str ",
+            "%YAML 1.2",
+            "\t",
+            "HostConfig:",
+            "CapAdd:",
+            "extends: x",
+            "x:",
+            // JSON, for the JSON reader (a soup starting with `{` or `[` goes there).
+            "\"apiVersion\": \"v1\"",
+            "\"kind\": \"Pod\"",
+            "\"containers\":",
+            "\"HostConfig\":",
+            "\"status\":",
+            "\\u00e9",
+            "\\ud83d",
+            "\\",
+            "1e5",
+            "-0.5",
+            "é",
+        ]);
+        prop::collection::vec(tok, 0..80).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn never_panics_on_token_soup(text in soup()) {
+            let l = load_text(Path::new("f.yaml"), &text);
+            for e in &l.errors {
+                prop_assert!(e.line.unwrap_or(1) >= 1 && e.column.unwrap_or(1) >= 1);
+            }
+        }
+
+        #[test]
+        fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let _ = load_bytes(Path::new("f.yaml"), &bytes);
+        }
+    }
+
+    #[test]
+    fn display_paths() {
+        for (given, shown) in [
+            (".", "."),
+            ("./", "./"),
+            ("./a/b.yaml", "a/b.yaml"),
+            ("a/./b", "a/b"),
+            ("/abs/x", "/abs/x"),
+            ("-", "-"),
+        ] {
+            assert_eq!(
+                display_path(Path::new(given)),
+                PathBuf::from(shown),
+                "{given}"
+            );
+        }
+    }
+
+    #[test]
+    fn positions_of_invalid_utf8_and_nul() {
+        let l = load_bytes(Path::new("f"), b"a: 1\nb: \xff\n");
+        assert_eq!(l.errors[0].line, Some(2));
+        assert_eq!(l.errors[0].column, Some(4));
+        assert_eq!(l.errors[0].message, "invalid UTF-8");
+        let l = load_bytes(Path::new("f"), b"ab\0");
+        assert_eq!((l.errors[0].line, l.errors[0].column), (Some(1), Some(3)));
+    }
+}

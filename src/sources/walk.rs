@@ -1,0 +1,160 @@
+//! Which files an audit reads: paths as given, directories walked recursively the way ripgrep
+//! walks them (`.gitignore`, `.ignore` and hidden files skipped), `-` for standard input.
+//!
+//! A file named on the command line is always parsed and any problem with it is an error. A
+//! file found in a directory is parsed when its extension is YAML/JSON, or when it has no
+//! extension and its content looks like a manifest, so a README or a shell script next to the
+//! manifests is not "broken YAML".
+
+use super::{detect, load_bytes, load_file, load_reader, Loaded, SourceError, MAX_FILE_BYTES};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    /// Named on the command line.
+    File(PathBuf),
+    /// Found by walking a directory.
+    Found(PathBuf),
+}
+
+/// Expands command-line paths into inputs, in a stable order (directory entries sorted by
+/// name), so reports and golden tests do not depend on the file system's order.
+pub fn inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<SourceError>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(Input::Stdin);
+            continue;
+        }
+        let p = super::display_path(p);
+        if !p.is_dir() {
+            out.push(Input::File(p));
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(&p)
+            .require_git(false)
+            .sort_by_file_name(|a, b| a.cmp(b))
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
+                    out.push(Input::Found(super::display_path(e.path())));
+                }
+                Ok(_) => {}
+                Err(err) => errors.push(walk_error(&p, &err)),
+            }
+        }
+    }
+    (out, errors)
+}
+
+fn walk_error(root: &Path, err: &ignore::Error) -> SourceError {
+    let path = match err {
+        ignore::Error::WithPath { path, .. } => path.clone(),
+        _ => root.to_path_buf(),
+    };
+    SourceError::file(&path, err.to_string())
+}
+
+/// Reads one input; `None` when a walked file is not configuration dropcap can read.
+///
+/// Files found in a directory get the benefit of the doubt that ripgrep gives: binary files
+/// are skipped, and a file that fails to parse is reported only when it looks like a manifest
+/// or compose file (a `tsconfig.json` with comments is not dropcap's business). Helm templates
+/// (`{{ ... }}`) are skipped with a note: only their rendered output can be audited.
+pub fn load(input: &Input) -> Option<Loaded> {
+    let p = match input {
+        Input::Stdin => {
+            let name = Path::new(super::STDIN_NAME);
+            return Some(template_hint(load_reader(name, std::io::stdin().lock())));
+        }
+        Input::File(p) => return Some(template_hint(load_file(p))),
+        Input::Found(p) => p,
+    };
+    // Another extension (`.md`, `.sh`, `.tmpl`...) is not configuration dropcap can read;
+    // no extension (`stack`, `manifest`) is decided by content.
+    let by_name = detect::has_config_extension(p);
+    if !by_name && p.extension().is_some() {
+        return None;
+    }
+    let meta = std::fs::metadata(p).ok()?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Some(load_file(p));
+    }
+    let bytes = match std::fs::read(p) {
+        Ok(b) => b,
+        Err(_) => return Some(load_file(p)),
+    };
+    if detect::binary_offset(&bytes).is_some() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let looks = detect::looks_like_config(&text);
+    if !by_name && !looks {
+        return None;
+    }
+    let mut loaded = load_bytes(p, &bytes);
+    if !loaded.errors.is_empty() && loaded.workloads.is_empty() {
+        if loaded.template {
+            loaded.errors.clear();
+            loaded.notes.push(format!(
+                "{}: skipped: a template ({{{{ ... }}}}); audit its rendered output, e.g. `helm template CHART | dropcap audit -`",
+                p.display()
+            ));
+        } else if !looks {
+            return None;
+        }
+    }
+    Some(loaded)
+}
+
+/// A named file or stdin that fails to parse because it is a template gets a hint.
+fn template_hint(mut loaded: Loaded) -> Loaded {
+    if loaded.template && loaded.workloads.is_empty() {
+        for e in &mut loaded.errors {
+            e.message.push_str(
+                " (a Helm template? render it first: `helm template CHART | dropcap audit -`)",
+            );
+        }
+    }
+    loaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_sorted_and_honours_gitignore() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join(".gitignore"), "ignored.yaml\n").unwrap();
+        std::fs::write(d.join("ignored.yaml"), "services: {}\n").unwrap();
+        std::fs::write(d.join("b.yaml"), "services: {}\n").unwrap();
+        std::fs::write(d.join("sub/a.yml"), "services: {}\n").unwrap();
+        std::fs::write(d.join("README.md"), "# services: here\n").unwrap();
+        std::fs::write(d.join("manifest"), "apiVersion: v1\nkind: Pod\n").unwrap();
+        let (inputs, errors) = inputs(&[d.to_path_buf()]);
+        assert!(errors.is_empty());
+        let names: Vec<String> = inputs
+            .iter()
+            .map(|i| match i {
+                Input::Found(p) => p.strip_prefix(d).unwrap().display().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, ["README.md", "b.yaml", "manifest", "sub/a.yml"]);
+        let loaded: Vec<bool> = inputs.iter().map(|i| load(i).is_some()).collect();
+        assert_eq!(loaded, [false, true, true, true]);
+    }
+
+    #[test]
+    fn named_paths_and_stdin_kept() {
+        let (i, e) = inputs(&["-".into(), "./x.yaml".into()]);
+        assert!(e.is_empty());
+        assert_eq!(i, [Input::Stdin, Input::File("x.yaml".into())]);
+    }
+}
