@@ -1,0 +1,193 @@
+//! List, inspect concurrently, map, then read the host: the live audit's pipeline.
+
+use super::connect::{connect, describe, handshake, resolve_host, EngineKind};
+use super::progress::Progress;
+use super::{host, libpod, map, EngineAudit, EngineOptions, InputError};
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::ListContainersOptions;
+use bollard::Docker;
+use futures_util::stream::{self, StreamExt};
+use std::collections::HashMap;
+use std::path::Path;
+
+enum Inspected {
+    Ok(
+        Box<ContainerInspectResponse>,
+        Option<libpod::PodmanCaps>,
+        Option<String>,
+    ),
+    Gone(String),
+    Failed(String),
+}
+
+pub async fn audit(options: &EngineOptions) -> EngineAudit {
+    let host = resolve_host(options.host.as_deref());
+    let mut audit = EngineAudit {
+        engine: None,
+        workloads: Vec::new(),
+        errors: Vec::new(),
+        notes: Vec::new(),
+    };
+    let fail = |mut audit: EngineAudit, msg: String| {
+        audit.errors.push(InputError::engine(&host, msg));
+        audit
+    };
+    let filters = match parse_filters(&options.filters) {
+        Ok(f) => f,
+        Err(msg) => return fail(audit, msg),
+    };
+    let docker = match connect(&host, options.timeout) {
+        Ok(d) => d,
+        Err(msg) => return fail(audit, msg),
+    };
+    let (docker, info, kind) = match handshake(docker, &host).await {
+        Ok(x) => x,
+        Err(msg) => return fail(audit, msg),
+    };
+    audit.engine = Some(info);
+    let list = ListContainersOptions {
+        all: true,
+        filters: (!filters.is_empty()).then_some(filters),
+        ..Default::default()
+    };
+    let summaries = match docker.list_containers(Some(list)).await {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                audit,
+                format!("listing containers: {}", describe(&host, &e)),
+            )
+        }
+    };
+    let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
+
+    let mut progress = Progress::new(ids.len(), options.progress);
+    let concurrency = options.concurrency.max(1);
+    let mut results = stream::iter(ids)
+        .map(|id| inspect_one(&docker, &host, kind, id))
+        .buffer_unordered(concurrency);
+    let mut inspected = Vec::new();
+    while let Some(r) = results.next().await {
+        progress.inc();
+        match r {
+            Inspected::Ok(c, podman, note) => {
+                if let Some(n) = note {
+                    audit.notes.push(n);
+                }
+                inspected.push((c, podman));
+            }
+            Inspected::Gone(note) => audit.notes.push(note),
+            Inspected::Failed(msg) => audit.errors.push(InputError::engine(&host, msg)),
+        }
+    }
+    drop(results);
+    progress.finish();
+
+    let mut workloads: Vec<_> = inspected
+        .iter()
+        .map(|(c, podman)| {
+            let pid = c
+                .state
+                .as_ref()
+                .filter(|s| s.running == Some(true))
+                .and_then(|s| s.pid)
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|p| *p > 0);
+            (map::workload_from_inspect(c, kind, *podman), pid)
+        })
+        .collect();
+
+    if options.read_processes && workloads.iter().any(|(_, pid)| pid.is_some()) {
+        let joined = tokio::task::spawn_blocking(move || {
+            read_host(&mut workloads);
+            workloads
+        })
+        .await;
+        match joined {
+            Ok(w) => audit.workloads = w.into_iter().map(|(w, _)| w).collect(),
+            Err(e) => audit.errors.push(InputError::engine(
+                &host,
+                format!("reading /proc failed: {e}"),
+            )),
+        }
+    } else {
+        audit.workloads = workloads.into_iter().map(|(w, _)| w).collect();
+    }
+    audit
+        .workloads
+        .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    audit.notes.sort();
+    audit.errors.sort_by(|a, b| a.message.cmp(&b.message));
+    audit
+}
+
+async fn inspect_one(docker: &Docker, host: &str, kind: EngineKind, id: String) -> Inspected {
+    let short: String = id.chars().take(12).collect();
+    let c = match docker.inspect_container(&id, None).await {
+        Ok(c) => c,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            return Inspected::Gone(format!(
+                "container {short} was removed while being audited; skipped"
+            ))
+        }
+        Err(e) => return Inspected::Failed(format!("container {short}: {}", describe(host, &e))),
+    };
+    if kind != EngineKind::Podman {
+        return Inspected::Ok(Box::new(c), None, None);
+    }
+    match libpod::inspect_caps(host, &id).await {
+        Ok(p) => Inspected::Ok(Box::new(c), Some(p), None),
+        Err(e) => Inspected::Ok(
+            Box::new(c),
+            None,
+            Some(format!(
+                "container {short}: libpod inspect failed ({e}); capabilities derived from the compatible API"
+            )),
+        ),
+    }
+}
+
+fn read_host(workloads: &mut [(crate::workload::Workload, Option<u32>)]) {
+    let proc_root = Path::new("/proc");
+    for (w, pid) in workloads.iter_mut() {
+        let (Some(pid), Some(id)) = (*pid, w.id.clone()) else {
+            continue;
+        };
+        let Some(procs) = host::processes(proc_root, pid, &id) else {
+            continue;
+        };
+        w.processes = procs;
+        w.observed_sysctls = host::net_sysctls(proc_root, pid);
+    }
+}
+
+/// `KEY=VALUE` as `docker ps --filter` takes it (`label=a=b` keeps its second `=`).
+fn parse_filters(raw: &[String]) -> Result<HashMap<String, Vec<String>>, String> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for f in raw {
+        let Some((k, v)) = f.split_once('=') else {
+            return Err(format!(
+                "bad filter '{f}': expected KEY=VALUE such as label=team=web or name=api"
+            ));
+        };
+        out.entry(k.trim().to_string())
+            .or_default()
+            .push(v.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        let f = parse_filters(&["label=a=b".into(), "name=x".into(), "label=c".into()]).unwrap();
+        assert_eq!(f["label"], ["a=b", "c"]);
+        assert_eq!(f["name"], ["x"]);
+        assert!(parse_filters(&["nonsense".into()]).is_err());
+    }
+}
