@@ -8,6 +8,8 @@ pub mod cmd;
 pub mod engine;
 pub mod output;
 pub mod process;
+pub mod report;
+pub mod rules;
 pub mod workload;
 
 /// What a command concluded, mapped to exit codes the way ripgrep does: 0 clean, 1 findings

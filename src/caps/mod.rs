@@ -143,6 +143,9 @@ impl CapSet {
     pub fn pss_baseline() -> CapSet {
         Self::with_member(member::PSS_BASELINE)
     }
+    pub fn dangerous() -> CapSet {
+        Self::with_member(member::DANGEROUS)
+    }
 
     pub fn contains(self, cap: Cap) -> bool {
         self.0 & (1u64 << cap.0) != 0
@@ -285,6 +288,21 @@ mod tests {
         assert_eq!(CapSet::crio_default().len(), 9);
         assert_eq!(CapSet::runc_default().len(), 3);
         assert_eq!(CapSet::pss_baseline().len(), 13);
+        assert_eq!(
+            CapSet::dangerous().names(),
+            vec![
+                "DAC_READ_SEARCH",
+                "NET_ADMIN",
+                "SYS_MODULE",
+                "SYS_RAWIO",
+                "SYS_PTRACE",
+                "SYS_ADMIN",
+                "SYS_BOOT",
+                "MAC_ADMIN",
+                "PERFMON",
+                "BPF"
+            ]
+        );
         assert_eq!(
             CapSet::pss_baseline(),
             CapSet::docker_default().without(Cap::NET_RAW)

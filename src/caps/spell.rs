@@ -34,6 +34,25 @@ pub fn list(set: CapSet, spelling: Spelling) -> String {
     set.iter().map(name).collect::<Vec<_>>().join(",")
 }
 
+/// A short form for tables: `full`, `ALL -SYS_RESOURCE` for near-full sets (common for root in
+/// sandboxes that trimmed the bounding set), else the canonical list. Not for parsing.
+pub fn compact(set: CapSet) -> String {
+    let missing = CapSet::all_known().difference(set);
+    if missing.is_empty() {
+        let extra = set.difference(CapSet::all_known());
+        return if extra.is_empty() {
+            "full".to_string()
+        } else {
+            format!("full +{}", list(extra, Spelling::Canonical))
+        };
+    }
+    if missing.len() <= 4 && set.len() > missing.len() * 4 {
+        let minus: Vec<String> = missing.iter().map(|c| format!("-{c}")).collect();
+        return format!("ALL {}", minus.join(" "));
+    }
+    list(set, Spelling::Canonical)
+}
+
 /// libcap text for a set held in the effective and permitted sets: `cap_chown,cap_net_raw=ep`,
 /// `=ep` for everything, `=` for nothing.
 pub fn libcap_text(set: CapSet) -> String {
@@ -86,6 +105,19 @@ mod tests {
 
     fn nr_chown() -> CapSet {
         CapSet::EMPTY.with(Cap::CHOWN).with(Cap::NET_RAW)
+    }
+
+    #[test]
+    fn compact_forms() {
+        assert_eq!(compact(CapSet::all_known()), "full");
+        assert_eq!(
+            compact(CapSet(u64::MAX)).split_whitespace().next(),
+            Some("full")
+        );
+        let no_res = CapSet::all_known().without(Cap::new(24).unwrap());
+        assert_eq!(compact(no_res), "ALL -SYS_RESOURCE");
+        assert_eq!(compact(nr_chown()), "CHOWN,NET_RAW");
+        assert_eq!(compact(CapSet::EMPTY), "-");
     }
 
     #[test]

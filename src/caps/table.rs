@@ -39,6 +39,8 @@ pub mod member {
     pub const RUNC: u8 = 1 << 3;
     /// Kubernetes Pod Security Standards, baseline profile: capabilities that may be added.
     pub const PSS_BASELINE: u8 = 1 << 4;
+    /// Known container-escape or host-control powers: adding one is a critical audit finding.
+    pub const DANGEROUS: u8 = 1 << 5;
 }
 
 /// Everything dropcap knows about one capability.
@@ -61,7 +63,7 @@ pub struct CapInfo {
     pub alternative: Option<&'static str>,
 }
 
-use member::{CRIO, DOCKER, PODMAN, PSS_BASELINE, RUNC};
+use member::{CRIO, DANGEROUS, DOCKER, PODMAN, PSS_BASELINE, RUNC};
 
 /// Highest capability number the table names. Numbers above it are valid bits (a newer
 /// kernel may set them) and print as `cap_N`.
@@ -98,7 +100,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Bypass file read and directory search checks; use open_by_handle_at(2).",
         risk: Risk::Critical,
         risk_reason: "open_by_handle_at(2) can reach host files outside the container (the 'shocker' escape)",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["open_by_handle_at: Operation not permitted", "Permission denied reading a file as root"],
         alternative: Some("make the files readable by the service user instead"),
     },
@@ -208,7 +210,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Configure interfaces, routes, firewall rules and other network settings.",
         risk: Risk::High,
         risk_reason: "can rewrite routing and firewall rules, sniff or redirect traffic; with host networking it controls the host's network",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["RTNETLINK answers: Operation not permitted", "iptables: Permission denied (you must be root)"],
         alternative: Some("configure the network from the host, a CNI plugin or an init container"),
     },
@@ -252,7 +254,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Load and unload kernel modules.",
         risk: Risk::Critical,
         risk_reason: "loading a module is running code in the host kernel: full host compromise",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["modprobe: ERROR: could not insert 'x': Operation not permitted"],
         alternative: Some("load the module on the host before starting the container"),
     },
@@ -263,7 +265,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Perform raw I/O: iopl, ioperm, /dev/mem, raw block and SCSI commands.",
         risk: Risk::Critical,
         risk_reason: "raw device and port access reaches host memory and disks directly",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["ioperm: Operation not permitted", "open /dev/mem: Operation not permitted"],
         alternative: None,
     },
@@ -285,7 +287,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Trace and inspect arbitrary processes (ptrace, process_vm_readv).",
         risk: Risk::Critical,
         risk_reason: "can read and inject into any visible process; with a shared PID namespace that includes host processes",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted", "gdb: ptrace: Operation not permitted"],
         alternative: Some("debug with an ephemeral debug container or on the host"),
     },
@@ -307,7 +309,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "A catch-all for administration: mount, namespaces, quotas, swap, many ioctls and more.",
         risk: Risk::Critical,
         risk_reason: "\"the new root\": mount, cgroup release_agent and other known container escapes",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["mount: permission denied (are you root?)", "unshare: unshare failed: Operation not permitted"],
         alternative: Some("use the narrow capability that now exists (BPF, PERFMON, CHECKPOINT_RESTORE, SYSLOG) or mount from the host"),
     },
@@ -318,7 +320,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Reboot the system and load a new kernel with kexec_load(2).",
         risk: Risk::Critical,
         risk_reason: "kexec_load replaces the host kernel when the container shares the initial user namespace",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["reboot: Operation not permitted"],
         alternative: None,
     },
@@ -439,7 +441,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Change mandatory access control policy (Smack, AppArmor policy loading).",
         risk: Risk::Critical,
         risk_reason: "can rewrite the LSM policy that confines the container",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["apparmor_parser: Access denied"],
         alternative: None,
     },
@@ -494,7 +496,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Use perf_event_open(2) and other performance monitoring.",
         risk: Risk::High,
         risk_reason: "performance counters expose host-wide activity and kernel addresses",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["perf_event_open(..., PERF_FLAG_FD_CLOEXEC) failed with unexpected error 1 (Operation not permitted)"],
         alternative: None,
     },
@@ -505,7 +507,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Load BPF programs and create maps.",
         risk: Risk::Critical,
         risk_reason: "BPF programs run in the host kernel and can read kernel memory with PERFMON",
-        member: 0,
+        member: DANGEROUS,
         fails_without: &["bpf(BPF_PROG_LOAD): Operation not permitted", "libbpf: Error in bpf_object__probe_loading(): Operation not permitted(1)"],
         alternative: Some("load BPF programs from a host agent"),
     },

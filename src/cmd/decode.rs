@@ -104,11 +104,7 @@ fn print_process(
         ("ambient", s.ambient),
     ];
     for (label, set) in rows {
-        let names = if set.is_full() {
-            "full".to_string()
-        } else {
-            spell::list(set, spell::Spelling::Canonical)
-        };
+        let names = spell::compact(set);
         writeln!(out, "{label:<12} {} {names}", set.to_hex())?;
     }
     let nnp = match s.no_new_privs {

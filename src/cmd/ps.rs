@@ -134,17 +134,11 @@ pub fn run(
 }
 
 fn caps_cell(r: &Row, style: Style) -> String {
-    let mut s = if r.permitted.is_full() {
-        style.risk(crate::caps::Risk::Critical, "full")
-    } else if r.permitted.is_empty() && r.effective.is_empty() {
-        "-".to_string()
-    } else {
-        let shown = r.permitted.union(r.effective);
-        let text = spell::list(shown, spell::Spelling::Canonical);
-        match shown.max_risk() {
-            Some(risk) => style.risk(risk, &text),
-            None => text,
-        }
+    let shown = r.permitted.union(r.effective);
+    let text = spell::compact(shown);
+    let mut s = match shown.max_risk() {
+        Some(risk) => style.risk(risk, &text),
+        None => text,
     };
     if !r.bounding.is_empty() {
         s.push_str(" +");

@@ -85,18 +85,37 @@ fn build_test_image() {
         .expect("busybox-static is not installed (apt-get install busybox-static)");
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "lib/x86_64-linux-gnu", "lib64", "root", "var/www"] {
+    for d in [
+        "bin",
+        "sbin",
+        "usr/bin",
+        "usr/sbin",
+        "etc",
+        "tmp",
+        "lib/x86_64-linux-gnu",
+        "lib64",
+        "root",
+        "var/www",
+    ] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir");
     }
     std::fs::copy(busybox, root.join("bin/busybox")).expect("copy busybox");
-    let list = Command::new(busybox).arg("--list").output().expect("busybox --list");
+    let list = Command::new(busybox)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
     for applet in String::from_utf8_lossy(&list.stdout).lines() {
         if applet != "busybox" {
             let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
         }
     }
     // glibc for the dynamically linked dropcap test binary.
-    for lib in ["libc.so.6", "libm.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2"] {
+    for lib in [
+        "libc.so.6",
+        "libm.so.6",
+        "libgcc_s.so.1",
+        "ld-linux-x86-64.so.2",
+    ] {
         let src = Path::new("/lib/x86_64-linux-gnu").join(lib);
         std::fs::copy(&src, root.join("lib/x86_64-linux-gnu").join(lib))
             .unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
@@ -111,7 +130,11 @@ fn build_test_image() {
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\napp:x:1000:1000:app:/:/bin/sh\n",
     )
     .expect("passwd");
-    std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\napp:x:1000:\n").expect("group");
+    std::fs::write(
+        root.join("etc/group"),
+        "root:x:0:\nnogroup:x:65534:\napp:x:1000:\n",
+    )
+    .expect("group");
     std::fs::write(root.join("var/www/index.html"), "ok\n").expect("index");
     let tar = Command::new("tar")
         .arg("-C")
@@ -131,7 +154,10 @@ fn build_test_image() {
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(&tar.stdout).expect("write tar");
     }
-    assert!(child.wait().expect("wait").success(), "docker import failed");
+    assert!(
+        child.wait().expect("wait").success(),
+        "docker import failed"
+    );
 }
 
 /// The dropcap binary under test, for bind-mounting into containers.
@@ -160,20 +186,21 @@ pub struct ContainerGuard(pub String);
 
 impl Drop for ContainerGuard {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", "-v", &self.0]).output();
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", &self.0])
+            .output();
     }
 }
 
 /// `docker run -d --name NAME ARGS...` (or `docker create` when `start` is false), guarded.
 pub fn container(prefix: &str, args: &[&str], start: bool) -> ContainerGuard {
-    let name = unique(prefix);
+    let guard = ContainerGuard(unique(prefix));
     let mut full = vec![if start { "run" } else { "create" }];
     if start {
         full.push("-d");
     }
-    full.extend(["--name", &name, "--label", "dropcap-test=1"]);
+    full.extend(["--name", guard.0.as_str(), "--label", "dropcap-test=1"]);
     full.extend(args);
-    let guard = ContainerGuard(name);
     docker(&full);
     guard
 }

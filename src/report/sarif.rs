@@ -1,0 +1,135 @@
+//! SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+//!
+//! Code scanning needs a physical location with a repository-relative URI on every result;
+//! live-container findings have none, so they carry a logical location (the container) and
+//! are still valid SARIF for other consumers.
+
+use super::Report;
+use crate::rules::{catalog, Finding, Severity};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub's `security-severity`: a CVSS-like score that sorts alerts.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+/// Paths relative to the working directory, with forward slashes, as SARIF URIs.
+fn uri(path: &Path) -> String {
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").unwrap_or(&s).replace(' ', "%20")
+}
+
+fn result(f: &Finding, rule_index: usize) -> Value {
+    let mut r = json!({
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "level": level(f.severity),
+        "message": { "text": format!("{}: {} Fix: {}", f.workload.display_name(), f.message, f.remediation) },
+        "properties": {
+            "severity": f.severity,
+            "capabilities": f.capabilities,
+            "workload": f.workload.display_name(),
+            "remediation": f.remediation,
+        },
+    });
+    if let Some(loc) = &f.location {
+        r["locations"] = json!([{
+            "physicalLocation": {
+                "artifactLocation": { "uri": uri(&loc.file) },
+                "region": { "startLine": loc.line.max(1), "startColumn": loc.column.max(1) }
+            }
+        }]);
+    } else {
+        let name = f
+            .workload
+            .id
+            .clone()
+            .unwrap_or_else(|| f.workload.name.clone());
+        r["locations"] = json!([{
+            "logicalLocations": [{ "name": f.workload.name, "fullyQualifiedName": name, "kind": "resource" }]
+        }]);
+    }
+    if let Some(reason) = &f.suppressed {
+        r["suppressions"] = json!([{ "kind": "inSource", "justification": reason }]);
+    }
+    r
+}
+
+pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let rules: Vec<Value> = catalog()
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.title,
+                "shortDescription": { "text": r.title.replace('-', " ") },
+                "fullDescription": { "text": r.help },
+                "help": { "text": format!("{} Standards: {}.", r.help, if r.standards.is_empty() { "none".to_string() } else { r.standards.join(", ") }) },
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": {
+                    "tags": r.standards.iter().chain(["security", "capabilities"].iter()).collect::<Vec<_>>(),
+                    "security-severity": security_severity(r.severity),
+                },
+            })
+        })
+        .collect();
+    let index = |id: &str| catalog().iter().position(|r| r.id == id).unwrap_or(0);
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| result(f, index(f.rule)))
+        .collect();
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| {
+            let mut n = json!({ "level": "error", "message": { "text": e.message } });
+            n["locations"] = json!([{
+                "physicalLocation": {
+                    "artifactLocation": { "uri": uri(Path::new(&e.path)) },
+                    "region": { "startLine": e.line.unwrap_or(1).max(1), "startColumn": e.column.unwrap_or(1).max(1) }
+                }
+            }]);
+            n
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "dropcap",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+            "invocations": [{
+                "executionSuccessful": report.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+        }]
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other)?;
+    writeln!(out)
+}

@@ -1,0 +1,108 @@
+//! Human output: one line per finding, grouped by workload, then a summary line.
+//! File-located findings use `path:line:col:` so editors and terminals can jump there.
+
+use super::Report;
+use crate::output::Style;
+use crate::rules::{Finding, Severity};
+use std::io::Write;
+
+fn sev(style: Style, s: Severity) -> String {
+    let code = match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    };
+    style.paint(code, s.as_str())
+}
+
+pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(e) = &report.engine {
+        writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "{} {} (API {}) at {}",
+                e.kind, e.version, e.api_version, e.host
+            ))
+        )?;
+    }
+    for e in &report.errors {
+        writeln!(out, "{e}")?;
+    }
+    // Group in workload order, keeping each workload's findings together.
+    let mut groups: Vec<(&crate::rules::WorkloadRef, Vec<&Finding>)> = Vec::new();
+    for f in report.active() {
+        match groups.iter_mut().find(|(w, _)| **w == f.workload) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((&f.workload, vec![f])),
+        }
+    }
+    for (w, findings) in &groups {
+        let mut title = w.display_name();
+        if let Some(img) = &w.image {
+            title.push_str(&format!("  image {img}"));
+        }
+        if let Some(id) = &w.id {
+            title.push_str(&format!("  id {}", &id[..12.min(id.len())]));
+        }
+        if let Some(loc) = &w.location {
+            title = format!("{loc}: {title}");
+        }
+        writeln!(out, "{}", style.bold(&title))?;
+        for f in findings {
+            let prefix = match &f.location {
+                Some(l) => format!("{l}: "),
+                None => "  ".to_string(),
+            };
+            writeln!(
+                out,
+                "{prefix}{} {} {}",
+                sev(style, f.severity),
+                f.rule,
+                f.message
+            )?;
+            writeln!(out, "    {} {}", style.dim("fix:"), f.remediation)?;
+        }
+    }
+    let s = report.summary();
+    let mut parts = Vec::new();
+    for (n, label) in [
+        (s.critical, "critical"),
+        (s.high, "high"),
+        (s.medium, "medium"),
+        (s.low, "low"),
+        (s.info, "info"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let detail = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    };
+    writeln!(
+        out,
+        "{} finding{}{detail} in {} workload{}, policy {}; {} suppressed; {} error{}",
+        s.findings,
+        plural(s.findings),
+        s.workloads,
+        plural(s.workloads),
+        report.policy.as_str(),
+        s.suppressed,
+        s.errors,
+        plural(s.errors)
+    )?;
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,141 @@
+//! The rule catalog: ids, titles, severities, standards and policies in one table.
+
+use super::{Policy, Severity};
+use Policy::{CisDocker, PssBaseline, PssRestricted, Strict};
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub standards: &'static [&'static str],
+    pub policies: &'static [Policy],
+    pub help: &'static str,
+}
+
+impl RuleInfo {
+    pub fn in_policy(&self, p: Policy) -> bool {
+        self.policies.contains(&p)
+    }
+}
+
+static RULES: [RuleInfo; 12] = [
+    RuleInfo {
+        id: "DC001",
+        title: "invalid-capability",
+        severity: Severity::High,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "A capability list names something that is not a capability; the engine refuses to start the container or ignores the entry.",
+    },
+    RuleInfo {
+        id: "DC002",
+        title: "privileged",
+        severity: Severity::Critical,
+        standards: &["CIS Docker 5.5", "CIS Kubernetes 5.2.2", "PSS baseline"],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "A privileged container has every capability, all devices and no seccomp or AppArmor confinement: it is root on the host.",
+    },
+    RuleInfo {
+        id: "DC003",
+        title: "dangerous-capability-added",
+        severity: Severity::Critical,
+        standards: &["CIS Docker 5.4", "CIS Kubernetes 5.2.9", "PSS baseline"],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "SYS_ADMIN, NET_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, DAC_READ_SEARCH, BPF, PERFMON, SYS_BOOT (or ALL) are known container-escape or host-control powers.",
+    },
+    RuleInfo {
+        id: "DC004",
+        title: "capability-added",
+        severity: Severity::Medium,
+        standards: &["CIS Docker 5.4", "CIS Kubernetes 5.2.9"],
+        policies: &[CisDocker, Strict],
+        help: "A capability outside the runtime's default set is added; each one widens what a compromised container can do.",
+    },
+    RuleInfo {
+        id: "DC005",
+        title: "pss-baseline-capability",
+        severity: Severity::High,
+        standards: &["PSS baseline"],
+        policies: &[PssBaseline, PssRestricted],
+        help: "PSS baseline allows adding only AUDIT_WRITE CHOWN DAC_OVERRIDE FOWNER FSETID KILL MKNOD NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID SYS_CHROOT, spelled exactly so.",
+    },
+    RuleInfo {
+        id: "DC006",
+        title: "pss-restricted-capability",
+        severity: Severity::High,
+        standards: &["PSS restricted"],
+        policies: &[PssRestricted],
+        help: "PSS restricted allows adding only NET_BIND_SERVICE.",
+    },
+    RuleInfo {
+        id: "DC007",
+        title: "all-not-dropped",
+        severity: Severity::Medium,
+        standards: &["PSS restricted", "CIS Kubernetes 5.2.10"],
+        policies: &[PssRestricted, Strict],
+        help: "Capabilities are not dropped with ALL; best practice (and PSS restricted) is to drop ALL and add back only what a test proves is needed.",
+    },
+    RuleInfo {
+        id: "DC008",
+        title: "capabilities-missing",
+        severity: Severity::Medium,
+        standards: &["PSS restricted", "CIS Kubernetes 5.2.10"],
+        policies: &[PssRestricted, Strict],
+        help: "The container has no securityContext.capabilities block, so it runs with the runtime's default set; PSS restricted requires drop: [ALL].",
+    },
+    RuleInfo {
+        id: "DC009",
+        title: "net-raw-kept",
+        severity: Severity::High,
+        standards: &["CIS Docker 5.4", "CIS Kubernetes 5.2.8"],
+        policies: &[CisDocker, Strict],
+        help: "NET_RAW lets a compromised container forge packets and spoof ARP or DNS on its network; it is usually kept only for ping, which works without it.",
+    },
+    RuleInfo {
+        id: "DC010",
+        title: "net-raw-unneeded-for-ping",
+        severity: Severity::Medium,
+        standards: &["CIS Docker 5.4"],
+        policies: &[CisDocker, Strict],
+        help: "net.ipv4.ping_group_range already allows ICMP datagram sockets for the container's group, so ping needs no NET_RAW (use dropcap ping or iputils ping built without file capabilities).",
+    },
+    RuleInfo {
+        id: "DC011",
+        title: "privilege-escalation-allowed",
+        severity: Severity::Low,
+        standards: &["PSS restricted"],
+        policies: &[PssRestricted, Strict],
+        help: "Without no-new-privileges (allowPrivilegeEscalation: false) a setuid or file-capability binary can regain capabilities up to the bounding set.",
+    },
+    RuleInfo {
+        id: "DC012",
+        title: "capabilities-drift",
+        severity: Severity::Medium,
+        standards: &["CIS Docker 5.4"],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "A running process holds capabilities different from what the configuration grants (setcap binaries, ambient capabilities, an engine that ignored the configuration).",
+    },
+];
+
+pub fn catalog() -> &'static [RuleInfo] {
+    &RULES
+}
+
+/// Looks up a rule; ids come from this table, so a miss is a programming error that we still
+/// survive by falling back to the first rule's metadata instead of panicking.
+pub fn rule_info(id: &str) -> &'static RuleInfo {
+    RULES.iter().find(|r| r.id == id).unwrap_or(&RULES[0])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_unique_and_ordered() {
+        let ids: Vec<_> = super::RULES.iter().map(|r| r.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(ids, sorted);
+    }
+}

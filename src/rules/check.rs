@@ -1,0 +1,318 @@
+//! The checks behind each rule id in the catalog.
+
+use super::remedy;
+use super::{rule_info, Finding, Policy, Severity, WorkloadRef};
+use crate::caps::{parse_cap, Cap, CapSet, Risk};
+use crate::workload::{CapEntry, Location, Syntax, Workload};
+
+/// PSS compares strings exactly: `CAP_CHOWN` or `chown` are not on the allow-list.
+fn pss_exact(raw: &str, allowed: CapSet) -> bool {
+    allowed.iter().any(|c| c.name() == raw)
+}
+
+struct Sink<'a> {
+    w: &'a Workload,
+    wref: WorkloadRef,
+    policy: Policy,
+    out: Vec<Finding>,
+}
+
+impl Sink<'_> {
+    fn emit(
+        &mut self,
+        id: &'static str,
+        severity: Option<Severity>,
+        caps: CapSet,
+        message: String,
+        remediation: String,
+        location: Option<Location>,
+    ) {
+        let info = rule_info(id);
+        if !info.in_policy(self.policy) {
+            return;
+        }
+        self.out.push(Finding {
+            rule: info.id,
+            title: info.title,
+            severity: severity.unwrap_or(info.severity),
+            workload: self.wref.clone(),
+            capabilities: caps,
+            message,
+            remediation,
+            location: location.or_else(|| self.w.location.clone()),
+            standards: info.standards,
+            suppressed: None,
+        });
+    }
+}
+
+fn entry_caps(e: &CapEntry) -> CapSet {
+    e.caps.unwrap_or(CapSet::EMPTY)
+}
+
+pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
+    let mut s = Sink {
+        w,
+        wref: WorkloadRef::of(w),
+        policy,
+        out: Vec::new(),
+    };
+    let caps_loc = w.caps_location.clone().or_else(|| w.location.clone());
+    let effective = w.effective();
+
+    // DC001: not a capability at all.
+    for e in w.invalid_entries() {
+        let (message, remediation) = match parse_cap(&e.raw) {
+            Err(crate::caps::CapParseError::UnknownName {
+                suggestion: Some(to),
+                ..
+            }) => (
+                format!("'{}' is not a capability (did you mean {to}?)", e.raw),
+                remedy::rename(w, &e.raw, to),
+            ),
+            Err(err) => (
+                format!("'{}' is not a capability: {err}", e.raw),
+                remedy::remove_add(w, &e.raw),
+            ),
+            Ok(_) => continue,
+        };
+        s.emit(
+            "DC001",
+            None,
+            CapSet::EMPTY,
+            message,
+            remediation,
+            e.location.clone(),
+        );
+    }
+
+    // DC002: privileged makes every other capability rule moot.
+    if w.privileged.value {
+        s.emit(
+            "DC002",
+            None,
+            CapSet::all_known(),
+            "runs privileged: every capability, all host devices, no seccomp or AppArmor".into(),
+            remedy::unprivileged(w),
+            w.privileged.location.clone(),
+        );
+        return s.out;
+    }
+
+    let default = w.runtime.default_caps();
+    for e in &w.cap_add {
+        let caps = entry_caps(e);
+        if caps.is_empty() {
+            continue;
+        }
+        // DC003 / DC004: added powers.
+        let dangerous = caps.intersect(CapSet::dangerous());
+        if e.is_all {
+            s.emit(
+                "DC003",
+                None,
+                CapSet::all_known(),
+                format!(
+                    "adds ALL capabilities, including {}: almost the same as privileged",
+                    dangerous
+                ),
+                remedy::remove_add(w, &e.raw),
+                e.location.clone(),
+            );
+        } else if !dangerous.is_empty() {
+            let c = dangerous.iter().next().unwrap_or(Cap::SYS_ADMIN);
+            let why = c.info().map_or("", |i| i.risk_reason);
+            s.emit(
+                "DC003",
+                None,
+                dangerous,
+                format!("adds {c}: {why}"),
+                remedy::remove_add(w, &e.raw),
+                e.location.clone(),
+            );
+        } else {
+            let extra = caps.difference(default);
+            if let Some(c) = extra.iter().next() {
+                let severity = (c.risk() >= Risk::High).then_some(Severity::High);
+                let summary = c.info().map_or("", |i| i.summary);
+                s.emit(
+                    "DC004",
+                    severity,
+                    extra,
+                    format!(
+                        "adds {c}, outside the {} default set ({})",
+                        w.runtime.as_str(),
+                        summary.trim_end_matches('.')
+                    ),
+                    remedy::remove_add(w, &e.raw),
+                    e.location.clone(),
+                );
+            }
+        }
+        // DC005 / DC006: Pod Security Standards allow-lists, by exact spelling.
+        let raw = e.raw.trim();
+        let spelled = |allowed: CapSet, label: &str| {
+            let hint = match parse_cap(raw) {
+                Ok(c) if allowed.contains(c) && c.name() != raw => {
+                    format!(" (PSS compares names exactly: write {c})")
+                }
+                _ => String::new(),
+            };
+            format!("'{raw}' is not allowed by {label}{hint}")
+        };
+        if !pss_exact(raw, CapSet::pss_baseline()) {
+            let rem = match parse_cap(raw) {
+                Ok(c) if CapSet::pss_baseline().contains(c) => remedy::rename(w, raw, &c.name()),
+                _ => remedy::remove_add(w, raw),
+            };
+            s.emit(
+                "DC005",
+                None,
+                caps,
+                spelled(CapSet::pss_baseline(), "the PSS baseline profile"),
+                rem,
+                e.location.clone(),
+            );
+        }
+        if raw != "NET_BIND_SERVICE" {
+            let nbs = CapSet::EMPTY.with(Cap::NET_BIND_SERVICE);
+            s.emit(
+                "DC006",
+                None,
+                caps,
+                spelled(nbs, "the PSS restricted profile (only NET_BIND_SERVICE)"),
+                remedy::remove_add(w, raw),
+                e.location.clone(),
+            );
+        }
+    }
+
+    // DC007 / DC008: drop ALL.
+    let has_literal_all = w.cap_drop.iter().any(|e| e.raw.trim() == "ALL");
+    let drops_all = if s.policy == Policy::PssRestricted {
+        has_literal_all
+    } else {
+        w.drops_all()
+    };
+    if w.syntax == Syntax::Kubernetes && !w.has_caps_block {
+        s.emit(
+            "DC008",
+            None,
+            effective,
+            format!(
+                "no securityContext.capabilities: runs with the runtime default set ({})",
+                effective.len()
+            ),
+            remedy::drop_all(w),
+            w.location.clone(),
+        );
+    } else if !drops_all {
+        let message = if w.drops_all() {
+            "drops \"all\", but PSS restricted requires the exact value ALL".to_string()
+        } else {
+            format!(
+                "does not drop ALL: keeps {} capabilities ({})",
+                effective.len(),
+                effective
+            )
+        };
+        s.emit(
+            "DC007",
+            None,
+            effective,
+            message,
+            remedy::drop_all(w),
+            caps_loc.clone(),
+        );
+    }
+
+    // DC009 / DC010: NET_RAW.
+    if effective.contains(Cap::NET_RAW) {
+        let nr = CapSet::EMPTY.with(Cap::NET_RAW);
+        let explicit = w
+            .cap_add
+            .iter()
+            .find(|e| !e.is_all && entry_caps(e).contains(Cap::NET_RAW));
+        let (message, remediation, location) = match explicit {
+            Some(e) => (
+                "adds NET_RAW: a compromised container can forge packets and spoof ARP/DNS".to_string(),
+                remedy::remove_add(w, &e.raw),
+                e.location.clone(),
+            ),
+            None => (
+                format!(
+                    "keeps NET_RAW from the {} default set: a compromised container can forge packets",
+                    w.runtime.as_str()
+                ),
+                remedy::drop_caps(w, nr),
+                caps_loc.clone(),
+            ),
+        };
+        s.emit("DC009", None, nr, message, remediation, location.clone());
+        if w.datagram_ping_allowed() {
+            let range = w
+                .sysctl("net.ipv4.ping_group_range")
+                .unwrap_or("0 2147483647 (Docker's default since 20.10)");
+            s.emit(
+                "DC010",
+                None,
+                nr,
+                format!(
+                    "keeps NET_RAW although net.ipv4.ping_group_range = {range} already lets ping use ICMP datagram sockets"
+                ),
+                remedy::drop_caps(w, nr),
+                location,
+            );
+        }
+    }
+
+    // DC011: setuid binaries could regain what the bounding set still holds.
+    let nnp = w.no_new_privileges.as_ref().is_some_and(|s| s.value);
+    if !nnp && !effective.is_empty() {
+        s.emit(
+            "DC011",
+            None,
+            effective,
+            "privilege escalation is allowed: setuid and file-capability binaries can regain the bounding set".into(),
+            remedy::no_new_privileges(w),
+            w.no_new_privileges
+                .as_ref()
+                .and_then(|s| s.location.clone())
+                .or(caps_loc),
+        );
+    }
+
+    // DC012: live processes that do not match the configuration.
+    for p in &w.processes {
+        if p.bounding != effective {
+            let extra = p.bounding.difference(effective);
+            let missing = effective.difference(p.bounding);
+            s.emit(
+                "DC012",
+                None,
+                extra.union(missing),
+                format!(
+                    "pid {} ({}) has bounding set {} but the configuration grants {} (extra: {extra}, missing: {missing})",
+                    p.pid, p.command, p.bounding, effective
+                ),
+                "check the engine's default capabilities and any wrapper that changes them".into(),
+                None,
+            );
+        }
+        let gained = p.permitted.union(p.ambient);
+        if p.uid != 0 && !gained.is_empty() {
+            s.emit(
+                "DC012",
+                Some(Severity::Low),
+                gained,
+                format!(
+                    "pid {} ({}) runs as uid {} yet holds {gained} (file capabilities or ambient set)",
+                    p.pid, p.command, p.uid
+                ),
+                remedy::no_new_privileges(w),
+                None,
+            );
+        }
+    }
+    s.out
+}

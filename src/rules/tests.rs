@@ -1,0 +1,225 @@
+use super::*;
+use crate::workload::{CapEntry, Setting, Syntax};
+use std::path::PathBuf;
+
+fn loc(line: u32) -> Option<Location> {
+    Some(Location {
+        file: PathBuf::from("f.yaml"),
+        line,
+        column: 7,
+    })
+}
+
+fn docker(add: &[&str], drop: &[&str]) -> Workload {
+    let mut w = Workload::new("web", SourceKind::Engine, Runtime::Docker, Syntax::Docker);
+    w.cap_add = add.iter().map(|a| CapEntry::new(a, None)).collect();
+    w.cap_drop = drop.iter().map(|a| CapEntry::new(a, None)).collect();
+    w
+}
+
+fn k8s(add: &[&str], drop: &[&str], block: bool) -> Workload {
+    let mut w = Workload::new(
+        "Deployment/web",
+        SourceKind::Kubernetes,
+        Runtime::Containerd,
+        Syntax::Kubernetes,
+    );
+    w.container = Some("nginx".into());
+    w.has_caps_block = block;
+    w.location = loc(10);
+    w.cap_add = add
+        .iter()
+        .enumerate()
+        .map(|(i, a)| CapEntry::new(a, loc(20 + i as u32)))
+        .collect();
+    w.cap_drop = drop.iter().map(|a| CapEntry::new(a, loc(30))).collect();
+    w
+}
+
+fn ids(f: &[Finding]) -> Vec<&'static str> {
+    let mut v: Vec<_> = f.iter().map(|f| f.rule).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn docker_defaults_under_each_policy() {
+    let w = docker(&[], &[]);
+    assert_eq!(
+        ids(&evaluate(&w, Policy::Strict)),
+        ["DC007", "DC009", "DC010", "DC011"]
+    );
+    assert_eq!(ids(&evaluate(&w, Policy::CisDocker)), ["DC009", "DC010"]);
+    assert!(evaluate(&w, Policy::PssBaseline).is_empty());
+    let f = evaluate(&w, Policy::CisDocker);
+    let nr = f.iter().find(|f| f.rule == "DC009").unwrap();
+    assert_eq!(nr.capabilities.names(), ["NET_RAW"]);
+    assert_eq!(nr.severity, Severity::High);
+    assert!(
+        nr.remediation.contains("--cap-drop=NET_RAW"),
+        "{}",
+        nr.remediation
+    );
+    assert!(
+        nr.remediation.contains("cap_drop: [NET_RAW]"),
+        "{}",
+        nr.remediation
+    );
+}
+
+#[test]
+fn dropping_net_raw_or_all_silences_net_raw_rules() {
+    assert_eq!(
+        ids(&evaluate(&docker(&[], &["NET_RAW"]), Policy::CisDocker)),
+        Vec::<&str>::new()
+    );
+    let w = docker(&["NET_BIND_SERVICE"], &["ALL"]);
+    assert!(evaluate(&w, Policy::CisDocker).is_empty());
+    assert_eq!(ids(&evaluate(&w, Policy::Strict)), ["DC011"]);
+    let mut w = w;
+    w.no_new_privileges = Some(Setting {
+        value: true,
+        location: None,
+    });
+    assert!(evaluate(&w, Policy::Strict).is_empty());
+    assert!(evaluate(&w, Policy::PssRestricted).is_empty());
+}
+
+#[test]
+fn explicit_net_raw_and_dangerous_adds() {
+    let f = evaluate(&docker(&["CAP_NET_RAW"], &[]), Policy::CisDocker);
+    let nr = f.iter().find(|f| f.rule == "DC009").unwrap();
+    assert!(nr.message.starts_with("adds NET_RAW"), "{}", nr.message);
+    assert!(nr.remediation.contains("remove --cap-add=CAP_NET_RAW"));
+    let f = evaluate(&docker(&["SYS_ADMIN"], &[]), Policy::Strict);
+    let d = f.iter().find(|f| f.rule == "DC003").unwrap();
+    assert_eq!(d.severity, Severity::Critical);
+    assert_eq!(d.capabilities.names(), ["SYS_ADMIN"]);
+    assert_eq!(f[0].rule, "DC003", "sorted by severity first");
+    let f = evaluate(&docker(&["SYS_NICE"], &[]), Policy::CisDocker);
+    assert_eq!(ids(&f), ["DC004", "DC009", "DC010"]);
+    let f = evaluate(&docker(&["SYS_TIME"], &[]), Policy::CisDocker);
+    assert_eq!(
+        f.iter().find(|f| f.rule == "DC004").unwrap().severity,
+        Severity::High
+    );
+}
+
+#[test]
+fn privileged_and_add_all() {
+    let mut w = docker(&[], &[]);
+    w.privileged = Setting {
+        value: true,
+        location: loc(4),
+    };
+    let f = evaluate(&w, Policy::Strict);
+    assert_eq!(ids(&f), ["DC002"]);
+    assert_eq!(f[0].location, loc(4));
+    let f = evaluate(&docker(&["ALL"], &["ALL"]), Policy::Strict);
+    assert!(ids(&f).contains(&"DC003"));
+    assert!(ids(&f).contains(&"DC009"));
+}
+
+#[test]
+fn pss_exact_names_and_missing_block() {
+    let w = k8s(
+        &["CAP_CHOWN", "NET_BIND_SERVICE", "SYS_TIME"],
+        &["ALL"],
+        true,
+    );
+    let f = evaluate(&w, Policy::PssBaseline);
+    let dc5: Vec<_> = f.iter().filter(|f| f.rule == "DC005").collect();
+    assert_eq!(dc5.len(), 2);
+    assert!(dc5[0].message.contains("write CHOWN") || dc5[1].message.contains("write CHOWN"));
+    assert_eq!(
+        dc5.iter()
+            .map(|f| f.location.clone())
+            .collect::<Vec<_>>()
+            .len(),
+        2
+    );
+    let f = evaluate(&w, Policy::PssRestricted);
+    assert_eq!(f.iter().filter(|f| f.rule == "DC006").count(), 2);
+    // Missing block: restricted violation with the workload location.
+    let f = evaluate(&k8s(&[], &[], false), Policy::PssRestricted);
+    assert!(ids(&f).contains(&"DC008"));
+    assert_eq!(
+        f.iter().find(|f| f.rule == "DC008").unwrap().location,
+        loc(10)
+    );
+    // Lowercase "all" is fine for Docker semantics but not PSS restricted's exact match.
+    let mut w = k8s(&[], &["all"], true);
+    w.no_new_privileges = Some(Setting {
+        value: true,
+        location: None,
+    });
+    assert!(!ids(&evaluate(&w, Policy::PssRestricted)).is_empty());
+    assert!(evaluate(&w, Policy::Strict).is_empty());
+}
+
+#[test]
+fn invalid_names_are_reported_with_suggestion() {
+    let f = evaluate(&k8s(&["NET_RWA"], &["ALL"], true), Policy::Strict);
+    let bad = f.iter().find(|f| f.rule == "DC001").unwrap();
+    assert_eq!(
+        bad.message,
+        "'NET_RWA' is not a capability (did you mean NET_RAW?)"
+    );
+    assert_eq!(bad.location, loc(20));
+}
+
+#[test]
+fn suppression_marks_but_keeps() {
+    let mut w = docker(&[], &[]);
+    w.suppressions.push(crate::workload::Suppression {
+        rule: "DC009".into(),
+        reason: "needs raw sockets for arping".into(),
+    });
+    let f = evaluate(&w, Policy::CisDocker);
+    let s = f.iter().find(|f| f.rule == "DC009").unwrap();
+    assert_eq!(
+        s.suppressed.as_deref(),
+        Some("needs raw sockets for arping")
+    );
+    assert!(f
+        .iter()
+        .find(|f| f.rule == "DC010")
+        .unwrap()
+        .suppressed
+        .is_none());
+}
+
+#[test]
+fn ping_group_range_rule_needs_the_range() {
+    // Kubernetes does not set the sysctl by default.
+    let w = k8s(&[], &["CHOWN"], true);
+    assert_eq!(ids(&evaluate(&w, Policy::CisDocker)), ["DC009"]);
+    let mut w = w;
+    w.sysctls.insert(
+        "net.ipv4.ping_group_range".into(),
+        Setting {
+            value: "0 2147483647".into(),
+            location: None,
+        },
+    );
+    assert_eq!(ids(&evaluate(&w, Policy::CisDocker)), ["DC009", "DC010"]);
+    let mut d = docker(&[], &[]);
+    d.host_network = true;
+    assert_eq!(ids(&evaluate(&d, Policy::CisDocker)), ["DC009"]);
+}
+
+#[test]
+fn drift_between_config_and_processes() {
+    let mut w = docker(&[], &["ALL"]);
+    w.processes.push(crate::workload::ProcessCaps {
+        pid: 7,
+        command: "ping".into(),
+        uid: 1000,
+        permitted: CapSet::EMPTY.with(crate::caps::Cap::NET_RAW),
+        effective: CapSet::EMPTY,
+        bounding: CapSet::docker_default(),
+        ambient: CapSet::EMPTY,
+    });
+    let f = evaluate(&w, Policy::CisDocker);
+    assert_eq!(f.iter().filter(|f| f.rule == "DC012").count(), 2);
+}
