@@ -24,6 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Audit the capabilities of every container of the local Docker or Podman engine.
+    Audit(cmd::audit_live::AuditArgs),
     /// Decode capability masks to names, or show the five sets of a process.
     Decode(cmd::decode::DecodeArgs),
     /// Explain what a capability allows, what fails without it, and the safer alternative.

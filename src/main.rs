@@ -35,6 +35,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let format = cli.format;
     let outcome = match &cli.command {
+        Command::Audit(a) => cmd::audit_live::run(a, format, style, &mut out)?,
         Command::Decode(a) => {
             no_sarif(format, "decode")?;
             cmd::decode::run(a, format, style, &mut out)?

@@ -2,6 +2,7 @@
 //! returns an [`crate::Outcome`]. Commands write to a `Write` instead of stdout so tests can
 //! capture output and `main` can treat a closed pipe as success.
 
+pub mod audit_live;
 pub mod decode;
 pub mod explain;
 pub mod ps;

@@ -10,7 +10,11 @@
 //!   container could drop them in its configuration too.
 
 use crate::caps::CapSet;
+use crate::rules::{rule_info, Finding, Policy, Severity, WorkloadRef};
 use crate::workload::{ProcessCaps, Workload};
+
+/// The catalog's rule for every drift.
+pub const RULE: &str = "DC012";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -81,6 +85,65 @@ pub fn drift(w: &Workload) -> Vec<Drift> {
     out
 }
 
+impl DriftKind {
+    /// Wider sets and capability-holding non-root processes are risks; a narrower set or a
+    /// process that dropped capabilities is only a hint that the configuration can shrink.
+    pub fn severity(self) -> Severity {
+        match self {
+            DriftKind::BoundingWider => Severity::Medium,
+            DriftKind::NonRootHolds => Severity::Low,
+            DriftKind::BoundingNarrower | DriftKind::RootDropped => Severity::Info,
+        }
+    }
+}
+
+/// DC012 findings for `w`, one per distinct drift (not one per process: a 64-worker server
+/// with the same setcap binary makes one finding naming the first pid and the count).
+pub fn findings(w: &Workload, policy: Policy) -> Vec<Finding> {
+    let info = rule_info(RULE);
+    if !info.in_policy(policy) {
+        return Vec::new();
+    }
+    let wref = WorkloadRef::of(w);
+    drift(w)
+        .into_iter()
+        .map(|d| Finding {
+            rule: info.id,
+            title: info.title,
+            severity: d.kind.severity(),
+            workload: wref.clone(),
+            capabilities: d.capabilities,
+            remediation: remediation(&d),
+            message: d.message,
+            location: None,
+            standards: info.standards,
+            suppressed: w.is_suppressed(RULE).map(|s| s.reason.clone()),
+        })
+        .collect()
+}
+
+fn remediation(d: &Drift) -> String {
+    let flags: Vec<String> = d
+        .capabilities
+        .iter()
+        .map(|c| format!("--cap-drop={c}"))
+        .collect();
+    let flags = flags.join(" ");
+    match d.kind {
+        DriftKind::BoundingWider => {
+            "check the engine's default capabilities and any wrapper or hook that changes them"
+                .to_string()
+        }
+        DriftKind::BoundingNarrower => format!(
+            "nothing is at risk; to make the configuration say what runs: docker run {flags}"
+        ),
+        DriftKind::NonRootHolds => format!(
+            "remove the file capabilities (setcap -r BINARY) or run with --security-opt no-new-privileges and {flags}"
+        ),
+        DriftKind::RootDropped => format!("docker run {flags} (compose: cap_drop)"),
+    }
+}
+
 fn message(d: &Drift) -> String {
     let caps = d.capabilities.names().join(", ");
     let who = plural(&d.processes);
@@ -146,6 +209,23 @@ mod tests {
         assert!(drift(&w).is_empty());
         w.processes.clear();
         assert!(drift(&w).is_empty());
+    }
+
+    #[test]
+    fn findings_carry_rule_and_severity() {
+        let d = CapSet::docker_default().without(Cap::NET_RAW);
+        let mut w = w();
+        w.processes = vec![
+            proc_(1, 0, d.with(Cap::SYS_ADMIN), d.with(Cap::SYS_ADMIN)),
+            proc_(2, 1000, CapSet::EMPTY.with(Cap::NET_BIND_SERVICE), d),
+        ];
+        let f = findings(&w, Policy::Strict);
+        assert_eq!(f.len(), 2);
+        assert!(f.iter().all(|f| f.rule == RULE));
+        assert_eq!(f[0].severity, Severity::Medium);
+        assert_eq!(f[0].capabilities, CapSet::EMPTY.with(Cap::SYS_ADMIN));
+        assert_eq!(f[1].severity, Severity::Low);
+        assert!(f[1].remediation.contains("--cap-drop=NET_BIND_SERVICE"));
     }
 
     #[test]

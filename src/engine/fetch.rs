@@ -2,7 +2,7 @@
 
 use super::connect::{connect, describe, handshake, resolve_host, EngineKind};
 use super::progress::Progress;
-use super::{host, libpod, map, EngineAudit, EngineOptions, InputError};
+use super::{engine_error, host, libpod, map, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::ListContainersOptions;
 use bollard::Docker;
@@ -29,7 +29,7 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         notes: Vec::new(),
     };
     let fail = |mut audit: EngineAudit, msg: String| {
-        audit.errors.push(InputError::engine(&host, msg));
+        audit.errors.push(engine_error(&host, msg));
         audit
     };
     let filters = match parse_filters(&options.filters) {
@@ -77,7 +77,7 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
                 inspected.push((c, podman));
             }
             Inspected::Gone(note) => audit.notes.push(note),
-            Inspected::Failed(msg) => audit.errors.push(InputError::engine(&host, msg)),
+            Inspected::Failed(msg) => audit.errors.push(engine_error(&host, msg)),
         }
     }
     drop(results);
@@ -105,10 +105,9 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         .await;
         match joined {
             Ok(w) => audit.workloads = w.into_iter().map(|(w, _)| w).collect(),
-            Err(e) => audit.errors.push(InputError::engine(
-                &host,
-                format!("reading /proc failed: {e}"),
-            )),
+            Err(e) => audit
+                .errors
+                .push(engine_error(&host, format!("reading /proc failed: {e}"))),
         }
     } else {
         audit.workloads = workloads.into_iter().map(|(w, _)| w).collect();

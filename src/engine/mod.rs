@@ -22,34 +22,15 @@ use crate::workload::Workload;
 use serde::Serialize;
 use std::time::Duration;
 
-/// What the engine is, shown in every report so a reader knows which defaults applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EngineInfo {
-    /// `docker` or `podman`.
-    pub kind: String,
-    pub version: String,
-    pub api_version: String,
-    pub host: String,
-}
+pub use crate::report::{EngineInfo, InputError};
 
-/// An input that could not be audited. For the engine, `path` is the engine address and the
-/// message names the container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InputError {
-    pub path: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-    pub message: String,
-}
-
-impl InputError {
-    fn engine(host: &str, message: impl Into<String>) -> InputError {
-        InputError {
-            path: host.to_string(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
+/// An engine-level error: `path` is the engine address, the message names the container.
+fn engine_error(host: &str, message: impl Into<String>) -> InputError {
+    InputError {
+        path: host.to_string(),
+        line: None,
+        column: None,
+        message: message.into(),
     }
 }
 
@@ -118,7 +99,7 @@ pub fn audit_engine_blocking(host: Option<&str>, options: &EngineOptions) -> Eng
             EngineAudit {
                 engine: None,
                 workloads: Vec::new(),
-                errors: vec![InputError::engine(
+                errors: vec![engine_error(
                     &host,
                     format!("cannot start the async runtime: {e}"),
                 )],
