@@ -1,0 +1,573 @@
+//! `dropcap audit` against the real engine: exact findings per flag combination, the real sets
+//! of running processes against the configured ones, observed sysctls, drift, and every way
+//! talking to an engine fails. Other tests use the same engine concurrently, so each test
+//! labels its containers uniquely and audits only those (`--filter label=…`).
+
+mod common;
+
+use common::*;
+use dropcap::caps::{parse_list, Cap, CapSet};
+use dropcap::engine::{audit_engine_blocking, EngineAudit, EngineOptions};
+use dropcap::workload::Workload;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// A label value unique to one test, and the `--filter` that selects it.
+fn label(test: &str) -> (String, String) {
+    let l = format!("dropcap-al-test={}", unique(test));
+    let f = format!("label={l}");
+    (l, f)
+}
+
+fn run_audit(args: &[&str]) -> (Value, i32, String) {
+    let out = Command::new(dropcap_bin())
+        .arg("audit")
+        .args(args)
+        .output()
+        .expect("run dropcap");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        v,
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// `container name → sorted ["RULE CAP,CAP", …]` from a JSON report.
+fn findings(v: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in v["findings"].as_array().expect("findings array") {
+        let caps: Vec<&str> = f["capabilities"]
+            .as_array()
+            .expect("capabilities")
+            .iter()
+            .map(|c| c.as_str().expect("cap name"))
+            .collect();
+        out.entry(f["workload"]["name"].as_str().expect("name").to_string())
+            .or_default()
+            .push(format!(
+                "{} {}",
+                f["rule"].as_str().expect("rule"),
+                caps.join(",")
+            ));
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+fn f(rule: &str, caps: CapSet) -> String {
+    format!("{rule} {}", caps.names().join(","))
+}
+
+fn set(s: &str) -> CapSet {
+    parse_list(s).expect("cap list")
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn audit_lib(filter: &str) -> EngineAudit {
+    audit_engine_blocking(
+        None,
+        &EngineOptions {
+            filters: vec![filter.to_string()],
+            progress: false,
+            ..EngineOptions::default()
+        },
+    )
+}
+
+fn by_name<'a>(a: &'a EngineAudit, name: &str) -> &'a Workload {
+    a.workloads
+        .iter()
+        .find(|w| w.name == name)
+        .unwrap_or_else(|| panic!("{name} not audited: {:?}", a.errors))
+}
+
+#[test]
+fn exact_findings_per_flag_combination() {
+    if !docker_available("exact_findings_per_flag_combination") {
+        return;
+    }
+    let image = test_image();
+    let (lbl, filter) = label("flags");
+    let mk = |prefix: &str, flags: &[&str], start: bool| {
+        let mut args = vec!["--label", lbl.as_str()];
+        args.extend(flags);
+        args.extend([image, "sleep", "600"]);
+        container(prefix, &args, start)
+    };
+    // --privileged and anything with --cap-add ALL cannot start on hosts whose root lacks a
+    // capability (this sandbox has no CAP_SYS_RESOURCE), so those are audited stopped.
+    let default = mk("default", &[], true);
+    let default_stopped = mk("default-stopped", &[], false);
+    let drop_raw = mk("drop-raw", &["--cap-drop", "NET_RAW"], true);
+    let minimal = mk(
+        "minimal",
+        &["--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"],
+        true,
+    );
+    let sys_admin = mk("sys-admin", &["--cap-add", "SYS_ADMIN"], true);
+    let add_raw = mk("add-raw", &["--cap-add", "NET_RAW"], true);
+    let privileged = mk("privileged", &["--privileged"], false);
+    let all = mk("all", &["--cap-drop", "ALL", "--cap-add", "ALL"], false);
+
+    let (v, code, stderr) = run_audit(&["--format", "json", "--filter", &filter]);
+    assert_eq!(code, 1, "findings present → exit 1; stderr: {stderr}");
+    assert_eq!(v["engine"]["kind"], "docker");
+    assert_eq!(v["summary"]["workloads"], 8);
+    assert_eq!(v["errors"].as_array().map(Vec::len), Some(0));
+    let got = findings(&v);
+
+    let d = CapSet::docker_default();
+    let nr = set("NET_RAW");
+    let all_caps = CapSet::all_known();
+    let expect: Vec<(&ContainerGuard, Vec<String>)> = vec![
+        (
+            &default,
+            vec![f("DC007", d), f("DC009", nr), f("DC010", nr), f("DC011", d)],
+        ),
+        (
+            &default_stopped,
+            vec![f("DC007", d), f("DC009", nr), f("DC010", nr), f("DC011", d)],
+        ),
+        (
+            &drop_raw,
+            vec![
+                f("DC007", d.without(Cap::NET_RAW)),
+                f("DC011", d.without(Cap::NET_RAW)),
+            ],
+        ),
+        // Dropping ALL and adding only NET_BIND_SERVICE leaves only "no no-new-privileges".
+        (&minimal, vec![f("DC011", set("NET_BIND_SERVICE"))]),
+        (
+            &sys_admin,
+            vec![
+                f("DC003", set("SYS_ADMIN")),
+                f("DC007", d.with(Cap::SYS_ADMIN)),
+                f("DC009", nr),
+                f("DC010", nr),
+                f("DC011", d.with(Cap::SYS_ADMIN)),
+            ],
+        ),
+        // An explicit add of a default capability is still NET_RAW kept.
+        (
+            &add_raw,
+            vec![f("DC007", d), f("DC009", nr), f("DC010", nr), f("DC011", d)],
+        ),
+        (&privileged, vec![f("DC002", all_caps)]),
+        (
+            &all,
+            vec![
+                f("DC003", all_caps),
+                f("DC009", nr),
+                f("DC010", nr),
+                f("DC011", all_caps),
+            ],
+        ),
+    ];
+    for (c, want) in &expect {
+        assert_eq!(
+            got.get(&c.0).cloned().unwrap_or_default(),
+            sorted(want.clone()),
+            "findings of {}",
+            c.0
+        );
+    }
+    assert_eq!(got.len(), expect.len(), "only our containers: {got:?}");
+
+    // CIS Docker 5.4 as docker-bench reads it (CapAdd only) misses the kept NET_RAW; dropcap
+    // under the cis-docker policy must not.
+    let (v, code, _) = run_audit(&[
+        "--format",
+        "json",
+        "--policy",
+        "cis-docker",
+        "--filter",
+        &format!("name={}", default.0),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&v).get(&default.0).cloned().unwrap_or_default(),
+        vec![f("DC009", nr), f("DC010", nr)]
+    );
+    // A clean container exits 0 at --fail-on high.
+    let (_, code, _) = run_audit(&[
+        "--format",
+        "json",
+        "--fail-on",
+        "high",
+        "--filter",
+        &format!("name={}", minimal.0),
+    ]);
+    assert_eq!(code, 0);
+}
+
+/// The effective-set model (Moby's TweakCapabilities) against the kernel: every process of a
+/// running container has exactly the bounding set the configuration predicts.
+#[test]
+fn real_bounding_sets_match_the_model() {
+    if !docker_available("real_bounding_sets_match_the_model") || !is_root("real_bounding_sets") {
+        return;
+    }
+    let image = test_image();
+    let (lbl, filter) = label("bnd");
+    let combos: &[&[&str]] = &[
+        &[],
+        &["--cap-drop", "NET_RAW"],
+        &["--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"],
+        &["--cap-add", "SYS_ADMIN"],
+        &["--cap-add", "NET_RAW"],
+        &["--cap-add", "NET_RAW", "--cap-drop", "NET_RAW"],
+        &[
+            "--cap-drop",
+            "ALL",
+            "--cap-drop",
+            "NET_RAW",
+            "--cap-add",
+            "NET_RAW",
+        ],
+        &["--cap-add", "cap_sys_admin", "--cap-drop", "chown"],
+        // ALL minus what this host's root lacks, so that it starts.
+        &["--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE"],
+        &[
+            "--cap-add",
+            "ALL",
+            "--cap-drop",
+            "ALL",
+            "--cap-drop",
+            "SYS_RESOURCE",
+        ],
+    ];
+    let mut guards = Vec::new();
+    for (i, flags) in combos.iter().enumerate() {
+        let mut args = vec!["--label", lbl.as_str()];
+        args.extend(*flags);
+        args.extend([image, "sleep", "600"]);
+        guards.push((container(&format!("bnd{i}"), &args, true), *flags));
+    }
+    let audit = audit_lib(&filter);
+    assert!(audit.errors.is_empty(), "{:?}", audit.errors);
+    // Engines older than Moby 23 do not know PERFMON, BPF, CHECKPOINT_RESTORE: their "ALL"
+    // stops at AUDIT_READ (Docker 20.10: CapBnd 0x3ffeffffff with SYS_RESOURCE dropped).
+    let newer = set("PERFMON,BPF,CHECKPOINT_RESTORE");
+    for (g, flags) in &guards {
+        let w = by_name(&audit, &g.0);
+        assert_eq!(w.running, Some(true));
+        assert!(!w.processes.is_empty(), "{flags:?}: no processes read");
+        let model = w.effective();
+        for p in &w.processes {
+            if flags.contains(&"ALL") && flags[..2] == ["--cap-add", "ALL"] {
+                assert!(
+                    p.bounding.is_subset(model),
+                    "{flags:?}: {} vs {model}",
+                    p.bounding
+                );
+                assert!(
+                    model.difference(p.bounding).is_subset(newer),
+                    "{flags:?}: kernel {} vs model {model}",
+                    p.bounding
+                );
+                assert!(!p.bounding.contains(Cap::new(24).expect("cap 24")));
+            } else {
+                assert_eq!(p.bounding, model, "{flags:?}: kernel vs model");
+            }
+            // Root in the container: permitted = bounding.
+            assert_eq!(p.permitted, p.bounding, "{flags:?}");
+        }
+    }
+}
+
+#[test]
+fn observed_sysctls_come_from_the_container_netns() {
+    if !docker_available("observed_sysctls") || !is_root("observed_sysctls") {
+        return;
+    }
+    let image = test_image();
+    let (lbl, filter) = label("sysctl");
+    let mk = |prefix: &str, flags: &[&str]| {
+        let mut args = vec!["--label", lbl.as_str()];
+        args.extend(flags);
+        args.extend([image, "sleep", "600"]);
+        container(prefix, &args, true)
+    };
+    let default = mk("default", &[]);
+    let narrowed = mk("narrow", &["--sysctl", "net.ipv4.ping_group_range=5 7"]);
+    let host = mk("host", &["--network", "host"]);
+    let audit = audit_lib(&filter);
+    let obs = |g: &ContainerGuard, k: &str| {
+        by_name(&audit, &g.0)
+            .observed_sysctls
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| panic!("{}: {k} not observed", g.0))
+    };
+    // What the container itself sees is the truth the host-side read must match.
+    let inside = |g: &ContainerGuard, k: &str| {
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        let out = docker(&["exec", &g.0, "cat", &path]);
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for g in [&default, &narrowed, &host] {
+        for k in [
+            "net.ipv4.ping_group_range",
+            "net.ipv4.ip_unprivileged_port_start",
+        ] {
+            assert_eq!(obs(g, k), inside(g, k), "{} {k}", g.0);
+        }
+    }
+    assert_eq!(obs(&narrowed, "net.ipv4.ping_group_range"), "5 7");
+    // Group 0 is outside 5..7: NET_RAW is kept, but DC010 must not claim ping works without it.
+    let (v, _, _) = run_audit(&[
+        "--format",
+        "json",
+        "--filter",
+        &format!("name={}", narrowed.0),
+    ]);
+    let got = findings(&v).remove(&narrowed.0).unwrap_or_default();
+    assert!(got.iter().any(|f| f.starts_with("DC009")), "{got:?}");
+    assert!(!got.iter().any(|f| f.starts_with("DC010")), "{got:?}");
+}
+
+/// A non-root process that gained a capability from a setcap binary is drift (DC012).
+#[test]
+fn setcap_binary_is_reported_as_drift() {
+    if !docker_available("setcap_drift") || !is_root("setcap_drift") {
+        return;
+    }
+    let have_setcap = Command::new("setcap").arg("-h").output().is_ok();
+    assert!(
+        have_setcap || !in_ci(),
+        "setcap missing (apt-get install libcap2-bin)"
+    );
+    if !have_setcap {
+        eprintln!("SKIPPED setcap_drift: no setcap");
+        return;
+    }
+    let image = test_image();
+    let (lbl, filter) = label("setcap");
+    let g = container(
+        "setcap",
+        &[
+            "--label",
+            &lbl,
+            "--user",
+            "1000:1000",
+            image,
+            "sleep",
+            "600",
+        ],
+        true,
+    );
+    docker(&[
+        "exec",
+        "-u",
+        "0",
+        &g.0,
+        "sh",
+        "-c",
+        "cp /bin/busybox /tmp/bb && ln -s /tmp/bb /tmp/sleep",
+    ]);
+    let pid = String::from_utf8_lossy(&docker(&["inspect", "-f", "{{.State.Pid}}", &g.0]).stdout)
+        .trim()
+        .to_string();
+    let st = Command::new("setcap")
+        .args([
+            "cap_net_bind_service+ep",
+            &format!("/proc/{pid}/root/tmp/bb"),
+        ])
+        .status()
+        .expect("setcap");
+    assert!(st.success(), "setcap failed");
+    docker(&["exec", "-d", "-u", "1000", &g.0, "/tmp/sleep", "600"]);
+    // Wait until the exec'd process is there (bounded).
+    let mut drift = Vec::new();
+    for _ in 0..50 {
+        let a = audit_lib(&filter);
+        drift = dropcap::engine::drift::drift(by_name(&a, &g.0));
+        if !drift.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(
+        drift[0].kind,
+        dropcap::engine::drift::DriftKind::NonRootHolds
+    );
+    assert_eq!(drift[0].capabilities, set("NET_BIND_SERVICE"));
+    let (v, _, _) = run_audit(&["--format", "json", "--filter", &filter]);
+    let got = findings(&v).remove(&g.0).unwrap_or_default();
+    assert!(
+        got.contains(&f("DC012", set("NET_BIND_SERVICE"))),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn unreachable_engine_is_one_line_and_exit_2() {
+    let (v, code, _) = run_audit(&[
+        "--format",
+        "json",
+        "--host",
+        "unix:///nonexistent/dropcap.sock",
+    ]);
+    assert_eq!(code, 2);
+    let errs = v["errors"].as_array().expect("errors");
+    assert_eq!(errs.len(), 1);
+    let msg = errs[0]["message"].as_str().expect("message");
+    assert!(
+        msg.contains("no socket at /nonexistent/dropcap.sock"),
+        "{msg}"
+    );
+    assert!(!msg.contains('\n'));
+    assert_eq!(v["engine"], Value::Null);
+
+    // Table output too, and a refused TCP port (nothing listens on port 1 of loopback).
+    let out = Command::new(dropcap_bin())
+        .args(["audit", "--host", "tcp://127.0.0.1:1"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tcp://127.0.0.1:1: error:"), "{text}");
+    assert!(text.contains("connection refused"), "{text}");
+}
+
+#[test]
+fn permission_denied_on_the_socket() {
+    if !docker_available("permission_denied") || !is_root("permission_denied") {
+        return;
+    }
+    // nobody is not in the docker group; the socket is root:docker 0660.
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(dropcap_bin())
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--host",
+            "unix:///var/run/docker.sock",
+        ])
+        .output()
+        .expect("setpriv");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let msg = v["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        msg.starts_with("permission denied on /var/run/docker.sock"),
+        "{msg}"
+    );
+}
+
+/// A fake engine on a unix socket: one container vanished between list and inspect, one
+/// answers garbage, one is fine. The good one is still audited, the vanished one is a note,
+/// the garbage one an error.
+#[test]
+fn removed_and_malformed_containers_do_not_stop_the_audit() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("engine.sock");
+    let listener = UnixListener::bind(&sock).expect("bind");
+    let good = "a".repeat(64);
+    let gone = "b".repeat(64);
+    let bad = "c".repeat(64);
+    let list = format!(r#"[{{"Id":"{good}"}},{{"Id":"{gone}"}},{{"Id":"{bad}"}}]"#);
+    let inspect_good = format!(
+        r#"{{"Id":"{good}","Name":"/web","Config":{{"Image":"nginx"}},"State":{{"Running":false}},"HostConfig":{{"CapAdd":["CAP_SYS_ADMIN"],"CapDrop":null,"Privileged":false}}}}"#
+    );
+    let server = std::thread::spawn(move || {
+        for stream in listener.incoming().take(6) {
+            let Ok(mut s) = stream else { break };
+            let mut reader = BufReader::new(s.try_clone().expect("clone"));
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (status, body) = if path.ends_with("/version") {
+                ("200 OK", r#"{"Version":"20.10.0","ApiVersion":"1.41","Components":[{"Name":"Engine","Version":"20.10.0"}]}"#.to_string())
+            } else if path.contains("/containers/json") {
+                ("200 OK", list.clone())
+            } else if path.contains(&good) {
+                ("200 OK", inspect_good.clone())
+            } else if path.contains(&gone) {
+                (
+                    "404 Not Found",
+                    format!(r#"{{"message":"No such container: {gone}"}}"#),
+                )
+            } else {
+                ("200 OK", r#"{"Id": 5, "HostConfig": "#.to_string())
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let host = format!("unix://{}", sock.display());
+    let out = Command::new(dropcap_bin())
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--host",
+            &host,
+            "--concurrency",
+            "1",
+        ])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "malformed answer is an error; {stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["summary"]["workloads"], 1);
+    assert_eq!(
+        findings(&v)
+            .get("web")
+            .map(|f| f.iter().any(|x| x == "DC003 SYS_ADMIN")),
+        Some(true)
+    );
+    let errs = v["errors"].as_array().expect("errors");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let msg = errs[0]["message"].as_str().expect("msg");
+    assert!(
+        msg.starts_with("container cccccccccccc: malformed answer"),
+        "{msg}"
+    );
+    assert!(
+        stderr.contains("note: container bbbbbbbbbbbb was removed while being audited; skipped"),
+        "{stderr}"
+    );
+    let _ = server.join();
+}
