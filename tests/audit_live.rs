@@ -571,3 +571,220 @@ fn removed_and_malformed_containers_do_not_stop_the_audit() {
     );
     let _ = server.join();
 }
+
+/// `podman system service` on a socket of this test's own, stopped (by its pid) on drop.
+struct PodmanService {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    host: String,
+}
+
+impl Drop for PodmanService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn podman(args: &[&str]) -> std::process::Output {
+    let out = Command::new("podman")
+        .args(args)
+        .output()
+        .expect("run podman");
+    assert!(
+        out.status.success(),
+        "podman {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Removes the named Podman container when dropped.
+struct PodmanGuard(String);
+
+impl Drop for PodmanGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-v", &self.0])
+            .output();
+    }
+}
+
+fn podman_service() -> Option<PodmanService> {
+    let have = Command::new("podman")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            !in_ci(),
+            "podman is not installed (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIPPED podman tests: podman is not installed");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("podman.sock");
+    let host = format!("unix://{}", sock.display());
+    let child = Command::new("podman")
+        .args(["system", "service", "--time=0", &host])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start podman system service");
+    let svc = PodmanService {
+        child,
+        _dir: dir,
+        host,
+    };
+    for _ in 0..100 {
+        if sock.exists() {
+            return Some(svc);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("podman system service did not create {}", sock.display());
+}
+
+/// The Docker test image, copied into Podman's store (no registry here).
+fn podman_image() -> String {
+    let image = test_image();
+    let name = format!("localhost/{image}");
+    let exists = Command::new("podman")
+        .args(["image", "exists", &name])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !exists {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tar = dir.path().join("image.tar");
+        let tar = tar.to_str().expect("utf-8 path");
+        docker(&["save", "-o", tar, image]);
+        podman(&["load", "-i", tar]);
+    }
+    name
+}
+
+#[test]
+fn podman_engine_through_its_docker_compatible_socket() {
+    if !docker_available("podman_engine") || !is_root("podman_engine") {
+        return;
+    }
+    let Some(svc) = podman_service() else {
+        return;
+    };
+    let image = podman_image();
+    let (lbl, filter) = label("podman");
+    // Podman sets RLIMIT_NOFILE to 1048576 by default, which needs CAP_SYS_RESOURCE this
+    // sandbox's root lacks; explicit limits make containers start anywhere.
+    let mk = |prefix: &str, flags: &[&str], start: bool| {
+        let name = unique(prefix);
+        let mut args = vec![if start { "run" } else { "create" }];
+        if start {
+            args.push("-d");
+        }
+        args.extend([
+            "--name",
+            name.as_str(),
+            "--label",
+            lbl.as_str(),
+            "--network",
+            "none",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ]);
+        args.extend(flags);
+        args.extend([image.as_str(), "sleep", "600"]);
+        let g = PodmanGuard(name.clone());
+        podman(&args);
+        g
+    };
+    let default = mk("pm-default", &[], false);
+    let running = mk("pm-running", &[], true);
+    let add_raw = mk("pm-add-raw", &["--cap-add", "NET_RAW"], false);
+    let minimal = mk(
+        "pm-minimal",
+        &["--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"],
+        false,
+    );
+    let sys_admin = mk(
+        "pm-sys-admin",
+        &["--cap-add", "SYS_ADMIN", "--cap-drop", "CHOWN"],
+        false,
+    );
+    let privileged = mk("pm-privileged", &["--privileged"], false);
+
+    let (v, code, stderr) =
+        run_audit(&["--format", "json", "--host", &svc.host, "--filter", &filter]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(v["engine"]["kind"], "podman", "{v}");
+    assert_eq!(v["errors"].as_array().map(Vec::len), Some(0), "{v}");
+    assert!(!stderr.contains("libpod inspect failed"), "{stderr}");
+    let got = findings(&v);
+    let p = CapSet::podman_default();
+    let nr = set("NET_RAW");
+    let expect: Vec<(&PodmanGuard, Vec<String>)> = vec![
+        // Podman's default set has no NET_RAW: nothing about it, unlike Docker.
+        (&default, vec![f("DC007", p), f("DC011", p)]),
+        (&running, vec![f("DC007", p), f("DC011", p)]),
+        (
+            &add_raw,
+            vec![
+                f("DC004", nr),
+                f("DC007", p.with(Cap::NET_RAW)),
+                f("DC009", nr),
+                f("DC011", p.with(Cap::NET_RAW)),
+            ],
+        ),
+        (&minimal, vec![f("DC011", set("NET_BIND_SERVICE"))]),
+        (
+            &sys_admin,
+            vec![
+                f("DC003", set("SYS_ADMIN")),
+                f("DC007", p.with(Cap::SYS_ADMIN).without(Cap::CHOWN)),
+                f("DC011", p.with(Cap::SYS_ADMIN).without(Cap::CHOWN)),
+            ],
+        ),
+        (&privileged, vec![f("DC002", CapSet::all_known())]),
+    ];
+    for (c, want) in &expect {
+        assert_eq!(
+            got.get(&c.0).cloned().unwrap_or_default(),
+            sorted(want.clone()),
+            "findings of {}",
+            c.0
+        );
+    }
+    assert_eq!(got.len(), expect.len(), "{got:?}");
+
+    // The running container's processes, read from /proc, have Podman's bounding set.
+    let audit = audit_engine_blocking(
+        Some(&svc.host),
+        &EngineOptions {
+            filters: vec![format!("name={}", running.0)],
+            progress: false,
+            ..EngineOptions::default()
+        },
+    );
+    let w = by_name(&audit, &running.0);
+    assert!(!w.processes.is_empty(), "no processes read for Podman");
+    for pr in &w.processes {
+        assert_eq!(pr.bounding, p, "kernel vs Podman default");
+    }
+    let inside = podman(&[
+        "exec",
+        &running.0,
+        "cat",
+        "/proc/sys/net/ipv4/ping_group_range",
+    ]);
+    let inside = String::from_utf8_lossy(&inside.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(
+        w.observed_sysctls.get("net.ipv4.ping_group_range"),
+        Some(&inside)
+    );
+}

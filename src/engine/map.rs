@@ -108,9 +108,17 @@ fn podman_compat_bounding(adds: &[String], drops: &[String]) -> CapSet {
         .union(set(adds))
 }
 
-/// Add/drop lists that turn `defaults` into `actual`: what a user would have had to write.
+/// Add/drop lists that turn `defaults` into `actual`, in the form a user would have written:
+/// when most defaults are gone, `drop ALL` plus adds (Podman does not say which form was
+/// used, and both give the same set; this one keeps "drop ALL" rules quiet for a container
+/// that effectively did).
 fn relative_to(actual: CapSet, defaults: CapSet) -> (Vec<CapEntry>, Vec<CapEntry>) {
-    let names = |s: CapSet| s.iter().map(|c| CapEntry::new(&c.name(), None)).collect();
+    let names =
+        |s: CapSet| -> Vec<CapEntry> { s.iter().map(|c| CapEntry::new(&c.name(), None)).collect() };
+    let kept = actual.intersect(defaults);
+    if kept.len() * 2 < defaults.len() {
+        return (names(actual), vec![CapEntry::new("ALL", None)]);
+    }
     (
         names(actual.difference(defaults)),
         names(defaults.difference(actual)),
@@ -243,6 +251,15 @@ mod tests {
         assert_eq!(w.effective(), bounding);
         let raws: Vec<&str> = w.cap_add.iter().map(|e| e.raw.as_str()).collect();
         assert_eq!(raws, ["NET_RAW", "SYS_ADMIN"]);
+        // Podman 4.3 for --cap-drop ALL --cap-add NET_BIND_SERVICE: shown as drop ALL.
+        let nbs = CapSet::EMPTY.with(Cap::NET_BIND_SERVICE);
+        let p = PodmanCaps {
+            bounding: nbs,
+            effective: Some(nbs),
+        };
+        let w = workload_from_inspect(&inspect(&[], &[], false), EngineKind::Podman, Some(p));
+        assert!(w.drops_all());
+        assert_eq!(w.effective(), nbs);
         let w = workload_from_inspect(&inspect(&[], &[], true), EngineKind::Podman, None);
         assert!(w.privileged.value);
         assert_eq!(w.effective(), CapSet::all_known());
