@@ -26,6 +26,10 @@ pub struct EngineArgs {
     /// Do not read running containers' processes and sysctls from /proc.
     #[arg(long)]
     pub no_proc: bool,
+    /// Inspect every container through the API even when dockerd's state files are readable
+    /// here (slower; the answers are the same).
+    #[arg(long)]
+    pub api_only: bool,
 }
 
 /// Until the live and static audits share one `audit` command, this is its live half.
@@ -74,6 +78,7 @@ pub fn run_engine(
         filters: engine.filter.clone(),
         concurrency: engine.concurrency.max(1),
         read_processes: !engine.no_proc,
+        state_files: !engine.api_only,
         ..EngineOptions::default()
     };
     let audit = audit_engine_blocking(None, &options);

@@ -1,16 +1,17 @@
 //! List, inspect concurrently, map, then read the host: the live audit's pipeline.
 
-use super::connect::{connect, describe, handshake, resolve_host, EngineKind};
+use super::connect::{describe, engine_info, open, resolve_host, EngineKind};
 use super::progress::Progress;
-use super::{engine_error, host, libpod, map, EngineAudit, EngineOptions};
+use super::{disk, engine_error, host, libpod, map, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::ListContainersOptions;
 use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 enum Inspected {
+    FromFiles(Box<ContainerInspectResponse>),
     Ok(
         Box<ContainerInspectResponse>,
         Option<libpod::PodmanCaps>,
@@ -27,6 +28,7 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         workloads: Vec::new(),
         errors: Vec::new(),
         notes: Vec::new(),
+        from_state_files: 0,
     };
     let fail = |mut audit: EngineAudit, msg: String| {
         audit.errors.push(engine_error(&host, msg));
@@ -36,21 +38,23 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         Ok(f) => f,
         Err(msg) => return fail(audit, msg),
     };
-    let docker = match connect(&host, options.timeout) {
+    let docker = match open(&host, options.timeout).await {
         Ok(d) => d,
         Err(msg) => return fail(audit, msg),
     };
-    let (docker, info, kind) = match handshake(docker, &host).await {
-        Ok(x) => x,
-        Err(msg) => return fail(audit, msg),
-    };
-    audit.engine = Some(info);
     let list = ListContainersOptions {
         all: true,
         filters: (!filters.is_empty()).then_some(filters),
         ..Default::default()
     };
-    let summaries = match docker.list_containers(Some(list)).await {
+    // /version (for the report) and the list do not depend on each other.
+    let (version, summaries) = tokio::join!(docker.version(), docker.list_containers(Some(list)));
+    let (info, kind) = match version {
+        Ok(v) => engine_info(&v, &host),
+        Err(e) => return fail(audit, describe(&host, &e)),
+    };
+    audit.engine = Some(info);
+    let summaries = match summaries {
         Ok(s) => s,
         Err(e) => {
             return fail(
@@ -63,13 +67,18 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
 
     let mut progress = Progress::new(ids.len(), options.progress);
     let concurrency = options.concurrency.max(1);
+    let state_root = state_root(options, &host, kind);
     let mut results = stream::iter(ids)
-        .map(|id| inspect_one(&docker, &host, kind, id))
+        .map(|id| inspect_one(&docker, &host, kind, state_root.as_deref(), id))
         .buffer_unordered(concurrency);
     let mut inspected = Vec::new();
     while let Some(r) = results.next().await {
         progress.inc();
         match r {
+            Inspected::FromFiles(c) => {
+                audit.from_state_files += 1;
+                inspected.push((c, None));
+            }
             Inspected::Ok(c, podman, note) => {
                 if let Some(n) = note {
                     audit.notes.push(n);
@@ -120,8 +129,28 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     audit
 }
 
-async fn inspect_one(docker: &Docker, host: &str, kind: EngineKind, id: String) -> Inspected {
+/// dockerd's data root when its state files can stand in for inspects: a local Docker engine
+/// (unix socket) whose `containers` directory this process can read.
+fn state_root(options: &EngineOptions, host: &str, kind: EngineKind) -> Option<PathBuf> {
+    if !options.state_files || kind != EngineKind::Docker || !host.starts_with("unix://") {
+        return None;
+    }
+    let root = PathBuf::from(disk::DEFAULT_ROOT);
+    std::fs::read_dir(root.join("containers")).ok()?;
+    Some(root)
+}
+
+async fn inspect_one(
+    docker: &Docker,
+    host: &str,
+    kind: EngineKind,
+    state_root: Option<&Path>,
+    id: String,
+) -> Inspected {
     let short: String = id.chars().take(12).collect();
+    if let Some(c) = state_root.and_then(|root| disk::read(root, &id)) {
+        return Inspected::FromFiles(Box::new(c));
+    }
     let c = match docker.inspect_container(&id, None).await {
         Ok(c) => c,
         Err(bollard::errors::Error::DockerResponseServerError {

@@ -8,12 +8,14 @@
 //! configuration is only what was asked for, not what the kernel enforces.
 
 mod connect;
+mod disk;
 pub mod drift;
 mod fetch;
 mod host;
 mod libpod;
 mod map;
 mod progress;
+mod raw;
 
 pub use connect::{resolve_host, EngineKind};
 pub use map::workload_from_inspect;
@@ -50,6 +52,9 @@ pub struct EngineOptions {
     pub progress: bool,
     /// Per-request timeout, so a hung engine ends the audit instead of hanging it.
     pub timeout: Duration,
+    /// Read dockerd's state files instead of inspecting, when the engine is local and they are
+    /// readable (root); any container whose files are not understood is inspected as usual.
+    pub state_files: bool,
 }
 
 impl Default for EngineOptions {
@@ -61,6 +66,7 @@ impl Default for EngineOptions {
             read_processes: true,
             progress: true,
             timeout: Duration::from_secs(60),
+            state_files: true,
         }
     }
 }
@@ -75,6 +81,8 @@ pub struct EngineAudit {
     pub errors: Vec<InputError>,
     /// Things worth telling but not failures, e.g. a container removed while being audited.
     pub notes: Vec<String>,
+    /// Containers read from dockerd's state files instead of an inspect.
+    pub from_state_files: usize,
 }
 
 /// Audits every container (running and stopped) of the engine at `host`.
@@ -104,6 +112,7 @@ pub fn audit_engine_blocking(host: Option<&str>, options: &EngineOptions) -> Eng
                     format!("cannot start the async runtime: {e}"),
                 )],
                 notes: Vec::new(),
+                from_state_files: 0,
             }
         }
     }
