@@ -810,3 +810,29 @@ fn podman_engine_through_its_docker_compatible_socket() {
         Some(&inside)
     );
 }
+
+/// An engine that accepts connections and never answers ends the audit at --timeout.
+#[test]
+fn hung_engine_times_out() {
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("hung.sock");
+    let listener = UnixListener::bind(&sock).expect("bind");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let start = std::time::Instant::now();
+    let out = Command::new(dropcap_bin())
+        .args(["audit", "--format", "json", "--timeout", "1", "--host"])
+        .arg(format!("unix://{}", sock.display()))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let msg = v["errors"][0]["message"].as_str().expect("message");
+    assert!(msg.contains("did not answer"), "{msg}");
+}

@@ -23,6 +23,9 @@ pub struct EngineArgs {
     /// Container inspects in flight at once.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub concurrency: usize,
+    /// Give up on an engine request after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
     /// Do not read running containers' processes and sysctls from /proc.
     #[arg(long)]
     pub no_proc: bool,
@@ -79,6 +82,7 @@ pub fn run_engine(
         concurrency: engine.concurrency.max(1),
         read_processes: !engine.no_proc,
         state_files: !engine.api_only,
+        timeout: std::time::Duration::from_secs(engine.timeout.max(1)),
         ..EngineOptions::default()
     };
     let audit = audit_engine_blocking(None, &options);

@@ -74,7 +74,7 @@ pub fn connect(host: &str, timeout: Duration) -> Result<Docker, String> {
 /// and bollard's own negotiation costs a `/version` call (~11 ms on dockerd, which asks
 /// containerd and runc for theirs); `/_ping` states the version in a header for ~1 ms.
 pub async fn open(host: &str, timeout: Duration) -> Result<Docker, String> {
-    if let Some(v) = ping_version(host).await {
+    if let Some(v) = ping_version(host, timeout).await? {
         let secs = timeout.as_secs().max(1);
         let versioned = if host.starts_with("unix://") {
             Docker::connect_with_unix(host, secs, &v).ok()
@@ -93,11 +93,18 @@ pub async fn open(host: &str, timeout: Duration) -> Result<Docker, String> {
         .map_err(|e| describe(host, &e))
 }
 
-async fn ping_version(host: &str) -> Option<ClientVersion> {
-    let answer = super::raw::get(host, "/_ping").await.ok()?;
-    if answer.status != 200 {
-        return None;
+/// `Ok(None)` when `/_ping` gives no usable version (bollard then negotiates); `Err` only
+/// when the engine accepted the connection and then never answered.
+async fn ping_version(host: &str, timeout: Duration) -> Result<Option<ClientVersion>, String> {
+    match super::raw::get(host, "/_ping", timeout).await {
+        Ok(a) if a.status == 200 => Ok(version_header(&a)),
+        Ok(_) => Ok(None),
+        Err(e) if e.contains("did not answer") => Err(e),
+        Err(_) => Ok(None),
     }
+}
+
+fn version_header(answer: &super::raw::Answer) -> Option<ClientVersion> {
     let (major, minor) = answer.header("Api-Version")?.split_once('.')?;
     let server = ClientVersion {
         major_version: major.trim().parse().ok()?,

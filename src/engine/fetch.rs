@@ -69,7 +69,16 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     let concurrency = options.concurrency.max(1);
     let state_root = state_root(options, &host, kind);
     let mut results = stream::iter(ids)
-        .map(|id| inspect_one(&docker, &host, kind, state_root.as_deref(), id))
+        .map(|id| {
+            inspect_one(
+                &docker,
+                &host,
+                kind,
+                state_root.as_deref(),
+                options.timeout,
+                id,
+            )
+        })
         .buffer_unordered(concurrency);
     let mut inspected = Vec::new();
     while let Some(r) = results.next().await {
@@ -145,6 +154,7 @@ async fn inspect_one(
     host: &str,
     kind: EngineKind,
     state_root: Option<&Path>,
+    timeout: std::time::Duration,
     id: String,
 ) -> Inspected {
     let short: String = id.chars().take(12).collect();
@@ -165,7 +175,7 @@ async fn inspect_one(
     if kind != EngineKind::Podman {
         return Inspected::Ok(Box::new(c), None, None);
     }
-    match libpod::inspect_caps(host, &id).await {
+    match libpod::inspect_caps(host, &id, timeout).await {
         Ok(p) => Inspected::Ok(Box::new(c), Some(p), None),
         Err(e) => Inspected::Ok(
             Box::new(c),

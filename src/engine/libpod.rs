@@ -23,9 +23,13 @@ pub struct PodmanCaps {
     pub effective: Option<CapSet>,
 }
 
-pub async fn inspect_caps(host: &str, id: &str) -> Result<PodmanCaps, String> {
+pub async fn inspect_caps(
+    host: &str,
+    id: &str,
+    timeout: std::time::Duration,
+) -> Result<PodmanCaps, String> {
     let path = format!("/v4.0.0/libpod/containers/{id}/json");
-    let answer = get(host, &path).await?;
+    let answer = get(host, &path, timeout).await?;
     parse(answer.ok_body(&path)?)
 }
 

@@ -36,7 +36,17 @@ impl Answer {
     }
 }
 
-pub async fn get(host: &str, path: &str) -> Result<Answer, String> {
+/// `Err` names the problem; a server that accepts but never answers ends at `timeout`.
+pub async fn get(host: &str, path: &str, timeout: std::time::Duration) -> Result<Answer, String> {
+    match tokio::time::timeout(timeout, get_inner(host, path)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "the engine at {host} did not answer {path} in time"
+        )),
+    }
+}
+
+async fn get_inner(host: &str, path: &str) -> Result<Answer, String> {
     if let Some(sock) = host.strip_prefix("unix://") {
         let s = tokio::net::UnixStream::connect(sock)
             .await
