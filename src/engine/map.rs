@@ -266,6 +266,30 @@ mod tests {
     }
 
     #[test]
+    fn docker_all_semantics_from_inspect() {
+        // Measured on Docker 20.10: CapBnd has every capability the engine knows but SYS_RESOURCE.
+        let w = workload_from_inspect(
+            &inspect(&["ALL"], &["ALL", "CAP_SYS_RESOURCE"], false),
+            EngineKind::Docker,
+            None,
+        );
+        let sys_resource = crate::caps::parse_cap("SYS_RESOURCE").unwrap();
+        assert_eq!(w.effective(), CapSet::all_known().without(sys_resource));
+        let w = workload_from_inspect(
+            &inspect(&["ALL"], &["ALL"], false),
+            EngineKind::Docker,
+            None,
+        );
+        assert_eq!(w.effective(), CapSet::all_known());
+        let w = workload_from_inspect(
+            &inspect(&["CAP_NET_RAW"], &["CAP_NET_RAW"], false),
+            EngineKind::Docker,
+            None,
+        );
+        assert_eq!(w.effective(), CapSet::docker_default());
+    }
+
+    #[test]
     fn security_opts() {
         let s = |v: &[&str]| {
             no_new_privileges(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).map(|s| s.value)
