@@ -43,10 +43,12 @@ pub fn processes(proc_root: &Path, pid: u32, id: &str) -> Option<Vec<ProcessCaps
         match Process::read(proc_root, p) {
             Ok(proc_) if proc_.container.as_ref().is_some_and(|c| c.id == id) => {
                 let s = &proc_.status;
+                let map = std::fs::read_to_string(proc_root.join(p.to_string()).join("uid_map"))
+                    .unwrap_or_default();
                 out.push(ProcessCaps {
                     pid: p,
                     command: proc_.command,
-                    uid: s.uid[1],
+                    uid: uid_inside(&map, s.uid[1]),
                     permitted: s.permitted,
                     effective: s.effective,
                     bounding: s.bounding,
@@ -59,6 +61,24 @@ pub fn processes(proc_root: &Path, pid: u32, id: &str) -> Option<Vec<ProcessCaps
         }
     }
     Some(out)
+}
+
+/// The uid a process has inside its own user namespace. `/proc/PID/status` shows it as the
+/// host sees it: under userns-remap the container's root is host uid 100000, yet holds every
+/// capability of its namespace by right, which is no drift. Unmapped ids stay as they are.
+fn uid_inside(uid_map: &str, host_uid: u32) -> u32 {
+    for line in uid_map.lines() {
+        let mut f = line.split_whitespace().map(str::parse::<u64>);
+        let (Some(Ok(inside)), Some(Ok(outside)), Some(Ok(count))) = (f.next(), f.next(), f.next())
+        else {
+            continue;
+        };
+        let uid = u64::from(host_uid);
+        if outside <= uid && uid < outside.saturating_add(count) {
+            return u32::try_from(inside + (uid - outside)).unwrap_or(host_uid);
+        }
+    }
+    host_uid
 }
 
 /// Pids listed in the container's cgroup directory, from the first hierarchy that has one.
@@ -178,6 +198,16 @@ mod tests {
         );
         assert!(cgroup_dirs("0::/../../etc\n").is_empty());
         assert!(cgroup_dirs("junk").is_empty());
+    }
+
+    #[test]
+    fn uids_inside_user_namespaces() {
+        assert_eq!(uid_inside("         0          0 4294967295\n", 1000), 1000);
+        assert_eq!(uid_inside("         0     100000      65536\n", 100000), 0);
+        assert_eq!(uid_inside("0 100000 65536\n", 101000), 1000);
+        assert_eq!(uid_inside("0 100000 65536\n", 5), 5);
+        assert_eq!(uid_inside("", 7), 7);
+        assert_eq!(uid_inside("junk", 7), 7);
     }
 
     #[test]
