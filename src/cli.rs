@@ -32,4 +32,6 @@ pub enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// List processes holding capabilities, grouped by container.
     Ps(cmd::ps::PsArgs),
+    /// ICMP echo without NET_RAW, through a datagram socket (iputils options and output).
+    Ping(cmd::ping::PingArgs),
 }

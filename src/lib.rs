@@ -7,6 +7,7 @@ pub mod caps;
 pub mod cmd;
 pub mod engine;
 pub mod output;
+pub mod ping;
 pub mod process;
 pub mod report;
 pub mod rules;

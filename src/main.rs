@@ -48,6 +48,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             no_sarif(format, "ps")?;
             cmd::ps::run(a, format, style, &mut out)?
         }
+        Command::Ping(a) => cmd::ping::run(a, format, style, &mut out)?,
     };
     out.flush()?;
     Ok(outcome)

@@ -5,6 +5,7 @@
 pub mod audit_live;
 pub mod decode;
 pub mod explain;
+pub mod ping;
 pub mod ps;
 
 use thiserror::Error;
