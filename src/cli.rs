@@ -32,6 +32,12 @@ pub enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// List processes holding capabilities, grouped by container.
     Ps(cmd::ps::PsArgs),
+    /// Run a command with exactly the given capabilities in all five sets (like setpriv).
+    Exec(cmd::exec::ExecArgs),
+    /// Find the minimal capability set of an image or command, and prove it by real runs.
+    Profile(cmd::profile::ProfileArgs),
+    /// Watch every capability check of a command, process tree, container or the host (eBPF).
+    Trace(cmd::trace::TraceArgs),
     /// ICMP echo without NET_RAW, through a datagram socket (iputils options and output).
     Ping(cmd::ping::PingArgs),
 }

@@ -6,11 +6,14 @@
 pub mod caps;
 pub mod cmd;
 pub mod engine;
+pub mod exec;
 pub mod output;
 pub mod ping;
 pub mod process;
+pub mod profile;
 pub mod report;
 pub mod rules;
+pub mod trace;
 pub mod workload;
 
 /// What a command concluded, mapped to exit codes the way ripgrep does: 0 clean, 1 findings

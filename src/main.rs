@@ -48,6 +48,21 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             no_sarif(format, "ps")?;
             cmd::ps::run(a, format, style, &mut out)?
         }
+        // exec replaces the process; it returns only with an error, and with the command's
+        // own convention for exit codes (127 not found, 126 cannot run).
+        Command::Exec(a) => {
+            let err = cmd::exec::run(a);
+            eprintln!("dropcap: exec: {err}");
+            std::process::exit(i32::from(err.exit_code()));
+        }
+        Command::Profile(a) => {
+            no_sarif(format, "profile")?;
+            cmd::profile::run(a, format, style, &mut out)?
+        }
+        Command::Trace(a) => {
+            no_sarif(format, "trace")?;
+            cmd::trace::run(a, format, style, &mut out)?
+        }
         Command::Ping(a) => cmd::ping::run(a, format, style, &mut out)?,
     };
     out.flush()?;

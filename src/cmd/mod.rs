@@ -4,9 +4,12 @@
 
 pub mod audit_live;
 pub mod decode;
+pub mod exec;
 pub mod explain;
 pub mod ping;
+pub mod profile;
 pub mod ps;
+pub mod trace;
 
 use thiserror::Error;
 
@@ -19,6 +22,8 @@ pub enum CmdError {
     Proc(#[from] crate::process::ProcError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
     #[error("encoding JSON: {0}")]

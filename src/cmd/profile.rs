@@ -1,0 +1,178 @@
+//! `dropcap profile`: find the minimal capability set of an image or a local command, proven
+//! by real runs. The algorithm lives in `crate::profile`; this file turns flags into a runner,
+//! a check and a tracer, and prints the report.
+
+use super::CmdError;
+use crate::output::{Format, Style};
+use crate::profile::docker::{DockerRunner, DockerSpec};
+use crate::profile::local::{LocalRunner, LocalSpec};
+use crate::profile::{self, file, interrupt, report, Check, Options, Runner, Tracer};
+use crate::Outcome;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("success").args(["check", "http", "exit_zero", "stays_up"])))]
+pub struct ProfileArgs {
+    /// Profile this image (local engine; never pulled): each trial is a new container.
+    #[arg(long, conflicts_with = "command", required_unless_present = "command")]
+    pub image: Option<String>,
+    /// Command line for the container, replacing the image's CMD (shell-style quoting).
+    #[arg(long, requires = "image")]
+    pub cmd: Option<String>,
+    /// Success = the workload stays up and this shell command exits 0 (inside the container
+    /// via `docker exec`, or on the host for a local command).
+    #[arg(long)]
+    pub check: Option<String>,
+    /// Success = the workload stays up and answers GET on PORT/PATH with 2xx or 3xx (sent from
+    /// the host inside the container's network namespace).
+    #[arg(long, value_name = "PORT/PATH")]
+    pub http: Option<String>,
+    /// Success = the command exits 0 within the timeout (the default).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Success = the workload is still running after SECONDS.
+    #[arg(long, value_name = "SECONDS")]
+    pub stays_up: Option<u64>,
+    /// Run the workload as this user (`name`, `uid`, `uid:gid`).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Seconds each trial may take before it counts as failed.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Container network for trials.
+    #[arg(long, default_value = "none", requires = "image")]
+    pub network: String,
+    /// Set a namespaced sysctl in every trial container (repeatable), e.g.
+    /// `net.ipv4.ip_unprivileged_port_start=1024` to profile as production runs.
+    #[arg(long, value_name = "KEY=VALUE", requires = "image")]
+    pub sysctl: Vec<String>,
+    /// Write the profile (JSON, see docs/profile.md) to FILE, for `dropcap fix`.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not trace: start from the whole default set (more trials, same proof).
+    #[arg(long)]
+    pub no_trace: bool,
+    /// The local command to profile (each trial runs it through `dropcap exec`).
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+fn check_of(args: &ProfileArgs) -> Result<Check, CmdError> {
+    if let Some(c) = &args.check {
+        if c.trim().is_empty() {
+            return Err(CmdError::Usage("--check: empty command".into()));
+        }
+        return Ok(Check::Command { command: c.clone() });
+    }
+    if let Some(h) = &args.http {
+        return Check::parse_http(h).map_err(CmdError::Usage);
+    }
+    if let Some(s) = args.stays_up {
+        return Ok(Check::StaysUp { seconds: s });
+    }
+    Ok(Check::ExitZero)
+}
+
+pub fn run(
+    args: &ProfileArgs,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<Outcome, CmdError> {
+    if args.timeout == 0 {
+        return Err(CmdError::Usage(
+            "--timeout must be at least 1 second".into(),
+        ));
+    }
+    let check = check_of(args)?;
+    if let Check::StaysUp { seconds } = check {
+        if seconds >= args.timeout {
+            return Err(CmdError::Usage(format!(
+                "--stays-up {seconds} must be shorter than --timeout {}",
+                args.timeout
+            )));
+        }
+    }
+    if let Some(bad) = args.sysctl.iter().find(|s| !s.contains('=')) {
+        return Err(CmdError::Usage(format!(
+            "--sysctl '{bad}': expected KEY=VALUE"
+        )));
+    }
+    let timeout = Duration::from_secs(args.timeout);
+    interrupt::install();
+    let mut runner: Box<dyn Runner> = match &args.image {
+        Some(image) => {
+            let cmd = match &args.cmd {
+                Some(c) => Some(
+                    profile::split_words(c)
+                        .ok_or_else(|| CmdError::Usage(format!("--cmd '{c}': unbalanced quote")))?,
+                ),
+                None => None,
+            }
+            // An empty --cmd means the image's own CMD, as `docker run IMAGE` does.
+            .filter(|w| !w.is_empty());
+            Box::new(DockerRunner::new(DockerSpec {
+                image: image.clone(),
+                cmd,
+                user: args.user.clone(),
+                network: args.network.clone(),
+                sysctls: args.sysctl.clone(),
+                check,
+                timeout,
+            })?)
+        }
+        None => Box::new(LocalRunner::new(LocalSpec {
+            argv: args.command.clone(),
+            user: args.user.clone(),
+            check,
+            timeout,
+        })?),
+    };
+    let mut tracer: Option<Box<dyn Tracer>> = None;
+    let mut tracer_note = None;
+    if !args.no_trace {
+        match profile::ebpf::system_tracer() {
+            Ok(t) => tracer = Some(t),
+            Err(why) => tracer_note = Some(why),
+        }
+    }
+    let live = std::io::stderr().is_terminal();
+    if live {
+        eprintln!("dropcap profile: {}", report::target_line(&runner.target()));
+        if let Some(n) = &tracer_note {
+            eprintln!("  no tracer: {n}");
+        }
+    }
+    let mut progress = |t: &report::TrialRecord| {
+        if live {
+            eprintln!("{}", report::trial_line(t, Style { color: false }));
+        }
+    };
+    let mut rep = profile::profile(
+        runner.as_mut(),
+        tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer),
+        &Options::default(),
+        &mut progress,
+    )?;
+    if let Some(n) = tracer_note {
+        rep.notes.insert(0, format!("tracer unavailable: {n}"));
+    }
+    if let Some(path) = &args.output {
+        file::write_atomic(path, &rep)?;
+    }
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &rep)?;
+            writeln!(out)?;
+        }
+        _ => {
+            out.write_all(report::render(&rep, style).as_bytes())?;
+            if let Some(path) = &args.output {
+                writeln!(out, "profile written to {}", path.display())?;
+            }
+        }
+    }
+    Ok(Outcome::Clean)
+}

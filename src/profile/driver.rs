@@ -1,0 +1,521 @@
+//! The four steps of a profile: trace, verify, minimise, report. Every trial is recorded, and
+//! the proven set is always one that passed a real trial.
+
+use super::report::{self, Kept, Removed, Report, Step, TrialRecord};
+use super::runner::{Runner, TrialCaps, TrialResult};
+use super::search;
+use super::trace::{caps_of, evidence, Seen, Tracer};
+use super::ProfileError;
+use crate::caps::{Cap, CapSet};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How often a failed verification may be traced and widened by what was denied.
+    pub max_verify_rounds: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_verify_rounds: 3,
+        }
+    }
+}
+
+struct Ctx<'a> {
+    runner: &'a mut dyn Runner,
+    tracer: Option<&'a mut dyn Tracer>,
+    trials: Vec<TrialRecord>,
+    progress: &'a mut dyn FnMut(&TrialRecord),
+    granted: BTreeMap<Cap, Vec<Seen>>,
+    denied: BTreeMap<Cap, Vec<Seen>>,
+    lost: u64,
+    late: bool,
+    audited: CapSet,
+    noaudit: CapSet,
+}
+
+impl Ctx<'_> {
+    fn trial(
+        &mut self,
+        caps: TrialCaps,
+        step: Step,
+        traced: bool,
+    ) -> Result<(usize, TrialResult), ProfileError> {
+        let tracer = match &mut self.tracer {
+            Some(t) if traced => Some(&mut **t as &mut dyn Tracer),
+            _ => None,
+        };
+        let r = self.runner.trial(caps, tracer)?;
+        let number = self.trials.len() + 1;
+        if let Some(t) = &r.traced {
+            self.lost += t.lost;
+            self.late |= t.attached_late;
+            for o in &t.observations {
+                if o.audit {
+                    self.audited.insert(o.cap);
+                } else {
+                    self.noaudit.insert(o.cap);
+                }
+            }
+            merge(&mut self.granted, evidence(&t.observations, true));
+            merge(&mut self.denied, evidence(&t.observations, false));
+        }
+        let rec = TrialRecord {
+            number,
+            step,
+            engine_default: caps == TrialCaps::Default,
+            caps: match caps {
+                TrialCaps::Default => self.runner.default_set(),
+                TrialCaps::Exactly(s) => s,
+            },
+            passed: r.passed,
+            reason: r.reason.clone(),
+            duration_ms: r.duration.as_millis() as u64,
+            traced: r.traced.is_some(),
+            denied: r
+                .traced
+                .as_ref()
+                .map(|t| caps_of(&evidence(&t.observations, false)))
+                .unwrap_or_default(),
+        };
+        (self.progress)(&rec);
+        self.trials.push(rec);
+        Ok((number, r))
+    }
+}
+
+/// Adds counts of one trial's evidence to the profile's.
+fn merge(into: &mut BTreeMap<Cap, Vec<Seen>>, from: BTreeMap<Cap, Vec<Seen>>) {
+    for (cap, seen) in from {
+        let all = into.entry(cap).or_default();
+        for s in seen {
+            match all
+                .iter_mut()
+                .find(|x| x.process == s.process && x.syscall == s.syscall)
+            {
+                Some(x) => x.count += s.count,
+                None => all.push(s),
+            }
+        }
+    }
+}
+
+/// Profiles the workload behind `runner`. Without a tracer the candidates are the runner's
+/// whole default set (slower, but every step is still a real run and the result is proven).
+pub fn profile<'a>(
+    runner: &'a mut (dyn Runner + 'a),
+    tracer: Option<&'a mut (dyn Tracer + 'a)>,
+    options: &Options,
+    progress: &'a mut (dyn FnMut(&TrialRecord) + 'a),
+) -> Result<Report, ProfileError> {
+    let started = Instant::now();
+    let default = runner.default_set();
+    let tracer_name = tracer.as_ref().map(|t| t.name().to_string());
+    let mut ctx = Ctx {
+        runner,
+        tracer,
+        trials: Vec::new(),
+        progress,
+        granted: BTreeMap::new(),
+        denied: BTreeMap::new(),
+        lost: 0,
+        late: false,
+        audited: CapSet::EMPTY,
+        noaudit: CapSet::EMPTY,
+    };
+    let mut notes = Vec::new();
+
+    // 1. Trace a run with the default set.
+    let (first_n, first) = ctx.trial(TrialCaps::Default, Step::Trace, true)?;
+    let mut candidates = match &first.traced {
+        Some(t) => {
+            let mut c = caps_of(&evidence(&t.observations, true));
+            if !first.passed {
+                let denied = caps_of(&evidence(&t.observations, false));
+                if denied.is_empty() {
+                    return Err(ProfileError::NotProven(format!(
+                        "the check fails even with the {} set ({}), and the tracer saw no \
+                         denied capability check: the failure is not about capabilities",
+                        ctx.runner.default_name(),
+                        first.reason
+                    )));
+                }
+                notes.push(format!(
+                    "the check failed with the {} set; added what was denied: {denied}",
+                    ctx.runner.default_name()
+                ));
+                c = c.union(denied);
+            }
+            c
+        }
+        None => {
+            if !first.passed {
+                return Err(ProfileError::NotProven(format!(
+                    "the check fails even with the {} set: {}",
+                    ctx.runner.default_name(),
+                    first.reason
+                )));
+            }
+            notes.push(format!(
+                "no capability tracer: the candidates are the whole {} set, and minimising \
+                 takes more trials",
+                ctx.runner.default_name()
+            ));
+            default
+        }
+    };
+    let traced = first.traced.is_some();
+    let observed = if traced { candidates } else { CapSet::EMPTY };
+
+    // 2. Verify the candidates; trace failures and add what was denied (bounded).
+    let mut verified = None;
+    let mut widened_to_default = false;
+    if first.passed && candidates == default {
+        // Trial 1 already ran with exactly this set; `--cap-drop ALL --cap-add <default>` is
+        // the same run again.
+        verified = Some(first_n);
+    }
+    for _ in 0..=options.max_verify_rounds {
+        if verified.is_some() {
+            break;
+        }
+        // Untraced first (attaching costs about a second); only a failure is run again traced.
+        let (n, r) = ctx.trial(TrialCaps::Exactly(candidates), Step::Verify, false)?;
+        if r.passed {
+            verified = Some(n);
+            break;
+        }
+        if !traced {
+            break;
+        }
+        let (n, r) = ctx.trial(TrialCaps::Exactly(candidates), Step::Verify, true)?;
+        if r.passed {
+            notes.push(format!(
+                "the same candidate set failed once and passed in trial #{n}: the workload \
+                 may be flaky"
+            ));
+            verified = Some(n);
+            break;
+        }
+        let denied = r
+            .traced
+            .as_ref()
+            .map(|t| caps_of(&evidence(&t.observations, false)))
+            .unwrap_or_default()
+            .difference(candidates);
+        if !denied.is_empty() {
+            notes.push(format!(
+                "verification trial #{n} failed; the tracer saw {denied} denied, so it was added"
+            ));
+            candidates = candidates.union(denied);
+        } else if first.passed && !widened_to_default && !default.is_subset(candidates) {
+            // The trace missed something the workload needs without a visible denial
+            // (e.g. a check made before the tracer attached); the default set is known good.
+            notes.push(format!(
+                "verification trial #{n} failed without a traced denial; widened the \
+                 candidates to include the {} set",
+                ctx.runner.default_name()
+            ));
+            candidates = candidates.union(default);
+            widened_to_default = true;
+        } else {
+            break;
+        }
+    }
+    let Some(verified) = verified else {
+        let last = ctx
+            .trials
+            .last()
+            .map(|t| t.reason.clone())
+            .unwrap_or_default();
+        return Err(ProfileError::NotProven(format!(
+            "no candidate set passed the check (last: {last}); nothing is proven"
+        )));
+    };
+
+    // 3. Minimise by trial.
+    let m = search::minimise(candidates, verified, &mut |set| {
+        ctx.trial(TrialCaps::Exactly(set), Step::Minimise, false)
+            .map(|(n, r)| (r.passed, n))
+    })?;
+
+    // 4. The proven set: confirmed by a real run, or else the verified candidates.
+    let (proven, proven_by, failed_without) = match m.passed_in {
+        Some(n) => (m.kept, n, m.failed_without),
+        None => {
+            let (n, r) = ctx.trial(TrialCaps::Exactly(m.kept), Step::Confirm, false)?;
+            if r.passed {
+                (m.kept, n, m.failed_without)
+            } else {
+                notes.push(format!(
+                    "the minimised set {} failed its confirmation run (#{n}: {}); the workload \
+                     is flaky or needs capabilities together, so the verified candidate set is \
+                     reported instead",
+                    m.kept, r.reason
+                ));
+                (candidates, verified, BTreeMap::new())
+            }
+        }
+    };
+
+    if ctx.late {
+        notes.push(
+            "the image has no /bin/sh to hold the workload until the tracer attached, so the \
+             trace may miss its first checks; the verification runs make up for it"
+                .to_string(),
+        );
+    }
+    let sysctls: BTreeMap<String, String> = ctx.runner.sysctls().into_iter().collect();
+    let listening = ctx.runner.low_ports();
+    notes.extend(report::sysctl_notes(
+        &sysctls,
+        ctx.runner.check(),
+        &listening,
+        proven,
+    ));
+    if ctx.lost > 0 {
+        notes.push(format!(
+            "the tracer lost {} events; verification runs cover for them",
+            ctx.lost
+        ));
+    }
+    let kept = proven
+        .iter()
+        .map(|cap| Kept {
+            cap,
+            failed_without_trial: failed_without.get(&cap).copied(),
+            seen: ctx.granted.get(&cap).cloned().unwrap_or_default(),
+            denied: ctx.denied.get(&cap).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let removed = default
+        .union(candidates)
+        .difference(proven)
+        .iter()
+        .map(|cap| Removed {
+            cap,
+            candidate: candidates.contains(cap),
+            passed_without_trial: ctx
+                .trials
+                .iter()
+                .find(|t| t.passed && !t.caps.contains(cap))
+                .map_or(proven_by, |t| t.number),
+            seen: ctx.granted.get(&cap).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let trial_count = ctx.trials.len();
+    Ok(Report::new(report::Parts {
+        target: ctx.runner.target(),
+        check: ctx.runner.check().clone(),
+        tracer: tracer_name,
+        default_name: ctx.runner.default_name(),
+        default_set: default,
+        observed,
+        candidates,
+        noaudit_only: ctx.noaudit.difference(ctx.audited),
+        proven,
+        proven_by_trial: proven_by,
+        kept,
+        removed,
+        one_by_one_trials: 1 + search::one_by_one_trials(default.len()),
+        trials: std::mem::take(&mut ctx.trials),
+        trial_count,
+        elapsed: started.elapsed(),
+        sysctls,
+        notes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::check::Check;
+    use crate::profile::runner::Target;
+    use crate::profile::trace::{Observation, TraceSession, TraceTarget, Traced};
+    use std::time::Duration;
+
+    /// A workload that passes exactly when it holds `needs`; when traced, it reports audited
+    /// checks for what it uses (`uses`, granted or denied by the trial's set) plus a noaudit
+    /// SYS_ADMIN probe, unless `blind` (a tracer that sees nothing).
+    struct Fake {
+        needs: CapSet,
+        uses: CapSet,
+        blind: bool,
+        /// Fail the n-th trial regardless (a flaky run), 1-based.
+        flaky: Option<usize>,
+        n: usize,
+    }
+
+    struct NoTracer;
+    impl Tracer for NoTracer {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+        fn start(&mut self, _: &TraceTarget) -> Result<Box<dyn TraceSession>, ProfileError> {
+            Err(ProfileError::Trace("unused".into()))
+        }
+    }
+
+    impl Runner for Fake {
+        fn target(&self) -> Target {
+            Target::Command {
+                argv: vec!["fake".into()],
+                user: None,
+            }
+        }
+        fn check(&self) -> &Check {
+            &Check::ExitZero
+        }
+        fn default_set(&self) -> CapSet {
+            CapSet::docker_default()
+        }
+        fn default_name(&self) -> String {
+            "Docker default".into()
+        }
+        fn trial(
+            &mut self,
+            caps: TrialCaps,
+            tracer: Option<&mut dyn Tracer>,
+        ) -> Result<TrialResult, ProfileError> {
+            self.n += 1;
+            let set = match caps {
+                TrialCaps::Default => self.default_set(),
+                TrialCaps::Exactly(s) => s,
+            };
+            let passed = self.needs.is_subset(set) && self.flaky != Some(self.n);
+            let traced = tracer.map(|_| {
+                let mut observations: Vec<Observation> = Vec::new();
+                if !self.blind {
+                    for cap in self.uses.iter() {
+                        observations.push(Observation {
+                            pid: 2,
+                            comm: "fake".into(),
+                            cap,
+                            granted: set.contains(cap),
+                            audit: true,
+                            syscall: Some("socket".into()),
+                        });
+                    }
+                    observations.push(Observation {
+                        pid: 2,
+                        comm: "fake".into(),
+                        cap: Cap::SYS_ADMIN,
+                        granted: true,
+                        audit: false,
+                        syscall: Some("mmap".into()),
+                    });
+                }
+                Traced {
+                    observations,
+                    lost: 0,
+                    attached_late: false,
+                }
+            });
+            Ok(TrialResult {
+                passed,
+                reason: if passed { "exited 0" } else { "exited 1" }.into(),
+                duration: Duration::from_millis(1),
+                traced,
+            })
+        }
+    }
+
+    fn fake(needs: &[Cap], uses: &[Cap]) -> Fake {
+        Fake {
+            needs: needs.iter().copied().collect(),
+            uses: uses.iter().copied().collect(),
+            blind: false,
+            flaky: None,
+            n: 0,
+        }
+    }
+
+    fn run(f: &mut Fake, traced: bool) -> Result<Report, ProfileError> {
+        let mut t = NoTracer;
+        let tracer: Option<&mut dyn Tracer> = if traced { Some(&mut t) } else { None };
+        profile(f, tracer, &Options::default(), &mut |_| {})
+    }
+
+    fn assert_proof(r: &Report) {
+        let t = &r.trials[r.proven_by_trial - 1];
+        assert!(t.passed && t.caps == r.proven);
+        for k in &r.evidence {
+            if let Some(n) = k.failed_without_trial {
+                assert!(!r.trials[n - 1].passed && !r.trials[n - 1].caps.contains(k.cap));
+            }
+        }
+        for k in &r.removed {
+            let t = &r.trials[k.passed_without_trial - 1];
+            assert!(t.passed && !t.caps.contains(k.cap));
+        }
+        assert!(!r.candidates.contains(Cap::SYS_ADMIN) || r.tracer.is_none());
+    }
+
+    #[test]
+    fn traced_candidates_are_verified_and_minimised() {
+        // Uses CHOWN and NET_RAW, needs only NET_RAW.
+        let mut f = fake(&[Cap::NET_RAW], &[Cap::CHOWN, Cap::NET_RAW]);
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_RAW));
+        assert_eq!(
+            r.observed,
+            CapSet::EMPTY.with(Cap::NET_RAW).with(Cap::CHOWN)
+        );
+        assert_eq!(r.noaudit_only, CapSet::EMPTY.with(Cap::SYS_ADMIN));
+        assert!(r.trial_count <= 5, "{}", r.trial_count);
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn needs_beyond_the_default_are_added_from_denials() {
+        let mut f = fake(&[Cap::NET_ADMIN], &[Cap::NET_ADMIN]);
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_ADMIN));
+        assert!(!r.trials[0].passed);
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn a_blind_trace_widens_to_the_default_set() {
+        let mut f = fake(&[Cap::NET_RAW], &[Cap::NET_RAW]);
+        f.blind = true;
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_RAW));
+        assert!(r.notes.iter().any(|n| n.contains("widened")));
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn without_a_tracer_the_default_set_is_minimised() {
+        let mut f = fake(&[Cap::SETUID, Cap::SETGID], &[]);
+        let r = run(&mut f, false).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::SETUID).with(Cap::SETGID));
+        assert!(r.tracer.is_none());
+        assert!(r.trial_count < r.one_by_one_trials);
+        assert_proof(&r);
+    }
+
+    #[test]
+    fn a_workload_that_never_passes_is_never_proven() {
+        let mut f = fake(&[Cap::new(16).unwrap()], &[]);
+        assert!(matches!(
+            run(&mut f, false),
+            Err(ProfileError::NotProven(_))
+        ));
+        let mut f = fake(&[Cap::new(16).unwrap()], &[]);
+        assert!(matches!(run(&mut f, true), Err(ProfileError::NotProven(_))));
+    }
+
+    #[test]
+    fn a_flaky_verification_is_retried_traced() {
+        let mut f = fake(&[Cap::NET_RAW], &[Cap::NET_RAW]);
+        f.flaky = Some(2);
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_RAW));
+        assert!(r.notes.iter().any(|n| n.contains("flaky")));
+        assert_proof(&r);
+    }
+}

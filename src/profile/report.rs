@@ -1,0 +1,493 @@
+//! The profile result: one struct serialised as `--format json` and as the profile file, and
+//! rendered as the human report. Field names are stable (documented in docs/profile.md).
+
+use super::check::Check;
+use super::runner::Target;
+use super::trace::Seen;
+use crate::caps::{spell, Cap, CapSet};
+use crate::output::Style;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub const SCHEMA: &str = "dropcap.profile/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Trace,
+    Verify,
+    Minimise,
+    Confirm,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Trace => "trace",
+            Step::Verify => "verify",
+            Step::Minimise => "minimise",
+            Step::Confirm => "confirm",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrialRecord {
+    pub number: usize,
+    pub step: Step,
+    /// The set the trial ran with.
+    pub caps: CapSet,
+    /// True when no capability flags were given (the engine's own default).
+    pub engine_default: bool,
+    pub passed: bool,
+    pub reason: String,
+    pub duration_ms: u64,
+    pub traced: bool,
+    /// Audited capability checks the tracer saw denied in this trial.
+    pub denied: CapSet,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    pub cap: Cap,
+    /// A trial that failed with a superset of (proven minus this capability).
+    pub failed_without_trial: Option<usize>,
+    /// Audited, granted checks the tracer saw (empty without a tracer).
+    pub seen: Vec<Seen>,
+    /// Audited checks the tracer saw denied (in trials that lacked it).
+    pub denied: Vec<Seen>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Removed {
+    pub cap: Cap,
+    /// True when the tracer had proposed it (it was checked, but the check passed without it).
+    pub candidate: bool,
+    /// A trial that passed without it.
+    pub passed_without_trial: usize,
+    pub seen: Vec<Seen>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    pub docker_run: String,
+    pub compose: String,
+    pub kubernetes: String,
+    pub dockerfile_label: String,
+}
+
+impl Recommendation {
+    pub fn for_set(proven: CapSet) -> Recommendation {
+        let add = if proven.is_empty() {
+            String::new()
+        } else {
+            spell::list(proven, spell::Spelling::Canonical)
+        };
+        Recommendation {
+            docker_run: spell::docker_flags(proven),
+            compose: spell::compose_keys(proven, 4),
+            kubernetes: spell::k8s_security_context(proven, 0),
+            dockerfile_label: format!(
+                "LABEL io.dropcap.cap-drop=\"ALL\" io.dropcap.cap-add=\"{add}\""
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub target: Target,
+    pub check: Check,
+    /// `null` when no tracer was available (candidates were the whole default set).
+    pub tracer: Option<String>,
+    pub default_name: String,
+    pub default_set: CapSet,
+    /// What the trace of trial 1 proposed (audited checks; empty without a tracer).
+    pub observed: CapSet,
+    /// What verification started minimising from (observed, plus anything added when a
+    /// verification failed).
+    pub candidates: CapSet,
+    /// Capabilities the tracer saw only in noaudit probes (e.g. SYS_ADMIN from
+    /// vm_enough_memory): never candidates.
+    pub noaudit_only: CapSet,
+    /// The minimal set that passed a real trial.
+    pub proven: CapSet,
+    pub proven_mask: String,
+    pub proven_by_trial: usize,
+    /// Why each proven capability is kept.
+    pub evidence: Vec<Kept>,
+    /// Every default or candidate capability left out, with the trial that passed without it.
+    pub removed: Vec<Removed>,
+    pub trials: Vec<TrialRecord>,
+    pub trial_count: usize,
+    /// What dropping one capability at a time from the default set would cost.
+    pub one_by_one_trials: usize,
+    pub elapsed_ms: u64,
+    /// Sysctls read inside a trial's network namespace.
+    pub sysctls: BTreeMap<String, String>,
+    pub notes: Vec<String>,
+    pub recommendation: Recommendation,
+}
+
+pub struct Parts {
+    pub target: Target,
+    pub check: Check,
+    pub tracer: Option<String>,
+    pub default_name: String,
+    pub default_set: CapSet,
+    pub observed: CapSet,
+    pub candidates: CapSet,
+    pub noaudit_only: CapSet,
+    pub proven: CapSet,
+    pub proven_by_trial: usize,
+    pub kept: Vec<Kept>,
+    pub removed: Vec<Removed>,
+    pub trials: Vec<TrialRecord>,
+    pub trial_count: usize,
+    pub one_by_one_trials: usize,
+    pub elapsed: Duration,
+    pub sysctls: BTreeMap<String, String>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn new(p: Parts) -> Report {
+        Report {
+            schema: SCHEMA,
+            target: p.target,
+            check: p.check,
+            tracer: p.tracer,
+            default_name: p.default_name,
+            default_set: p.default_set,
+            observed: p.observed,
+            candidates: p.candidates,
+            noaudit_only: p.noaudit_only,
+            proven: p.proven,
+            proven_mask: p.proven.to_hex(),
+            proven_by_trial: p.proven_by_trial,
+            evidence: p.kept,
+            removed: p.removed,
+            trials: p.trials,
+            trial_count: p.trial_count,
+            one_by_one_trials: p.one_by_one_trials,
+            elapsed_ms: p.elapsed.as_millis() as u64,
+            sysctls: p.sysctls,
+            notes: p.notes,
+            recommendation: Recommendation::for_set(p.proven),
+        }
+    }
+}
+
+/// Explains capabilities that a sysctl made unnecessary here but that another engine or
+/// network mode would need.
+pub fn sysctl_notes(
+    sysctls: &BTreeMap<String, String>,
+    check: &Check,
+    listening: &[u16],
+    proven: CapSet,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(v) = sysctls.get("net.ipv4.ip_unprivileged_port_start") {
+        let start: u32 = v.parse().unwrap_or(1024);
+        if !proven.contains(Cap::NET_BIND_SERVICE) {
+            let mut low: Vec<u16> = listening.to_vec();
+            if let Check::Http { port, .. } = check {
+                if *port < 1024 && !low.contains(port) {
+                    low.push(*port);
+                }
+            }
+            low.sort_unstable();
+            let ports: Vec<String> = low.iter().map(u16::to_string).collect();
+            if start == 0 && !low.is_empty() {
+                notes.push(format!(
+                    "NET_BIND_SERVICE is not needed here although the workload binds port {}: \
+                     the engine sets net.ipv4.ip_unprivileged_port_start=0 in the container's \
+                     network namespace, so any user may bind ports below 1024. Add \
+                     NET_BIND_SERVICE where that sysctl is not 0 (--network host, Podman, \
+                     Kubernetes without the sysctl)",
+                    ports.join(", ")
+                ));
+            }
+        }
+    }
+    if proven.contains(Cap::NET_RAW)
+        && sysctls
+            .get("net.ipv4.ping_group_range")
+            .is_some_and(|v| v.split_whitespace().nth(1).is_some_and(|hi| hi != "0"))
+    {
+        notes.push(
+            "NET_RAW is needed even though net.ipv4.ping_group_range allows unprivileged \
+             ICMP sockets here: the workload opens raw sockets (busybox ping does); a ping \
+             that uses ICMP datagram sockets would need nothing"
+                .to_string(),
+        );
+    }
+    notes
+}
+
+fn secs(ms: u64) -> String {
+    format!("{:.2}s", ms as f64 / 1000.0)
+}
+
+fn seen_text(seen: &[Seen]) -> String {
+    seen.iter()
+        .take(3)
+        .map(|s| match &s.syscall {
+            Some(sc) => format!("{} {sc} ×{}", s.process, s.count),
+            None => format!("{} ×{}", s.process, s.count),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn target_line(t: &Target) -> String {
+    match t {
+        Target::Image {
+            image,
+            argv,
+            user,
+            network,
+            engine,
+            ..
+        } => format!(
+            "image {image}: {}{} (network {network}, {engine})",
+            argv.join(" "),
+            user.as_ref()
+                .map(|u| format!(" as {u}"))
+                .unwrap_or_default()
+        ),
+        Target::Command { argv, user } => format!(
+            "command: {}{}",
+            argv.join(" "),
+            user.as_ref()
+                .map(|u| format!(" as {u}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// One line per trial, as shown live and in the report.
+pub fn trial_line(t: &TrialRecord, style: Style) -> String {
+    let set = if t.engine_default {
+        "(default set)".to_string()
+    } else {
+        spell::compact(t.caps)
+    };
+    let verdict = if t.passed {
+        style.paint("32", "passed")
+    } else {
+        style.paint("31", "failed")
+    };
+    let mut line = format!(
+        "  #{:<3} {:<9} {verdict}  {:>6}  {:<24} {}",
+        t.number,
+        t.step.name(),
+        secs(t.duration_ms),
+        set,
+        t.reason
+    );
+    // Denials in a passing trial were tolerated by the workload (e.g. checks made after it
+    // dropped to an unprivileged user): in JSON, not worth a table cell.
+    if !t.passed && !t.denied.is_empty() {
+        line.push_str(&format!("  [denied: {}]", t.denied));
+    }
+    line
+}
+
+pub fn render(r: &Report, style: Style) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "{} {}\n",
+        style.bold("dropcap profile:"),
+        target_line(&r.target)
+    ));
+    s.push_str(&format!(
+        "check: {}; tracer: {}\n\n",
+        r.check.describe(),
+        r.tracer.as_deref().unwrap_or("none")
+    ));
+    let steps = [
+        (
+            Step::Trace,
+            format!(
+                "1. trace a run with the default set ({}, {} caps)",
+                r.default_name,
+                r.default_set.len()
+            ),
+        ),
+        (
+            Step::Verify,
+            "2. verify the candidates with --cap-drop ALL --cap-add <candidates>".to_string(),
+        ),
+        (
+            Step::Minimise,
+            "3. minimise by trial (binary splitting)".to_string(),
+        ),
+        (Step::Confirm, "   confirm the minimised set".to_string()),
+    ];
+    for (step, title) in steps {
+        let rows: Vec<&TrialRecord> = r.trials.iter().filter(|t| t.step == step).collect();
+        if rows.is_empty() && step == Step::Confirm {
+            continue;
+        }
+        s.push_str(&style.bold(&title));
+        s.push('\n');
+        for t in &rows {
+            s.push_str(&trial_line(t, style));
+            s.push('\n');
+        }
+        if rows.is_empty() {
+            s.push_str("  (no trial needed: nothing left to remove)\n");
+        }
+        if step == Step::Trace {
+            if r.tracer.is_some() {
+                s.push_str(&format!("  candidates (audited checks): {}\n", r.observed));
+                for k in &r.evidence {
+                    if !k.seen.is_empty() {
+                        s.push_str(&format!(
+                            "    {:<18} {}\n",
+                            k.cap.name(),
+                            seen_text(&k.seen)
+                        ));
+                    } else if !k.denied.is_empty() {
+                        s.push_str(&format!(
+                            "    {:<18} denied: {}\n",
+                            k.cap.name(),
+                            seen_text(&k.denied)
+                        ));
+                    }
+                }
+                for k in r.removed.iter().filter(|k| !k.seen.is_empty()) {
+                    s.push_str(&format!(
+                        "    {:<18} {}\n",
+                        k.cap.name(),
+                        seen_text(&k.seen)
+                    ));
+                }
+            } else {
+                s.push_str(&format!("  candidates (no tracer): {}\n", r.candidates));
+            }
+        }
+    }
+    s.push('\n');
+    s.push_str(&format!(
+        "{} {}   {}\n",
+        style.bold("4. proven minimal set:"),
+        style.bold(&if r.proven.is_empty() {
+            "none (drop ALL)".to_string()
+        } else {
+            spell::list(r.proven, spell::Spelling::Canonical)
+        }),
+        style.dim(&format!(
+            "(passed trial #{}; {} trials in {}; one-by-one from the default set: {} trials)",
+            r.proven_by_trial,
+            r.trial_count,
+            secs(r.elapsed_ms),
+            r.one_by_one_trials
+        ))
+    ));
+    for k in &r.evidence {
+        let why = match k.failed_without_trial {
+            Some(n) => format!("check failed without it (trial #{n})"),
+            None => "part of the verified set".to_string(),
+        };
+        let seen = if !k.seen.is_empty() {
+            format!("; seen: {}", seen_text(&k.seen))
+        } else if !k.denied.is_empty() {
+            format!("; denied without it: {}", seen_text(&k.denied))
+        } else {
+            String::new()
+        };
+        s.push_str(&format!("  kept     {:<18} {why}{seen}\n", k.cap.name()));
+    }
+    let (cands, others): (Vec<&Removed>, Vec<&Removed>) =
+        r.removed.iter().partition(|k| !k.seen.is_empty());
+    for k in cands {
+        s.push_str(&format!(
+            "  removed  {:<18} check passed without it (trial #{}) although it was checked: {}\n",
+            k.cap.name(),
+            k.passed_without_trial,
+            seen_text(&k.seen)
+        ));
+    }
+    if !others.is_empty() {
+        let set: CapSet = others.iter().map(|k| k.cap).collect();
+        let trials: std::collections::BTreeSet<usize> =
+            others.iter().map(|k| k.passed_without_trial).collect();
+        let trials: Vec<String> = trials.iter().map(|n| format!("#{n}")).collect();
+        s.push_str(&format!(
+            "  removed  {}: check passed without them (trial {})\n",
+            spell::compact(set),
+            trials.join(", ")
+        ));
+    }
+    for n in &r.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    s.push('\n');
+    s.push_str(&format!(
+        "{}  {}\n",
+        style.bold("docker run:"),
+        r.recommendation.docker_run
+    ));
+    s.push_str(&format!(
+        "{}\n{}",
+        style.bold("compose (service):"),
+        r.recommendation.compose
+    ));
+    s.push_str(&format!(
+        "{}\n{}",
+        style.bold("kubernetes (container):"),
+        r.recommendation.kubernetes
+    ));
+    s.push_str(&format!(
+        "{}  {}\n",
+        style.bold("Dockerfile:"),
+        r.recommendation.dockerfile_label
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_and_flags_for_empty_and_one() {
+        let r = Recommendation::for_set(CapSet::EMPTY);
+        assert_eq!(r.docker_run, "--cap-drop=ALL");
+        assert_eq!(
+            r.dockerfile_label,
+            "LABEL io.dropcap.cap-drop=\"ALL\" io.dropcap.cap-add=\"\""
+        );
+        let r = Recommendation::for_set(CapSet::EMPTY.with(Cap::NET_RAW));
+        assert_eq!(r.docker_run, "--cap-drop=ALL --cap-add=NET_RAW");
+        assert!(r.dockerfile_label.ends_with("cap-add=\"NET_RAW\""));
+    }
+
+    #[test]
+    fn unprivileged_port_note_only_when_zero() {
+        let http = Check::Http {
+            port: 80,
+            path: "/".into(),
+        };
+        let mut m = BTreeMap::new();
+        m.insert(
+            "net.ipv4.ip_unprivileged_port_start".to_string(),
+            "0".to_string(),
+        );
+        let n = sysctl_notes(&m, &http, &[], CapSet::EMPTY);
+        assert_eq!(n.len(), 1);
+        assert!(n[0].contains("port 80"));
+        let n = sysctl_notes(&m, &Check::ExitZero, &[443, 80], CapSet::EMPTY);
+        assert!(n[0].contains("port 80, 443"), "{n:?}");
+        assert!(sysctl_notes(&m, &Check::ExitZero, &[], CapSet::EMPTY).is_empty());
+        m.insert(
+            "net.ipv4.ip_unprivileged_port_start".to_string(),
+            "1024".to_string(),
+        );
+        assert!(sysctl_notes(&m, &http, &[], CapSet::EMPTY).is_empty());
+    }
+}

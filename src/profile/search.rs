@@ -1,0 +1,145 @@
+//! Shrinking a passing set by trial with recursive binary splitting (QuickXplain style).
+//!
+//! One-by-one removal costs one trial per candidate. Splitting first asks "does it pass with
+//! none of these?", which settles a whole half in one trial; a needed capability costs about
+//! 2·log2(n) trials to isolate. So a workload that needs nothing costs 1 trial, one that needs
+//! one of 14 about 8, and the worst case (everything needed) about 2n. The result is
+//! 1-minimal: for each kept capability there is a failed trial whose set contained the proven
+//! set minus that capability, so (caps only ever add permissions) it is needed.
+
+use crate::caps::{Cap, CapSet};
+use std::collections::{BTreeMap, HashMap};
+
+/// The outcome of one trial as the search sees it: passed, and the trial's number.
+pub type Verdict = (bool, usize);
+
+pub struct Minimised {
+    pub kept: CapSet,
+    /// The trial that passed with exactly `kept`, if the search ran one.
+    pub passed_in: Option<usize>,
+    /// For each kept capability, the number of a failed trial run without it.
+    pub failed_without: BTreeMap<Cap, usize>,
+}
+
+struct Search<'a, E> {
+    test: &'a mut dyn FnMut(CapSet) -> Result<Verdict, E>,
+    cache: HashMap<CapSet, Verdict>,
+    failed_without: BTreeMap<Cap, usize>,
+}
+
+impl<E> Search<'_, E> {
+    fn test(&mut self, set: CapSet) -> Result<Verdict, E> {
+        if let Some(v) = self.cache.get(&set) {
+            return Ok(*v);
+        }
+        let v = (self.test)(set)?;
+        self.cache.insert(set, v);
+        Ok(v)
+    }
+
+    /// Which of `cands` are needed, given that `base ∪ cands` passes.
+    fn shrink(&mut self, base: CapSet, cands: &[Cap]) -> Result<CapSet, E> {
+        if cands.is_empty() {
+            return Ok(CapSet::EMPTY);
+        }
+        let (ok, trial) = self.test(base)?;
+        if ok {
+            return Ok(CapSet::EMPTY);
+        }
+        if let [only] = cands {
+            self.failed_without.insert(*only, trial);
+            return Ok(CapSet::EMPTY.with(*only));
+        }
+        let (a, b) = cands.split_at(cands.len() / 2);
+        let b_set: CapSet = b.iter().copied().collect();
+        let kept_a = self.shrink(base.union(b_set), a)?;
+        let kept_b = self.shrink(base.union(kept_a), b)?;
+        Ok(kept_a.union(kept_b))
+    }
+}
+
+/// `start` must have passed a trial already (`start_trial`). `test` runs one real trial.
+pub fn minimise<E>(
+    start: CapSet,
+    start_trial: usize,
+    test: &mut dyn FnMut(CapSet) -> Result<Verdict, E>,
+) -> Result<Minimised, E> {
+    let mut s = Search {
+        test,
+        cache: HashMap::from([(start, (true, start_trial))]),
+        failed_without: BTreeMap::new(),
+    };
+    let cands: Vec<Cap> = start.iter().collect();
+    let kept = s.shrink(CapSet::EMPTY, &cands)?;
+    let passed_in = match s.cache.get(&kept) {
+        Some((true, n)) => Some(*n),
+        _ => None,
+    };
+    Ok(Minimised {
+        kept,
+        passed_in,
+        failed_without: s.failed_without,
+    })
+}
+
+/// Trials the one-by-one method needs from a passing set of `n`: one run per removal.
+pub fn one_by_one_trials(n: usize) -> usize {
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run(start: CapSet, needed: CapSet) -> (Minimised, usize) {
+        let mut n = 0;
+        let mut test = |s: CapSet| -> Result<Verdict, ()> {
+            n += 1;
+            Ok((needed.is_subset(s), n))
+        };
+        let m = minimise(start, 0, &mut test).unwrap();
+        (m, n)
+    }
+
+    #[test]
+    fn needs_nothing_in_one_trial() {
+        let (m, n) = run(CapSet::docker_default(), CapSet::EMPTY);
+        assert_eq!((m.kept, n), (CapSet::EMPTY, 1));
+    }
+
+    #[test]
+    fn finds_one_of_fourteen_in_fewer_than_fourteen() {
+        let needed = CapSet::EMPTY.with(Cap::NET_RAW);
+        let (m, n) = run(CapSet::docker_default(), needed);
+        assert_eq!(m.kept, needed);
+        assert!(n < 14, "{n} trials");
+        assert!(m.failed_without.contains_key(&Cap::NET_RAW));
+    }
+
+    #[test]
+    fn alternatives_keep_one_passing_choice() {
+        // Passes with CHOWN or with FOWNER: the result must pass and be 1-minimal.
+        let start = CapSet::docker_default();
+        let mut test = |s: CapSet| -> Result<Verdict, ()> {
+            Ok((
+                s.contains(Cap::CHOWN) || s.contains(Cap::new(3).unwrap()),
+                0,
+            ))
+        };
+        let m = minimise(start, 0, &mut test).unwrap();
+        assert_eq!(m.kept.len(), 1);
+    }
+
+    proptest! {
+        #[test]
+        fn monotone_oracle_gives_exactly_the_needed_set(start in any::<u64>(), needed in any::<u64>()) {
+            let start = CapSet::from_bits(start & CapSet::all_known().bits());
+            let needed = CapSet::from_bits(needed).intersect(start);
+            let (m, n) = run(start, needed);
+            prop_assert_eq!(m.kept, needed);
+            prop_assert_eq!(m.failed_without.len(), needed.len());
+            prop_assert!(n <= 2 * start.len() + 1);
+        }
+    }
+}

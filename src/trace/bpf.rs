@@ -1,0 +1,159 @@
+//! Loading `bpf/capable.bpf.o` with aya and reading what it produces.
+//!
+//! The object is compiled from `bpf/capable.bpf.c` by `scripts/bpf-build.sh` and committed,
+//! so `cargo build` needs no clang; CI rebuilds it and fails when it is stale.
+
+use super::event::RawEvent;
+use super::kallsyms::NoauditRanges;
+use super::TraceError;
+use aya::maps::{HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf, EbpfLoader};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+static OBJECT: &[u8] = aya::include_bytes_aligned!("bpf/capable.bpf.o");
+
+/// `MODE_*` of capable.bpf.c.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Mode {
+    All,
+    Pids,
+    Cgroup { id: u64, level: u32 },
+}
+
+const COUNT_SEEN: u32 = 0;
+const COUNT_LOST: u32 = 1;
+
+/// The loaded, attached programs. Dropping it detaches everything (aya closes the link fds).
+pub(crate) struct Loaded {
+    ebpf: Ebpf,
+    ring: RingBuf<MapData>,
+}
+
+fn load_err(e: impl std::fmt::Display) -> TraceError {
+    TraceError::Load(e.to_string())
+}
+
+impl Loaded {
+    pub fn load(mode: Mode, noaudit: &NoauditRanges) -> Result<Loaded, TraceError> {
+        let (mode_n, cgroup, level) = match mode {
+            Mode::All => (0u32, 0u64, 0u32),
+            Mode::Pids => (1, 0, 0),
+            Mode::Cgroup { id, level } => (2, id, level),
+        };
+        let me = std::process::id();
+        // NOAUDIT_MAX of capable.bpf.c.
+        let (lo, hi, n) = noaudit.as_arrays::<16>();
+        let mut ebpf = EbpfLoader::new()
+            .override_global("noaudit_n", &n, true)
+            .override_global("noaudit_lo", &lo, true)
+            .override_global("noaudit_hi", &hi, true)
+            .override_global("target_mode", &mode_n, true)
+            .override_global("target_cgroup", &cgroup, true)
+            .override_global("target_level", &level, true)
+            .override_global("self_tgid", &me, true)
+            .load(OBJECT)
+            .map_err(load_err)?;
+        let btf = Btf::from_sys_fs().map_err(|e| TraceError::NoBtf(e.to_string()))?;
+        let mut attach = |prog: &str, tp: &str| -> Result<(), TraceError> {
+            let p: &mut BtfTracePoint = ebpf
+                .program_mut(prog)
+                .ok_or_else(|| load_err(format!("program {prog} missing from the object")))?
+                .try_into()
+                .map_err(load_err)?;
+            p.load(tp, &btf).map_err(|e| TraceError::Attach {
+                hook: tp.to_string(),
+                detail: error_chain(&e),
+            })?;
+            p.attach().map_err(|e| TraceError::Attach {
+                hook: tp.to_string(),
+                detail: error_chain(&e),
+            })?;
+            Ok(())
+        };
+        // Fork/exit bookkeeping only matters when following pids; other modes skip its cost.
+        if matches!(mode, Mode::Pids) {
+            attach("on_fork", "sched_process_fork")?;
+            attach("on_exit", "sched_process_exit")?;
+        }
+        attach("on_cap_capable", "cap_capable")?;
+        let ring = ebpf
+            .take_map("events")
+            .ok_or_else(|| load_err("map events missing from the object"))?;
+        let ring = RingBuf::try_from(ring).map_err(load_err)?;
+        Ok(Loaded { ebpf, ring })
+    }
+
+    /// Adds a process (thread group) to the follow map.
+    pub fn follow(&mut self, tgid: u32) -> Result<(), TraceError> {
+        let map = self
+            .ebpf
+            .map_mut("tgids")
+            .ok_or_else(|| load_err("map tgids missing"))?;
+        let mut m: HashMap<&mut MapData, u32, u8> = HashMap::try_from(map).map_err(load_err)?;
+        m.insert(tgid, 1, 0).map_err(load_err)
+    }
+
+    /// Number of processes still followed (0 once all of them have exited).
+    pub fn followed(&self) -> Result<usize, TraceError> {
+        let map = self
+            .ebpf
+            .map("tgids")
+            .ok_or_else(|| load_err("map tgids missing"))?;
+        let m: HashMap<&MapData, u32, u8> = HashMap::try_from(map).map_err(load_err)?;
+        Ok(m.keys().filter(Result::is_ok).count())
+    }
+
+    /// (seen, lost) summed over CPUs.
+    pub fn counts(&self) -> Result<(u64, u64), TraceError> {
+        let map = self
+            .ebpf
+            .map("counts")
+            .ok_or_else(|| load_err("map counts missing"))?;
+        let a: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map).map_err(load_err)?;
+        let sum = |slot: u32| -> Result<u64, TraceError> {
+            Ok(a.get(&slot, 0).map_err(load_err)?.iter().sum())
+        };
+        Ok((sum(COUNT_SEEN)?, sum(COUNT_LOST)?))
+    }
+
+    /// Waits until the kernel signals data (it does so in batches) or `timeout` passes.
+    pub fn wait(&self, timeout: Duration) -> Result<(), TraceError> {
+        let mut fds = libc::pollfd {
+            fd: self.ring.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: poll on one valid fd.
+        let r = unsafe { libc::poll(&mut fds, 1, ms) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            // A signal (Ctrl-C) interrupts the wait; the caller decides what to do next.
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(TraceError::Io(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes every record waiting in the ring buffer; `None` entries are malformed records.
+    pub fn drain(&mut self, mut f: impl FnMut(Option<RawEvent>)) {
+        while let Some(item) = self.ring.next() {
+            f(RawEvent::parse(&item));
+        }
+    }
+}
+
+/// aya errors wrap the kernel's answer a few levels down; show the whole chain in one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}

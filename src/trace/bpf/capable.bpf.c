@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dropcap trace: report every capability check of the processes we follow.
+ *
+ * Hooks (see docs/trace.md for why these and not kprobes/fentry):
+ *   tp_btf/cap_capable         every check, with its verdict
+ *   tp_btf/sched_process_fork  follow children of followed processes
+ *   tp_btf/sched_process_exit  forget processes that ended
+ *
+ * Filtering happens here, not in userspace, so untraced processes pay only a
+ * map lookup or a compare. The userspace side lives in src/trace/bpf.rs and
+ * must keep `struct event` byte-compatible (src/trace/event.rs).
+ *
+ * Rebuild: scripts/bpf-build.sh (CI runs it with --check).
+ */
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MODE_ALL 0
+#define MODE_PIDS 1
+#define MODE_CGROUP 2 /* a cgroup v2 directory and everything below it */
+
+#define STACK_DEPTH 5 /* enough to reach ns_capable_noaudit from the tracepoint */
+#define NOAUDIT_MAX 16
+#define COMM_LEN 16
+
+/* Set by userspace before load; frozen in .rodata so the verifier prunes dead branches. */
+const volatile u32 target_mode = MODE_ALL;
+const volatile u64 target_cgroup = 0;
+/* Depth of target_cgroup below the cgroup v2 root: its descendants match too. */
+const volatile u32 target_level = 0;
+const volatile u32 self_tgid = 0;
+/* Wake the reader each time this many more bytes wait (power of two): batched wakeups. */
+const volatile u64 wakeup_bytes = 256 * 1024;
+/*
+ * [lo, hi) address ranges of the kernel functions that check capabilities without
+ * auditing (ns_capable_noaudit & co., the vm_enough_memory chain), from /proc/kallsyms.
+ * noaudit_n == 0 turns the heuristic off (addresses hidden by kptr_restrict).
+ */
+const volatile u32 noaudit_n = 0;
+const volatile u64 noaudit_lo[NOAUDIT_MAX] = {};
+const volatile u64 noaudit_hi[NOAUDIT_MAX] = {};
+
+/*
+ * The checked credentials are not the task's own: overlayfs (and others) check with the
+ * mounter's credentials via override_creds(), and some checks test another task. Such a
+ * check says nothing about what the task itself needs.
+ */
+#define EVENT_FOREIGN_CRED 1
+/* The kernel stack passed through a noaudit function: a probe, not a need. */
+#define EVENT_NOAUDIT 2
+/* EVENT_NOAUDIT came from the per-path cache instead of a fresh stack walk. */
+#define EVENT_PATH_CACHED 4
+
+struct event {
+	u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	u64 cgroup_id; /* cgroup v2 id of the checking task */
+	u32 pid; /* tgid */
+	u32 tid;
+	u32 ppid; /* real parent's tgid */
+	u32 uid; /* euid of the checked credentials */
+	s32 syscall; /* -1 outside a syscall */
+	s32 ret; /* 0 granted, -EPERM denied */
+	u32 cap;
+	u32 flags; /* EVENT_* */
+	char comm[COMM_LEN];
+};
+
+/*
+ * Walking the kernel stack costs ~0.8 us, most of a delivered event's cost, and a busy
+ * process repeats the same check from the same code path again and again. A path is
+ * identified by (cap, verdict, syscall, kernel stack depth in bytes): two different call
+ * chains reaching cap_capable at exactly the same depth in the same syscall for the same
+ * capability are very unlikely, and the audit flag of a path never changes. One stack walk
+ * per path, then a hash lookup.
+ */
+struct path_key {
+	u32 cap;
+	s32 ret;
+	s32 syscall;
+	u32 depth;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct path_key);
+	__type(value, u8);
+} paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+/* tgids we follow in MODE_PIDS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u8);
+} tgids SEC(".maps");
+
+#define COUNT_SEEN 0 /* checks that matched the target */
+#define COUNT_LOST 1 /* of those, dropped because the ring buffer was full */
+#define COUNT_SLOTS 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNT_SLOTS);
+	__type(key, u32);
+	__type(value, u64);
+} counts SEC(".maps");
+
+static __always_inline void bump(u32 slot)
+{
+	u64 *v = bpf_map_lookup_elem(&counts, &slot);
+	if (v)
+		*v += 1; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline bool wanted(u32 tgid)
+{
+	if (target_mode == MODE_PIDS)
+		return bpf_map_lookup_elem(&tgids, &tgid) != 0;
+	if (target_mode == MODE_CGROUP)
+		return bpf_get_current_ancestor_cgroup_id(target_level) == target_cgroup;
+	return tgid != self_tgid;
+}
+
+/* A pointer's value as a plain number (the verifier keeps pointer types otherwise). */
+static __always_inline u64 addr_of(const void *p)
+{
+	u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
+static __always_inline bool stack_is_noaudit(void *ctx)
+{
+	u64 frames[STACK_DEPTH] = {};
+	long n = bpf_get_stack(ctx, frames, sizeof(frames), 0);
+	if (n <= 0)
+		return false;
+	for (int i = 0; i < STACK_DEPTH; i++) {
+		if (i * (int)sizeof(u64) >= n)
+			break;
+		for (int j = 0; j < NOAUDIT_MAX; j++) {
+			if (j >= noaudit_n)
+				break;
+			if (frames[i] >= noaudit_lo[j] && frames[i] < noaudit_hi[j])
+				return true;
+		}
+	}
+	return false;
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+
+	if (!wanted(tgid))
+		return 0;
+	bump(COUNT_SEEN);
+
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		bump(COUNT_LOST);
+		return 0;
+	}
+
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	u32 flags = cred != task->real_cred ? EVENT_FOREIGN_CRED : 0;
+	s32 syscall = -1;
+	if (!(task->flags & PF_KTHREAD))
+		syscall = (s32)regs->orig_ax;
+
+	if (noaudit_n > 0) {
+		/* pt_regs sit at the top of the task's stack; our frame is near the bottom. */
+		u32 marker = 0;
+		struct path_key key = {
+			.cap = cap,
+			.ret = ret,
+			.syscall = syscall,
+			.depth = (u32)(addr_of(regs) - addr_of(&marker)),
+		};
+		u8 *known = bpf_map_lookup_elem(&paths, &key);
+		if (known) {
+			flags |= *known | EVENT_PATH_CACHED;
+		} else {
+			u8 verdict = stack_is_noaudit(ctx) ? EVENT_NOAUDIT : 0;
+			bpf_map_update_elem(&paths, &key, &verdict, BPF_ANY);
+			flags |= verdict;
+		}
+	}
+
+	e->time_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = tgid;
+	e->tid = (u32)id;
+	e->ppid = task->real_parent->tgid;
+	e->uid = cred->euid.val;
+	e->cap = cap;
+	e->ret = ret;
+	e->syscall = syscall;
+	e->flags = flags;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/*
+	 * Wake the reader only when the queued data crosses a multiple of wakeup_bytes (a power
+	 * of two): a wakeup is an IPI, and waking on every event above the threshold while the
+	 * reader is busy would cost more than the event itself. A reader that is already
+	 * draining finds the rest when it polls again; quiet traces are picked up by its poll
+	 * timeout.
+	 */
+	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	u64 record = sizeof(*e) + 8; /* + ring buffer record header */
+	u64 wake = avail >= wakeup_bytes && (avail & (wakeup_bytes - 1)) < record
+			   ? BPF_RB_FORCE_WAKEUP
+			   : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, wake);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	u32 ptgid = parent->tgid;
+	if (!bpf_map_lookup_elem(&tgids, &ptgid))
+		return 0;
+	u32 ctgid = child->tgid;
+	u8 one = 1;
+	bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+/* Only the group leader's exit ends a tgid; threads exiting before it change nothing. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	if (p->pid != p->tgid)
+		return 0;
+	u32 tgid = p->tgid;
+	bpf_map_delete_elem(&tgids, &tgid);
+	return 0;
+}
