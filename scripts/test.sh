@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs dropcap's whole test suite on a fresh Debian 12 machine: installs what the tests need
-# (Docker engine, busybox-static, pscap, iputils ping, strace, docker-compose, clang/libbpf for the BPF object),
+# (Docker engine, Podman, busybox-static, pscap, iputils ping, strace, docker-compose, clang/libbpf for
+# the BPF object),
 # starts containerd and dockerd when the engine is not answering, then runs `cargo test`.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
@@ -15,6 +16,7 @@ have capsh || need_pkgs+=(libcap2-bin)
 [ -x /usr/bin/ping ] || need_pkgs+=(iputils-ping)
 have strace || need_pkgs+=(strace)
 have docker-compose || need_pkgs+=(docker-compose)
+have podman || need_pkgs+=(podman)
 have ip || need_pkgs+=(iproute2)
 have clang || need_pkgs+=(clang llvm)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need_pkgs+=(libbpf-dev)

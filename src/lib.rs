@@ -5,6 +5,7 @@
 
 pub mod caps;
 pub mod cmd;
+pub mod engine;
 pub mod exec;
 pub mod output;
 pub mod ping;

@@ -312,6 +312,21 @@ impl Live {
         Live { child, lines: rx }
     }
 
+    /// Reads until dropcap ends by itself (30 s at most).
+    fn collect_until_exit(mut self) -> (i32, Vec<Value>) {
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Ok(l) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            out.push(serde_json::from_str(&l).unwrap());
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().unwrap();
+        (status.code().unwrap_or(-1), out)
+    }
+
     fn interrupt_and_collect(self) -> (i32, Vec<Value>) {
         self.signal_and_collect(libc::SIGINT)
     }
@@ -326,6 +341,8 @@ impl Live {
         {
             out.push(serde_json::from_str(&l).unwrap());
         }
+        // Already exited when its stdout closed; a dropcap that hangs must not hang the test.
+        let _ = self.child.kill();
         let status = self.child.wait().unwrap();
         (status.code().unwrap_or(-1), out)
     }
@@ -402,20 +419,23 @@ fn pid_trace_follows_children_forked_later_and_ends_with_them() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("f");
+    let go = dir.path().join("go");
     std::fs::write(&file, b"x").unwrap();
-    // The sleep leaves dropcap time to attach before the child is forked.
-    let script = format!("sleep 2; chown 2:2 {}", file.display());
+    // The shell forks chown only once the test says go, i.e. after dropcap has attached.
+    let script = format!(
+        "while [ ! -e {go} ]; do sleep 0.05; done; chown 2:2 {file}",
+        go = go.display(),
+        file = file.display()
+    );
     let mut target = Command::new("sh").args(["-c", &script]).spawn().unwrap();
     let pid = target.id().to_string();
-    let out = Command::new(common::dropcap_bin())
-        .args(["--format", "json", "trace", "--pid", &pid])
-        .output()
-        .unwrap();
+    let live = Live::start(&["--pid", &pid]);
+    std::fs::write(&go, b"").unwrap();
     target.wait().unwrap();
-    let (code, lines, err) = parse(out);
+    let (code, lines) = live.collect_until_exit();
     assert_eq!(
         code, 0,
-        "dropcap ends by itself once the process tree is gone: {err}"
+        "dropcap ends by itself once the process tree is gone"
     );
     let chown = events(&lines)
         .into_iter()
@@ -424,6 +444,24 @@ fn pid_trace_follows_children_forked_later_and_ends_with_them() {
     assert_eq!(chown["ppid"].to_string(), pid, "{chown}");
     assert_eq!(chown["comm"], "chown");
     assert_eq!(summary(&lines)["lost"], 0);
+}
+
+#[test]
+fn pid_trace_of_an_exited_process_is_an_error() {
+    if !common::is_root("pid_trace_of_an_exited_process_is_an_error") {
+        return;
+    }
+    // Not reaped yet: a zombie still has its /proc entry but will never exit again.
+    let mut zombie = Command::new("true").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(common::dropcap_bin())
+        .args(["trace", "--pid", &zombie.id().to_string()])
+        .output()
+        .unwrap();
+    zombie.wait().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no process with pid"), "{err}");
 }
 
 #[test]
@@ -536,4 +574,63 @@ fn library_cgroup_subtree_sees_a_new_container() {
         raw.cgroup_id, own.id,
         "the event is the new container's, not the first's"
     );
+}
+
+/// One `clone(CLONE_NEWNS)` makes both kinds of CAP_SYS_ADMIN check: noaudit overcommit
+/// probes while copying the memory map, and the audited namespace check. The in-kernel
+/// per-path cache must keep them apart (it once keyed on a private-stack address and did not).
+#[test]
+fn audited_and_noaudit_checks_in_one_syscall_stay_apart() {
+    if !common::is_root("audited_and_noaudit_checks_in_one_syscall_stay_apart") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("clonens.c");
+    std::fs::write(
+        &src,
+        r#"#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+static char stack[65536];
+static int child(void *a) { return 0; }
+int main(void) {
+    char *p = malloc(1 << 20); p[0] = 1;
+    int pid = clone(child, stack + sizeof stack, CLONE_NEWNS | SIGCHLD, 0);
+    if (pid < 0) return 1;
+    waitpid(pid, 0, 0);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let bin = dir.path().join("clonens");
+    let cc = Command::new("cc")
+        .arg("-O2")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("cc (the Rust toolchain's linker) is needed for this test");
+    assert!(cc.success());
+    // Twice: the second run hits the warm cache.
+    for _ in 0..2 {
+        let (code, lines, err) = trace_json(&["--", bin.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let in_clone: Vec<_> = events(&lines)
+            .into_iter()
+            .filter(|e| e["cap"] == "SYS_ADMIN" && e["syscall"] == "clone")
+            .collect();
+        assert!(
+            in_clone.iter().any(|e| e["audit"] == true),
+            "the CLONE_NEWNS check is audited:\n{}",
+            dump(&lines)
+        );
+        assert!(
+            in_clone.iter().any(|e| e["audit"] == false),
+            "copying the memory map probes vm_enough_memory:\n{}",
+            dump(&lines)
+        );
+    }
 }

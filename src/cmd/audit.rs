@@ -28,14 +28,15 @@ pub struct AuditArgs {
     /// Exit with 1 when an unsuppressed finding has at least this severity.
     #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
     pub fail_on: Severity,
+    /// Engine options, used only without paths.
+    #[command(flatten)]
+    pub engine: super::audit_live::EngineArgs,
 }
 
 #[derive(Debug, Error)]
 pub enum AuditError {
     #[error("writing output: {0}")]
     Io(#[from] std::io::Error),
-    #[error("{0}")]
-    Live(String),
 }
 
 pub fn run(
@@ -45,20 +46,15 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<Outcome, AuditError> {
     let report = if args.paths.is_empty() {
-        // ==== LIVE AUDIT (issue 3) — wired by the lead at merge ============================
-        // Branch `audit-live` has `cmd::audit_live::{EngineArgs, run_engine}`. At merge:
-        // add `#[command(flatten)] pub engine: super::audit_live::EngineArgs,` to `AuditArgs`
-        // and replace this arm with
-        //     return Ok(super::audit_live::run_engine(&args.engine, args.policy,
-        //         args.fail_on, format, style, out, &mut std::io::stderr())?);
-        // then drop audit_live's own `AuditArgs` and its `Command::Audit` variant (this
-        // command's variant in cli.rs/main.rs stays).
-        return Err(AuditError::Live(
-            "the live audit of the local engine is not built in this branch; \
-             give files or directories to audit, e.g. `dropcap audit examples/`"
-                .into(),
-        ));
-        // ====================================================================================
+        return Ok(super::audit_live::run_engine(
+            &args.engine,
+            args.policy,
+            args.fail_on,
+            format,
+            style,
+            out,
+            &mut std::io::stderr(),
+        )?);
     } else {
         let (workloads, errors) = static_workloads(&args.paths);
         Report::build(args.policy, args.fail_on, None, workloads, errors)

@@ -3,6 +3,7 @@
 //! capture output and `main` can treat a closed pipe as success.
 
 pub mod audit;
+pub mod audit_live;
 pub mod decode;
 pub mod exec;
 pub mod explain;

@@ -8,6 +8,7 @@ use crate::trace::{
 };
 use crate::Outcome;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::Write;
@@ -102,7 +103,7 @@ pub fn rfc3339(ns: u64) -> String {
 struct JsonEvent<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    time: String,
+    time: &'a str,
     time_ns: u64,
     /// Full container id, `null` on the host.
     container: Option<&'a str>,
@@ -111,12 +112,12 @@ struct JsonEvent<'a> {
     ppid: u32,
     uid: u32,
     comm: &'a str,
-    cap: Cap,
+    cap: Cow<'static, str>,
     cap_number: u8,
     verdict: &'static str,
     audit: bool,
     own_cred: bool,
-    syscall: Option<String>,
+    syscall: Option<Cow<'static, str>>,
     syscall_nr: Option<u32>,
     cgroup_id: u64,
 }
@@ -164,6 +165,7 @@ struct Printer<'a> {
     /// Fixed container for `--container`; otherwise looked up per cgroup id.
     fixed_container: Option<String>,
     index: Option<ContainerIndex>,
+    json_buf: Vec<u8>,
 }
 
 const HEADER: [&str; 9] = [
@@ -250,9 +252,12 @@ impl Printer<'_> {
         let verdict = if e.granted { "granted" } else { "denied" };
         match self.format {
             Format::Json | Format::Sarif => {
+                // Built in reusable buffers and written with one call: serde's many small
+                // writes through `dyn Write` were most of dropcap's own cost per event.
+                let time = rfc3339(e.time_ns);
                 let j = JsonEvent {
                     kind: "event",
-                    time: rfc3339(e.time_ns),
+                    time: &time,
                     time_ns: e.time_ns,
                     container: container.as_deref(),
                     pid: e.pid,
@@ -260,17 +265,26 @@ impl Printer<'_> {
                     ppid: e.ppid,
                     uid: e.uid,
                     comm: &e.comm,
-                    cap: e.cap,
+                    cap: match e.cap.info() {
+                        Some(i) => Cow::Borrowed(i.name),
+                        None => Cow::Owned(e.cap.name()),
+                    },
                     cap_number: e.cap.number(),
                     verdict,
                     audit: e.audit,
                     own_cred: e.own_cred,
-                    syscall: e.syscall_nr.map(|_| e.syscall_label()),
+                    syscall: match (e.syscall, e.syscall_nr) {
+                        (Some(name), _) => Some(Cow::Borrowed(name)),
+                        (None, Some(_)) => Some(Cow::Owned(e.syscall_label())),
+                        (None, None) => None,
+                    },
                     syscall_nr: e.syscall_nr,
                     cgroup_id: e.cgroup_id,
                 };
-                serde_json::to_writer(&mut *self.out, &j)?;
-                writeln!(self.out)?;
+                self.json_buf.clear();
+                serde_json::to_writer(&mut self.json_buf, &j)?;
+                self.json_buf.push(b'\n');
+                self.out.write_all(&self.json_buf)?;
             }
             Format::Table => {
                 let time = rfc3339(e.time_ns);
@@ -461,6 +475,7 @@ pub fn run(
         show_container: args.all || args.container.is_some(),
         fixed_container: container_name,
         index: args.all.then(ContainerIndex::new),
+        json_buf: Vec::with_capacity(512),
     };
     let start = JsonStart {
         kind: "start",

@@ -95,14 +95,25 @@ impl Loaded {
         m.insert(tgid, 1, 0).map_err(load_err)
     }
 
-    /// Number of processes still followed (0 once all of them have exited).
-    pub fn followed(&self) -> Result<usize, TraceError> {
+    /// Number of processes still followed (0 once all of them have exited). Entries whose
+    /// process is gone or a zombie are removed first: a process that exited before its pid
+    /// reached the map never triggers the exit hook, and would be followed forever.
+    pub fn followed(&mut self) -> Result<usize, TraceError> {
         let map = self
             .ebpf
-            .map("tgids")
+            .map_mut("tgids")
             .ok_or_else(|| load_err("map tgids missing"))?;
-        let m: HashMap<&MapData, u32, u8> = HashMap::try_from(map).map_err(load_err)?;
-        Ok(m.keys().filter(Result::is_ok).count())
+        let mut m: HashMap<&mut MapData, u32, u8> = HashMap::try_from(map).map_err(load_err)?;
+        let keys: Vec<u32> = m.keys().filter_map(Result::ok).collect();
+        let mut alive = 0;
+        for k in keys {
+            if super::is_running(k) {
+                alive += 1;
+            } else {
+                let _ = m.remove(&k);
+            }
+        }
+        Ok(alive)
     }
 
     /// (seen, lost) summed over CPUs.

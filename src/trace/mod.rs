@@ -173,6 +173,12 @@ impl Tracer {
         for p in descendants(&pids) {
             tracer.loaded.follow(p)?;
         }
+        // A target that ended before its pid reached the map (a zombie still has a /proc
+        // entry) never fires the exit hook: drop such entries now, and refuse a target that
+        // is already gone.
+        if !pids.is_empty() && tracer.loaded.followed()? == 0 {
+            return Err(TraceError::NoProcess(pids[0]));
+        }
         Ok(tracer)
     }
 
@@ -270,7 +276,7 @@ impl Tracer {
     }
 
     /// Processes still followed ([`Target::Pids`] and [`Tracer::launch`]): 0 once all exited.
-    pub fn followed(&self) -> Result<usize, TraceError> {
+    pub fn followed(&mut self) -> Result<usize, TraceError> {
         self.loaded.followed()
     }
 
@@ -288,6 +294,19 @@ impl Tracer {
     pub fn cgroup(&self) -> Option<&CgroupRef> {
         self.cgroup.as_ref()
     }
+}
+
+/// True while the process exists and has not exited (zombies and dead tasks have).
+pub(crate) fn is_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state is the first field after the command name's closing parenthesis.
+    !matches!(
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next()),
+        Some("Z") | Some("X") | Some("x") | None
+    )
 }
 
 /// The thread group (process) a pid or thread id belongs to; `None` when it does not exist.

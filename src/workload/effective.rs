@@ -6,6 +6,11 @@ use crate::caps::CapSet;
 /// privileged wins over everything; `ALL` in add means "all except what is dropped"; `ALL` in
 /// drop (without `ALL` in add) means "exactly what is added"; otherwise drop from the
 /// defaults, then add, so a capability in both lists is kept (the add is applied last).
+///
+/// `dropped` holds the capabilities the drop list *names*; an `ALL` entry is only `drops_all`.
+/// Moby treats `ALL` as a literal next to named entries: `--cap-add ALL --cap-drop ALL
+/// --cap-drop SYS_RESOURCE` yields every capability except SYS_RESOURCE (measured on Docker
+/// 20.10: CapBnd 0x3ffeffffff, which starts on this host where all-but-nothing does not).
 pub fn effective_caps(
     defaults: CapSet,
     added: CapSet,
@@ -18,10 +23,9 @@ pub fn effective_caps(
         return CapSet::all_known();
     }
     if adds_all {
-        // `dropped` contains every cap when drop has ALL too; Moby then keeps nothing but
-        // treats "ALL" as a literal name, so only explicit drops count.
-        let explicit_drops = if drops_all { CapSet::EMPTY } else { dropped };
-        return CapSet::all_known().difference(explicit_drops);
+        // Moby: "add all capabilities except the ones named in the drop list" — an `ALL` in
+        // the drop list names none, so only explicit drops count.
+        return CapSet::all_known().difference(dropped);
     }
     if drops_all {
         return added;
@@ -48,14 +52,7 @@ mod tests {
             d.without(Cap::NET_RAW)
         );
         assert_eq!(
-            effective_caps(
-                d,
-                set("NET_BIND_SERVICE"),
-                false,
-                CapSet::all_known(),
-                true,
-                false
-            ),
+            effective_caps(d, set("NET_BIND_SERVICE"), false, none, true, false),
             set("NET_BIND_SERVICE")
         );
         assert_eq!(
@@ -69,22 +66,32 @@ mod tests {
         );
         // drop ALL + add ALL: everything.
         assert_eq!(
+            effective_caps(d, CapSet::all_known(), true, none, true, false),
+            CapSet::all_known()
+        );
+        // drop ALL + add ALL + an explicit drop: the explicit drop still applies (Moby).
+        assert_eq!(
             effective_caps(
                 d,
                 CapSet::all_known(),
                 true,
-                CapSet::all_known(),
+                set("SYS_RESOURCE"),
                 true,
                 false
             ),
-            CapSet::all_known()
+            CapSet::all_known().without(Cap::new(24).unwrap())
+        );
+        // drop ALL + a named drop + add the same: only the add.
+        assert_eq!(
+            effective_caps(d, set("NET_RAW"), false, set("NET_RAW"), true, false),
+            set("NET_RAW")
         );
         assert_eq!(
             effective_caps(d, CapSet::all_known(), true, set("SYS_ADMIN"), false, false),
             CapSet::all_known().without(Cap::SYS_ADMIN)
         );
         assert_eq!(
-            effective_caps(d, none, false, CapSet::all_known(), true, true),
+            effective_caps(d, none, false, none, true, true),
             CapSet::all_known()
         );
     }

@@ -228,7 +228,7 @@ impl Workload {
             self.runtime.default_caps(),
             self.added(),
             self.adds_all(),
-            self.dropped(),
+            union_named(&self.cap_drop),
             self.drops_all(),
             self.privileged.value,
         )
@@ -302,6 +302,16 @@ impl Workload {
             .iter()
             .find(|s| s.rule == "*" || s.rule.eq_ignore_ascii_case(rule))
     }
+}
+
+/// The capabilities an `ALL`-free reading of the list names; Moby matches `ALL` as a literal
+/// next to named entries, so effective-set arithmetic needs the named ones on their own.
+fn union_named(entries: &[CapEntry]) -> CapSet {
+    entries
+        .iter()
+        .filter(|e| !e.is_all)
+        .filter_map(|e| e.caps)
+        .fold(CapSet::EMPTY, CapSet::union)
 }
 
 fn union(entries: &[CapEntry]) -> CapSet {

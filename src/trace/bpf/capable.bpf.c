@@ -183,13 +183,17 @@ int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *tar
 		syscall = (s32)regs->orig_ax;
 
 	if (noaudit_n > 0) {
-		/* pt_regs sit at the top of the task's stack; our frame is near the bottom. */
-		u32 marker = 0;
+		/*
+		 * pt_regs sit at the top of the task's kernel stack; ctx (the tracepoint's
+		 * argument array) lives in bpf_trace_run5's frame on that same stack, right
+		 * below cap_capable's callers. Not the address of a local: since 6.13 tracing
+		 * programs may run on a per-CPU private stack, which says nothing about depth.
+		 */
 		struct path_key key = {
 			.cap = cap,
 			.ret = ret,
 			.syscall = syscall,
-			.depth = (u32)(addr_of(regs) - addr_of(&marker)),
+			.depth = (u32)(addr_of(regs) - addr_of(ctx)),
 		};
 		u8 *known = bpf_map_lookup_elem(&paths, &key);
 		if (known) {

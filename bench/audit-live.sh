@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Live-audit benchmark: N containers with varied capability flags on the local engine, audited by
+#   1. dropcap audit --format json            (release build, concurrent inspects)
+#   2. the CIS Docker 5.3/5.4 one-liner       docker ps --quiet --all | xargs -r docker inspect --format ...
+#   3. the floor: one keep-alive client (a single curl over the unix socket) fetching the list
+#      and every inspect, doing nothing with the answers.
+# All three look at exactly the benchmark's containers (a label filter), since other users of the
+# engine have containers of their own. Prints medians and the ratios. Cleans up what it creates.
+#
+# dropcap reads dockerd's state files when it runs as root next to the engine (the list still
+# comes from the API); `dropcap --api-only` is also timed, inspecting every container over the
+# API like the other two.
+#
+# Usage: bench/audit-live.sh [N] [RUNS]   (defaults 500 and 5; needs docker, curl, root or docker group)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${1:-500}
+RUNS=${2:-5}
+SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
+LABEL="dropcap-bench-live=$$-$(date +%s)"
+IMAGE=dropcap-test/busybox:latest
+
+cleanup() {
+  docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  echo "building $IMAGE (cargo test --test audit_live builds it too)" >&2
+  cargo test -q --test audit_live unreachable >/dev/null 2>&1 || true
+  cargo test -q --test audit_live exact_findings >/dev/null 2>&1 || true
+fi
+docker image inspect "$IMAGE" >/dev/null
+
+echo "building dropcap (release)" >&2
+cargo build -q --release
+DROPCAP=target/release/dropcap
+
+# Flag mixes seen in the wild, from defaults to privileged; `|` separates arguments.
+FLAGS=(
+  ""
+  "--cap-drop|NET_RAW"
+  "--cap-drop|ALL|--cap-add|NET_BIND_SERVICE"
+  "--cap-add|SYS_ADMIN"
+  "--cap-add|NET_RAW"
+  "--privileged"
+  "--cap-drop|ALL|--cap-add|ALL"
+  "--cap-add|NET_ADMIN|--cap-drop|MKNOD"
+  "--user|1000:1000|--security-opt|no-new-privileges"
+  "--sysctl|net.ipv4.ping_group_range=1000 1000|--cap-drop|ALL"
+)
+create_one() {
+  local i=$1; shift
+  # --pull never: the image is local; never let a typo send the engine to a registry.
+  docker create --pull never --label "$LABEL" --name "dropcap-bench-live-$$-$i" "$@" "$IMAGE" sleep 600 >/dev/null
+}
+echo "creating $N containers" >&2
+for i in $(seq 1 "$N"); do
+  IFS='|' read -r -a f <<< "${FLAGS[$((i % ${#FLAGS[@]}))]}"
+  create_one "$i" "${f[@]}" &
+  if (( i % 8 == 0 )); then wait; fi
+done
+wait
+have=$(docker ps -aq --filter "label=$LABEL" | wc -l)
+[ "$have" -eq "$N" ] || { echo "created $have of $N containers" >&2; exit 1; }
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+
+run_dropcap() { "$DROPCAP" audit --format json --filter "label=$LABEL" >/tmp/dropcap-bench-live.json || [ $? -eq 1 ]; }
+run_api() { "$DROPCAP" audit --format json --api-only --filter "label=$LABEL" >/dev/null || [ $? -eq 1 ]; }
+run_cis() {
+  docker ps --quiet --all --filter "label=$LABEL" \
+    | xargs -r docker inspect --format '{{ .Id }}: CapAdd={{ .HostConfig.CapAdd }} CapDrop={{ .HostConfig.CapDrop }}' >/dev/null
+}
+API=v$(curl -s --unix-socket "$SOCK" http://d/version | sed -n 's/.*"ApiVersion":"\([0-9.]*\)".*/\1/p')
+FILTER=$(printf '{"label":["%s"]}' "$LABEL" | sed 's/{/%7B/g; s/}/%7D/g; s/"/%22/g; s/\[/%5B/g; s/\]/%5D/g; s/=/%3D/g; s/:/%3A/g; s/,/%2C/g')
+run_floor() {
+  # One curl process: the list, then every inspect on one kept-alive connection.
+  local ids
+  ids=$(curl -s --unix-socket "$SOCK" "http://d/$API/containers/json?all=1&filters=$FILTER" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4)
+  # shellcheck disable=SC2086
+  curl -s --unix-socket "$SOCK" $(printf "http://d/$API/containers/%s/json " $ids) >/dev/null
+}
+
+# Sanity: every tool sees all N containers.
+run_dropcap
+got=$(grep -m1 '"workloads"' /tmp/dropcap-bench-live.json | tr -dc 0-9)
+[ "$got" -eq "$N" ] || { echo "dropcap audited $got of $N" >&2; exit 1; }
+[ "$(run_cis_count() { docker ps -qa --filter "label=$LABEL" | xargs -r docker inspect --format '{{.Id}}' | wc -l; }; run_cis_count)" -eq "$N" ]
+
+declare -A T
+for tool in dropcap api cis floor; do
+  run_$tool   # warm-up
+  times=()
+  for _ in $(seq 1 "$RUNS"); do
+    s=$(now); run_$tool; e=$(now)
+    times+=($(( (e - s) / 1000000 )))
+  done
+  T[$tool]=$(printf '%s\n' "${times[@]}" | median)
+  echo "$tool: runs ${times[*]} ms, median ${T[$tool]} ms" >&2
+done
+
+echo
+echo "live audit of $N containers ($(docker version --format '{{.Server.Version}}'), median of $RUNS runs)"
+printf '  %-44s %6s ms\n' \
+  "dropcap audit --format json" "${T[dropcap]}" \
+  "dropcap audit --format json --api-only" "${T[api]}" \
+  "CIS one-liner (docker ps | docker inspect)" "${T[cis]}" \
+  "floor (one keep-alive curl, every inspect)" "${T[floor]}"
+awk -v d="${T[dropcap]}" -v a="${T[api]}" -v c="${T[cis]}" -v f="${T[floor]}" 'BEGIN {
+  if (d < 1) d = 1; if (a < 1) a = 1; if (f < 1) f = 1;
+  printf "  one-liner / dropcap            = %5.1fx (goal >= 5x)\n", c / d;
+  printf "  dropcap / floor                = %5.2fx (goal <= 2x)\n", d / f;
+  printf "  one-liner / dropcap --api-only = %5.1fx\n", c / a;
+  printf "  dropcap --api-only / floor     = %5.2fx\n", a / f;
+}'

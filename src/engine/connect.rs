@@ -1,0 +1,255 @@
+//! Reaching the engine and telling Docker from Podman.
+
+use super::EngineInfo;
+use bollard::models::SystemVersion;
+use bollard::{ClientVersion, Docker};
+use std::time::Duration;
+
+/// The default socket of both dockerd and rootful Podman's Docker-compatible service.
+pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// Which engine answered: Podman's compatible API differs in ways that change the audit
+/// (its own default set, `CAP_`-less names, `ALL` expanded), so everything downstream asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Docker,
+    Podman,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+        }
+    }
+
+    /// Podman names itself in `/version` as a component ("Podman Engine"); Docker's component
+    /// is "Engine" and its platform "Docker Engine - Community" or similar.
+    pub fn detect(v: &SystemVersion) -> EngineKind {
+        let podman_component = v
+            .components
+            .iter()
+            .flatten()
+            .any(|c| c.name.to_ascii_lowercase().contains("podman"));
+        let podman_platform = v
+            .platform
+            .as_ref()
+            .is_some_and(|p| p.name.to_ascii_lowercase().contains("podman"));
+        if podman_component || podman_platform {
+            EngineKind::Podman
+        } else {
+            EngineKind::Docker
+        }
+    }
+}
+
+/// `--host`, else `DOCKER_HOST`, else the default socket. A bare path means a unix socket.
+pub fn resolve_host(flag: Option<&str>) -> String {
+    let raw = flag
+        .map(str::to_string)
+        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| DEFAULT_HOST.to_string());
+    if raw.starts_with('/') {
+        format!("unix://{raw}")
+    } else {
+        raw
+    }
+}
+
+/// The socket path of a `unix://` host, for the raw libpod requests and for messages.
+pub fn unix_path(host: &str) -> Option<&str> {
+    host.strip_prefix("unix://")
+}
+
+pub fn connect(host: &str, timeout: Duration) -> Result<Docker, String> {
+    let docker = match Docker::connect_with_host(host) {
+        Ok(d) => d,
+        Err(e) => return Err(describe(host, &e)),
+    };
+    Ok(docker.with_timeout(timeout))
+}
+
+/// A client speaking the engine's API version. dockerd 20.10 refuses bollard's newer default,
+/// and bollard's own negotiation costs a `/version` call (~11 ms on dockerd, which asks
+/// containerd and runc for theirs); `/_ping` states the version in a header for ~1 ms.
+pub async fn open(host: &str, timeout: Duration) -> Result<Docker, String> {
+    if let Some(v) = ping_version(host, timeout).await? {
+        let secs = timeout.as_secs().max(1);
+        let versioned = if host.starts_with("unix://") {
+            Docker::connect_with_unix(host, secs, &v).ok()
+        } else if host.starts_with("tcp://") || host.starts_with("http://") {
+            Docker::connect_with_http(host, secs, &v).ok()
+        } else {
+            None
+        };
+        if let Some(d) = versioned {
+            return Ok(d);
+        }
+    }
+    connect(host, timeout)?
+        .negotiate_version()
+        .await
+        .map_err(|e| describe(host, &e))
+}
+
+/// `Ok(None)` when `/_ping` gives no usable version (bollard then negotiates); `Err` only
+/// when the engine accepted the connection and then never answered.
+async fn ping_version(host: &str, timeout: Duration) -> Result<Option<ClientVersion>, String> {
+    match super::raw::get(host, "/_ping", timeout).await {
+        Ok(a) if a.status == 200 => Ok(version_header(&a)),
+        Ok(_) => Ok(None),
+        Err(e) if e.contains("did not answer") => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+fn version_header(answer: &super::raw::Answer) -> Option<ClientVersion> {
+    let (major, minor) = answer.header("Api-Version")?.split_once('.')?;
+    let server = ClientVersion {
+        major_version: major.trim().parse().ok()?,
+        minor_version: minor.trim().parse().ok()?,
+    };
+    let ours = bollard::API_DEFAULT_VERSION;
+    let newer =
+        (server.major_version, server.minor_version) > (ours.major_version, ours.minor_version);
+    Some(if newer { *ours } else { server })
+}
+
+/// What `/version` says, for the report, and which engine it is.
+pub fn engine_info(v: &SystemVersion, host: &str) -> (EngineInfo, EngineKind) {
+    let kind = EngineKind::detect(v);
+    let version = match kind {
+        EngineKind::Podman => v
+            .components
+            .iter()
+            .flatten()
+            .find(|c| c.name.to_ascii_lowercase().contains("podman"))
+            .map(|c| c.version.clone())
+            .or(v.version.clone()),
+        EngineKind::Docker => v.version.clone(),
+    }
+    .unwrap_or_else(|| "unknown".to_string());
+    let info = EngineInfo {
+        kind: kind.as_str().to_string(),
+        version,
+        api_version: v
+            .api_version
+            .clone()
+            .unwrap_or_else(|| "unknown".to_string()),
+        host: host.to_string(),
+    };
+    (info, kind)
+}
+
+/// One line a person can act on, for the failures people actually hit.
+pub fn describe(host: &str, e: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as E;
+    match e {
+        E::SocketNotFoundError(path) => format!(
+            "cannot reach the engine: no socket at {path} (is dockerd or `podman system service` running? set DOCKER_HOST or --host)"
+        ),
+        E::UnsupportedURISchemeError { uri } => {
+            format!("unsupported engine address '{uri}' (use unix:///path or tcp://host:port)")
+        }
+        E::RequestTimeoutError => format!("the engine at {host} did not answer in time"),
+        E::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("the engine answered {status_code}: {}", one_line(message)),
+        E::JsonDataError { message, .. } => {
+            format!("malformed answer from the engine: {}", one_line(message))
+        }
+        other => {
+            let text = chain(other);
+            if text.to_ascii_lowercase().contains("permission denied") {
+                let what = super::connect::unix_path(host).unwrap_or(host);
+                format!("permission denied on {what} (run as root or as a member of the docker group)")
+            } else if text.contains("Connection refused") || text.contains("connection refused") {
+                format!("cannot reach the engine at {host}: connection refused (is it running?)")
+            } else {
+                format!("cannot talk to the engine at {host}: {}", one_line(&text))
+            }
+        }
+    }
+}
+
+/// The error and its causes on one line: hyper wraps the interesting io error deep down.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{SystemVersionComponents, SystemVersionPlatform};
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            resolve_host(Some("/run/podman/podman.sock")),
+            "unix:///run/podman/podman.sock"
+        );
+        assert_eq!(
+            resolve_host(Some("tcp://127.0.0.1:2375")),
+            "tcp://127.0.0.1:2375"
+        );
+        assert_eq!(unix_path("unix:///x.sock"), Some("/x.sock"));
+        assert_eq!(unix_path("tcp://h:1"), None);
+    }
+
+    #[test]
+    fn kinds() {
+        let podman = SystemVersion {
+            platform: Some(SystemVersionPlatform {
+                name: "linux/amd64/debian-12".into(),
+            }),
+            components: Some(vec![SystemVersionComponents {
+                name: "Podman Engine".into(),
+                version: "4.3.1".into(),
+                details: None,
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(EngineKind::detect(&podman), EngineKind::Podman);
+        let docker = SystemVersion {
+            platform: Some(SystemVersionPlatform {
+                name: "Docker Engine - Community".into(),
+            }),
+            components: Some(vec![SystemVersionComponents {
+                name: "Engine".into(),
+                version: "20.10.24".into(),
+                details: None,
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(EngineKind::detect(&docker), EngineKind::Docker);
+        assert_eq!(
+            EngineKind::detect(&SystemVersion::default()),
+            EngineKind::Docker
+        );
+    }
+
+    #[test]
+    fn messages() {
+        let m = describe(
+            DEFAULT_HOST,
+            &bollard::errors::Error::SocketNotFoundError("/var/run/docker.sock".into()),
+        );
+        assert!(m.contains("no socket at /var/run/docker.sock"), "{m}");
+        assert!(!m.contains('\n'));
+    }
+}

@@ -1,0 +1,231 @@
+//! List, inspect concurrently, map, then read the host: the live audit's pipeline.
+
+use super::connect::{describe, engine_info, open, resolve_host, EngineKind};
+use super::progress::Progress;
+use super::{disk, engine_error, host, libpod, map, EngineAudit, EngineOptions};
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::ListContainersOptions;
+use bollard::Docker;
+use futures_util::stream::{self, StreamExt};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+enum Inspected {
+    FromFiles(Box<ContainerInspectResponse>),
+    Ok(
+        Box<ContainerInspectResponse>,
+        Option<libpod::PodmanCaps>,
+        Option<String>,
+    ),
+    Gone(String),
+    Failed(String),
+}
+
+pub async fn audit(options: &EngineOptions) -> EngineAudit {
+    let host = resolve_host(options.host.as_deref());
+    let mut audit = EngineAudit {
+        engine: None,
+        workloads: Vec::new(),
+        errors: Vec::new(),
+        notes: Vec::new(),
+        from_state_files: 0,
+    };
+    let fail = |mut audit: EngineAudit, msg: String| {
+        audit.errors.push(engine_error(&host, msg));
+        audit
+    };
+    let filters = match parse_filters(&options.filters) {
+        Ok(f) => f,
+        Err(msg) => return fail(audit, msg),
+    };
+    let docker = match open(&host, options.timeout).await {
+        Ok(d) => d,
+        Err(msg) => return fail(audit, msg),
+    };
+    let list = ListContainersOptions {
+        all: true,
+        filters: (!filters.is_empty()).then_some(filters),
+        ..Default::default()
+    };
+    // /version (for the report) and the list do not depend on each other.
+    let (version, summaries) = tokio::join!(docker.version(), docker.list_containers(Some(list)));
+    let (info, kind) = match version {
+        Ok(v) => engine_info(&v, &host),
+        Err(e) => return fail(audit, describe(&host, &e)),
+    };
+    audit.engine = Some(info);
+    let summaries = match summaries {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                audit,
+                format!("listing containers: {}", describe(&host, &e)),
+            )
+        }
+    };
+    let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
+
+    let mut progress = Progress::new(ids.len(), options.progress);
+    let concurrency = options.concurrency.max(1);
+    let state_root = state_root(options, &host, kind);
+    let mut results = stream::iter(ids)
+        .map(|id| {
+            inspect_one(
+                &docker,
+                &host,
+                kind,
+                state_root.as_deref(),
+                options.timeout,
+                id,
+            )
+        })
+        .buffer_unordered(concurrency);
+    let mut inspected = Vec::new();
+    while let Some(r) = results.next().await {
+        progress.inc();
+        match r {
+            Inspected::FromFiles(c) => {
+                audit.from_state_files += 1;
+                inspected.push((c, None));
+            }
+            Inspected::Ok(c, podman, note) => {
+                if let Some(n) = note {
+                    audit.notes.push(n);
+                }
+                inspected.push((c, podman));
+            }
+            Inspected::Gone(note) => audit.notes.push(note),
+            Inspected::Failed(msg) => audit.errors.push(engine_error(&host, msg)),
+        }
+    }
+    drop(results);
+    progress.finish();
+
+    let mut workloads: Vec<_> = inspected
+        .iter()
+        .map(|(c, podman)| {
+            let pid = c
+                .state
+                .as_ref()
+                .filter(|s| s.running == Some(true))
+                .and_then(|s| s.pid)
+                .and_then(|p| u32::try_from(p).ok())
+                .filter(|p| *p > 0);
+            (map::workload_from_inspect(c, kind, *podman), pid)
+        })
+        .collect();
+
+    if options.read_processes && workloads.iter().any(|(_, pid)| pid.is_some()) {
+        let joined = tokio::task::spawn_blocking(move || {
+            read_host(&mut workloads);
+            workloads
+        })
+        .await;
+        match joined {
+            Ok(w) => audit.workloads = w.into_iter().map(|(w, _)| w).collect(),
+            Err(e) => audit
+                .errors
+                .push(engine_error(&host, format!("reading /proc failed: {e}"))),
+        }
+    } else {
+        audit.workloads = workloads.into_iter().map(|(w, _)| w).collect();
+    }
+    audit
+        .workloads
+        .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    audit.notes.sort();
+    audit.errors.sort_by(|a, b| a.message.cmp(&b.message));
+    audit
+}
+
+/// dockerd's data root when its state files can stand in for inspects: a local Docker engine
+/// (unix socket) whose `containers` directory this process can read.
+fn state_root(options: &EngineOptions, host: &str, kind: EngineKind) -> Option<PathBuf> {
+    if !options.state_files || kind != EngineKind::Docker || !host.starts_with("unix://") {
+        return None;
+    }
+    let root = PathBuf::from(disk::DEFAULT_ROOT);
+    std::fs::read_dir(root.join("containers")).ok()?;
+    Some(root)
+}
+
+async fn inspect_one(
+    docker: &Docker,
+    host: &str,
+    kind: EngineKind,
+    state_root: Option<&Path>,
+    timeout: std::time::Duration,
+    id: String,
+) -> Inspected {
+    let short: String = id.chars().take(12).collect();
+    if let Some(c) = state_root.and_then(|root| disk::read(root, &id)) {
+        return Inspected::FromFiles(Box::new(c));
+    }
+    let c = match docker.inspect_container(&id, None).await {
+        Ok(c) => c,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            return Inspected::Gone(format!(
+                "container {short} was removed while being audited; skipped"
+            ))
+        }
+        Err(e) => return Inspected::Failed(format!("container {short}: {}", describe(host, &e))),
+    };
+    if kind != EngineKind::Podman {
+        return Inspected::Ok(Box::new(c), None, None);
+    }
+    match libpod::inspect_caps(host, &id, timeout).await {
+        Ok(p) => Inspected::Ok(Box::new(c), Some(p), None),
+        Err(e) => Inspected::Ok(
+            Box::new(c),
+            None,
+            Some(format!(
+                "container {short}: libpod inspect failed ({e}); capabilities derived from the compatible API"
+            )),
+        ),
+    }
+}
+
+fn read_host(workloads: &mut [(crate::workload::Workload, Option<u32>)]) {
+    let proc_root = Path::new("/proc");
+    for (w, pid) in workloads.iter_mut() {
+        let (Some(pid), Some(id)) = (*pid, w.id.clone()) else {
+            continue;
+        };
+        let Some(procs) = host::processes(proc_root, pid, &id) else {
+            continue;
+        };
+        w.processes = procs;
+        w.observed_sysctls = host::net_sysctls(proc_root, pid);
+    }
+}
+
+/// `KEY=VALUE` as `docker ps --filter` takes it (`label=a=b` keeps its second `=`).
+fn parse_filters(raw: &[String]) -> Result<HashMap<String, Vec<String>>, String> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for f in raw {
+        let Some((k, v)) = f.split_once('=') else {
+            return Err(format!(
+                "bad filter '{f}': expected KEY=VALUE such as label=team=web or name=api"
+            ));
+        };
+        out.entry(k.trim().to_string())
+            .or_default()
+            .push(v.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        let f = parse_filters(&["label=a=b".into(), "name=x".into(), "label=c".into()]).unwrap();
+        assert_eq!(f["label"], ["a=b", "c"]);
+        assert_eq!(f["name"], ["x"]);
+        assert!(parse_filters(&["nonsense".into()]).is_err());
+    }
+}
