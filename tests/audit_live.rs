@@ -425,7 +425,7 @@ fn setcap_binary_is_reported_as_drift() {
     let mut drift = Vec::new();
     for _ in 0..50 {
         let a = audit_lib(&filter);
-        drift = dropcap::engine::drift::drift(by_name(&a, &g.0));
+        drift = dropcap::rules::drift::drift(by_name(&a, &g.0));
         if !drift.is_empty() {
             break;
         }
@@ -434,7 +434,7 @@ fn setcap_binary_is_reported_as_drift() {
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(
         drift[0].kind,
-        dropcap::engine::drift::DriftKind::NonRootHolds
+        dropcap::rules::drift::DriftKind::NonRootHolds
     );
     assert_eq!(drift[0].capabilities, set("NET_BIND_SERVICE"));
     let (v, _, _) = run_audit(&["--format", "json", "--filter", &filter]);

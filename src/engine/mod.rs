@@ -9,7 +9,6 @@
 
 mod connect;
 mod disk;
-pub mod drift;
 mod fetch;
 mod host;
 mod libpod;

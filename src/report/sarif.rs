@@ -36,7 +36,22 @@ fn uri(path: &Path) -> String {
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf());
     let s = rel.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").unwrap_or(&s).replace(' ', "%20")
+    percent_encode(s.strip_prefix("./").unwrap_or(&s))
+}
+
+/// Encodes everything but RFC 3986 unreserved characters, sub-delimiters, `/`, `:` and `@`,
+/// so names like `<stdin>` or `my file.yaml` stay valid URI references.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=/:@".contains(&b);
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn result(f: &Finding, rule_index: usize) -> Value {
@@ -132,4 +147,14 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     });
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uris_are_valid_references() {
+        assert_eq!(super::percent_encode("<stdin>"), "%3Cstdin%3E");
+        assert_eq!(super::percent_encode("a b/c.yaml"), "a%20b/c.yaml");
+        assert_eq!(super::percent_encode("k8s/ü.yaml"), "k8s/%C3%BC.yaml");
+    }
 }

@@ -31,12 +31,13 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
     for e in &report.errors {
         writeln!(out, "{e}")?;
     }
-    // Group in workload order, keeping each workload's findings together.
+    // `Report::build` emits each workload's findings together, so a new group starts exactly
+    // when the workload changes (linear, unlike searching all groups per finding).
     let mut groups: Vec<(&crate::rules::WorkloadRef, Vec<&Finding>)> = Vec::new();
     for f in report.active() {
-        match groups.iter_mut().find(|(w, _)| **w == f.workload) {
-            Some((_, v)) => v.push(f),
-            None => groups.push((&f.workload, vec![f])),
+        match groups.last_mut() {
+            Some((w, v)) if **w == f.workload => v.push(f),
+            _ => groups.push((&f.workload, vec![f])),
         }
     }
     for (w, findings) in &groups {
@@ -45,7 +46,8 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
             title.push_str(&format!("  image {img}"));
         }
         if let Some(id) = &w.id {
-            title.push_str(&format!("  id {}", &id[..12.min(id.len())]));
+            let short: String = id.chars().take(12).collect();
+            title.push_str(&format!("  id {short}"));
         }
         if let Some(loc) = &w.location {
             title = format!("{loc}: {title}");

@@ -5,9 +5,15 @@ use super::{rule_info, Finding, Policy, Severity, WorkloadRef};
 use crate::caps::{parse_cap, Cap, CapSet, Risk};
 use crate::workload::{CapEntry, Location, Syntax, Workload};
 
-/// PSS compares strings exactly: `CAP_CHOWN` or `chown` are not on the allow-list.
-fn pss_exact(raw: &str, allowed: CapSet) -> bool {
-    allowed.iter().any(|c| c.name() == raw)
+/// PSS compares strings exactly: in a Kubernetes manifest `CAP_CHOWN` or `chown` is not on the
+/// allow-list. Elsewhere the spelling is the engine's business (Docker's API itself reports
+/// `CAP_CHOWN`), so the capability is compared, not the text.
+fn pss_allowed(w: &Workload, raw: &str, allowed: CapSet) -> bool {
+    if w.syntax == Syntax::Kubernetes {
+        allowed.iter().any(|c| c.name() == raw)
+    } else {
+        parse_cap(raw).is_ok_and(|c| allowed.contains(c))
+    }
 }
 
 struct Sink<'a> {
@@ -160,7 +166,7 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
             };
             format!("'{raw}' is not allowed by {label}{hint}")
         };
-        if !pss_exact(raw, CapSet::pss_baseline()) {
+        if !pss_allowed(w, raw, CapSet::pss_baseline()) {
             let rem = match parse_cap(raw) {
                 Ok(c) if CapSet::pss_baseline().contains(c) => remedy::rename(w, raw, &c.name()),
                 _ => remedy::remove_add(w, raw),
@@ -174,8 +180,8 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
                 e.location.clone(),
             );
         }
-        if raw != "NET_BIND_SERVICE" {
-            let nbs = CapSet::EMPTY.with(Cap::NET_BIND_SERVICE);
+        let nbs = CapSet::EMPTY.with(Cap::NET_BIND_SERVICE);
+        if !pss_allowed(w, raw, nbs) {
             s.emit(
                 "DC006",
                 None,
@@ -316,37 +322,7 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
         );
     }
 
-    // DC012: live processes that do not match the configuration.
-    for p in &w.processes {
-        if p.bounding != effective {
-            let extra = p.bounding.difference(effective);
-            let missing = effective.difference(p.bounding);
-            s.emit(
-                "DC012",
-                None,
-                extra.union(missing),
-                format!(
-                    "pid {} ({}) has bounding set {} but the configuration grants {} (extra: {extra}, missing: {missing})",
-                    p.pid, p.command, p.bounding, effective
-                ),
-                "check the engine's default capabilities and any wrapper that changes them".into(),
-                None,
-            );
-        }
-        let gained = p.permitted.union(p.ambient);
-        if p.uid != 0 && !gained.is_empty() {
-            s.emit(
-                "DC012",
-                Some(Severity::Low),
-                gained,
-                format!(
-                    "pid {} ({}) runs as uid {} yet holds {gained} (file capabilities or ambient set)",
-                    p.pid, p.command, p.uid
-                ),
-                remedy::no_new_privileges(w),
-                None,
-            );
-        }
-    }
+    // DC012: live processes that do not match the configuration, grouped by difference.
+    s.out.extend(super::drift::findings(w, s.policy));
     s.out
 }

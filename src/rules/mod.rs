@@ -8,6 +8,7 @@
 
 mod catalog;
 mod check;
+pub mod drift;
 mod remedy;
 
 pub use catalog::{catalog, rule_info, RuleInfo};

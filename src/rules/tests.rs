@@ -261,3 +261,16 @@ fn drift_between_config_and_processes() {
     let f = evaluate(&w, Policy::CisDocker);
     assert_eq!(f.iter().filter(|f| f.rule == "DC012").count(), 2);
 }
+
+#[test]
+fn pss_spelling_is_exact_only_in_kubernetes() {
+    // Docker's API reports CAP_-prefixed names itself: not the user's spelling.
+    let w = docker(&["CAP_NET_BIND_SERVICE"], &["ALL"]);
+    assert!(evaluate(&w, Policy::PssRestricted)
+        .iter()
+        .all(|f| f.rule != "DC005" && f.rule != "DC006"));
+    let k = k8s(&["CAP_NET_BIND_SERVICE"], &["ALL"], true);
+    let f = evaluate(&k, Policy::PssRestricted);
+    assert!(f.iter().any(|f| f.rule == "DC005"));
+    assert!(f.iter().any(|f| f.rule == "DC006"));
+}

@@ -9,8 +9,9 @@
 //! - a root process holds fewer than its bounding set: it dropped them itself, which shows the
 //!   container could drop them in its configuration too.
 
+use super::remedy;
+use super::{rule_info, Finding, Policy, Severity, WorkloadRef};
 use crate::caps::CapSet;
-use crate::rules::{rule_info, Finding, Policy, Severity, WorkloadRef};
 use crate::workload::{ProcessCaps, Workload};
 
 /// The catalog's rule for every drift.
@@ -113,7 +114,7 @@ pub fn findings(w: &Workload, policy: Policy) -> Vec<Finding> {
             severity: d.kind.severity(),
             workload: wref.clone(),
             capabilities: d.capabilities,
-            remediation: remediation(&d),
+            remediation: remedy::for_engine(w, remediation(&d)),
             message: d.message,
             location: None,
             standards: info.standards,
