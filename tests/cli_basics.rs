@@ -297,8 +297,27 @@ fn ps_groups_container_processes() {
         .clone();
     let table = String::from_utf8(table).unwrap();
     assert!(
-        table.contains(&format!("container {} (docker)", &id[..12])),
+        table.contains(&format!("container {} ({}, docker)", c.0, &id[..12])),
         "{table}"
     );
+    assert_eq!(g["container"]["name"], c.0.as_str());
+    // The name selects the container too; without the engine the id alone is shown.
+    let by_name = dropcap()
+        .args(["ps", "--all", "--no-names", "--container", &id[..12]])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let by_name = String::from_utf8(by_name).unwrap();
+    assert!(
+        by_name.contains(&format!("container {} (docker)", &id[..12])),
+        "{by_name}"
+    );
+    dropcap()
+        .args(["ps", "--all", "--container", &c.0])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sleep 300"));
     assert!(table.contains("NET_BIND_SERVICE"), "{table}");
 }

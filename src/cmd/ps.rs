@@ -16,9 +16,12 @@ pub struct PsArgs {
     /// Show every process, also kernel threads and those with empty permitted and effective sets.
     #[arg(long, short)]
     pub all: bool,
-    /// Only processes of this container (id prefix), or `host`.
+    /// Only processes of this container (id prefix or name), or `host`.
     #[arg(long)]
     pub container: Option<String>,
+    /// Do not ask the engine (DOCKER_HOST or the default socket) for container names.
+    #[arg(long)]
+    pub no_names: bool,
 }
 
 #[derive(Serialize)]
@@ -58,7 +61,13 @@ pub fn run(
     style: Style,
     out: &mut dyn Write,
 ) -> Result<Outcome, CmdError> {
-    let procs = all_processes(Path::new("/proc"))?;
+    let mut procs = all_processes(Path::new("/proc"))?;
+    if !args.no_names && procs.iter().any(|p| p.container.is_some()) {
+        let names = crate::engine::names::container_names(std::time::Duration::from_secs(2));
+        for c in procs.iter_mut().filter_map(|p| p.container.as_mut()) {
+            c.name = names.get(&c.id).cloned();
+        }
+    }
     let users = Users::load();
     // BTreeMap keyed by container id: host (None) sorts first, containers by id.
     let mut groups: BTreeMap<Option<String>, Group> = BTreeMap::new();
@@ -66,7 +75,7 @@ pub fn run(
         if let Some(want) = &args.container {
             let keep = match &p.container {
                 None => want == "host",
-                Some(c) => c.id.starts_with(want.as_str()),
+                Some(c) => c.id.starts_with(want.as_str()) || c.name.as_deref() == Some(want),
             };
             if !keep {
                 continue;
@@ -107,7 +116,10 @@ pub fn run(
         }
         let title = match g.container {
             None => "host".to_string(),
-            Some(c) => format!("container {} ({})", c.short_id(), c.runtime.as_str()),
+            Some(c) => match &c.name {
+                Some(n) => format!("container {n} ({}, {})", c.short_id(), c.runtime.as_str()),
+                None => format!("container {} ({})", c.short_id(), c.runtime.as_str()),
+            },
         };
         writeln!(out, "{}", style.bold(&title))?;
         let mut rows = vec![["PPID", "PID", "USER", "COMMAND", "CAPABILITIES"]

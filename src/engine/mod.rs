@@ -13,6 +13,7 @@ mod fetch;
 mod host;
 mod libpod;
 mod map;
+pub mod names;
 mod progress;
 mod raw;
 

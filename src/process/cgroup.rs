@@ -36,6 +36,8 @@ pub struct ContainerRef {
     /// Full 64-hex id.
     pub id: String,
     pub runtime: Runtime,
+    /// The engine's name for it, when an engine answered (`ps` asks; the cgroup does not say).
+    pub name: Option<String>,
 }
 
 impl ContainerRef {
@@ -77,6 +79,7 @@ fn container_in_path(path: &str) -> Option<ContainerRef> {
                     return Some(ContainerRef {
                         id: id.to_ascii_lowercase(),
                         runtime,
+                        name: None,
                     });
                 }
             }
@@ -95,6 +98,7 @@ fn container_in_path(path: &str) -> Option<ContainerRef> {
             return Some(ContainerRef {
                 id: seg.to_ascii_lowercase(),
                 runtime,
+                name: None,
             });
         }
     }
