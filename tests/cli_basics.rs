@@ -133,6 +133,17 @@ fn explain_lists_all_41() {
 }
 
 #[test]
+fn ps_unknown_container_is_an_error() {
+    dropcap()
+        .args(["ps", "--no-names", "--container", "nosuchcontainer"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no running container matches 'nosuchcontainer'",
+        ));
+}
+
+#[test]
 fn sarif_is_refused_outside_audit() {
     dropcap()
         .args(["--format", "sarif", "ps"])

@@ -48,7 +48,7 @@ pub struct ProfileArgs {
     /// `net.ipv4.ip_unprivileged_port_start=1024` to profile as production runs.
     #[arg(long, value_name = "KEY=VALUE", requires = "image")]
     pub sysctl: Vec<String>,
-    /// Write the profile (JSON, see docs/profile.md) to FILE, for `dropcap fix`.
+    /// Write the profile (JSON, see docs/profile.md) to FILE, to keep or apply later.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Do not trace: start from the whole default set (more trials, same proof).

@@ -105,6 +105,13 @@ pub fn run(
             });
     }
     let groups: Vec<Group> = groups.into_values().collect();
+    if let Some(want) = args.container.as_deref().filter(|w| *w != "host") {
+        if groups.is_empty() {
+            return Err(CmdError::Usage(format!(
+                "no running container matches '{want}' (an id prefix or a name; `host` for host processes)"
+            )));
+        }
+    }
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, &groups)?;
         writeln!(out)?;
