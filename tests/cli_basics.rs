@@ -141,6 +141,10 @@ fn ps_unknown_container_is_an_error() {
         .stderr(predicate::str::contains(
             "no running container matches 'nosuchcontainer'",
         ));
+    dropcap()
+        .args(["ps", "--no-names", "--container", ""])
+        .assert()
+        .code(2);
 }
 
 #[test]

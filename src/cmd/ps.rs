@@ -71,16 +71,19 @@ pub fn run(
     let users = Users::load();
     // BTreeMap keyed by container id: host (None) sorts first, containers by id.
     let mut groups: BTreeMap<Option<String>, Group> = BTreeMap::new();
-    for p in procs.iter().filter(|p| interesting(p, args.all)) {
-        if let Some(want) = &args.container {
-            let keep = match &p.container {
-                None => want == "host",
-                Some(c) => c.id.starts_with(want.as_str()) || c.name.as_deref() == Some(want),
-            };
-            if !keep {
-                continue;
-            }
+    let selected = |p: &Process| match (&args.container, &p.container) {
+        (None, _) => true,
+        (Some(want), None) => want == "host",
+        (Some(want), Some(c)) => {
+            !want.is_empty() && (c.id.starts_with(want.as_str()) || c.name.as_deref() == Some(want))
         }
+    };
+    // A container whose processes all hold nothing is shown empty, not reported as missing.
+    let container_seen = procs.iter().any(|p| p.container.is_some() && selected(p));
+    for p in procs
+        .iter()
+        .filter(|p| selected(p) && interesting(p, args.all))
+    {
         let s = &p.status;
         groups
             .entry(p.container.as_ref().map(|c| c.id.clone()))
@@ -106,7 +109,7 @@ pub fn run(
     }
     let groups: Vec<Group> = groups.into_values().collect();
     if let Some(want) = args.container.as_deref().filter(|w| *w != "host") {
-        if groups.is_empty() {
+        if !container_seen {
             return Err(CmdError::Usage(format!(
                 "no running container matches '{want}' (an id prefix or a name; `host` for host processes)"
             )));
