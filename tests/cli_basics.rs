@@ -141,6 +141,27 @@ fn sarif_is_refused_outside_audit() {
         .stderr(predicate::str::contains("only for audit"));
 }
 
+#[test]
+fn sarif_is_refused_by_exec_too() {
+    dropcap()
+        .args(["--format", "sarif", "exec", "--caps", "", "--", "true"])
+        .assert()
+        .code(2)
+        .stderr("dropcap: --format sarif is only for audit; exec supports table and json\n");
+}
+
+#[test]
+fn ps_empty_container_filter_is_an_error() {
+    dropcap()
+        .args(["ps", "--container", ""])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "dropcap: ps: --container is empty",
+        ));
+}
+
 /// pscap prints `ppid pid user command capabilities [+] [@]` with libcap-ng's lowercase names
 /// or `full`; parse it into pid → capability names (or "full").
 fn pscap_sets() -> HashMap<u32, String> {

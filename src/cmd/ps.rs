@@ -61,6 +61,16 @@ pub fn run(
     style: Style,
     out: &mut dyn Write,
 ) -> Result<Outcome, CmdError> {
+    // Every id starts with "", so an empty filter would silently show every container.
+    if args
+        .container
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        return Err(CmdError::Usage(
+            "ps: --container is empty (give a container id prefix, a name, or `host`)".into(),
+        ));
+    }
     let mut procs = all_processes(Path::new("/proc"))?;
     if !args.no_names && procs.iter().any(|p| p.container.is_some()) {
         let names = crate::engine::names::container_names(std::time::Duration::from_secs(2));
