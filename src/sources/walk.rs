@@ -50,12 +50,18 @@ pub fn inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<SourceError>) {
     (out, errors)
 }
 
+/// The walker's errors already carry the path ("d: IO error for operation on d: ..."); the
+/// report names it once and gives the OS reason, like an unreadable named file.
 fn walk_error(root: &Path, err: &ignore::Error) -> SourceError {
-    let path = match err {
-        ignore::Error::WithPath { path, .. } => path.clone(),
-        _ => root.to_path_buf(),
+    let (path, inner) = match err {
+        ignore::Error::WithPath { path, err } => (path.clone(), err.as_ref()),
+        _ => (root.to_path_buf(), err),
     };
-    SourceError::file(&path, err.to_string())
+    let reason = match inner.io_error() {
+        Some(io) => super::io_reason(io),
+        None => inner.to_string(),
+    };
+    SourceError::file(&path, reason)
 }
 
 /// Reads one input; `None` when a walked file is not configuration dropcap can read.
@@ -149,6 +155,21 @@ mod tests {
         assert_eq!(names, ["README.md", "b.yaml", "manifest", "sub/a.yml"]);
         let loaded: Vec<bool> = inputs.iter().map(|i| load(i).is_some()).collect();
         assert_eq!(loaded, [false, true, true, true]);
+    }
+
+    #[test]
+    fn walk_errors_name_the_path_once() {
+        let err = ignore::Error::WithPath {
+            path: "d/sub".into(),
+            err: Box::new(ignore::Error::Io(std::io::Error::from_raw_os_error(
+                libc::EACCES,
+            ))),
+        };
+        let e = walk_error(Path::new("d"), &err);
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("d/sub", "Permission denied")
+        );
     }
 
     #[test]
