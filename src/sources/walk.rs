@@ -58,10 +58,26 @@ fn walk_error(root: &Path, err: &ignore::Error) -> SourceError {
         _ => (root.to_path_buf(), err),
     };
     let reason = match inner.io_error() {
-        Some(io) => super::io_reason(io),
+        Some(io) => os_reason(io),
         None => inner.to_string(),
     };
     SourceError::file(&path, reason)
+}
+
+/// walkdir wraps the OS error in its own, whose message repeats the path; the OS error is
+/// further down the source chain.
+fn os_reason(io: &std::io::Error) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(io);
+    while let Some(e) = cur {
+        if let Some(code) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.raw_os_error())
+        {
+            return super::io_reason(&std::io::Error::from_raw_os_error(code));
+        }
+        cur = e.source();
+    }
+    super::io_reason(io)
 }
 
 /// Reads one input; `None` when a walked file is not configuration dropcap can read.
@@ -159,11 +175,26 @@ mod tests {
 
     #[test]
     fn walk_errors_name_the_path_once() {
+        // What walkdir hands over: an io::Error wrapping its own error that names the path.
+        #[derive(Debug)]
+        struct Walk(std::io::Error);
+        impl std::fmt::Display for Walk {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "IO error for operation on d/sub: {}", self.0)
+            }
+        }
+        impl std::error::Error for Walk {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            Walk(std::io::Error::from_raw_os_error(libc::EACCES)),
+        );
         let err = ignore::Error::WithPath {
             path: "d/sub".into(),
-            err: Box::new(ignore::Error::Io(std::io::Error::from_raw_os_error(
-                libc::EACCES,
-            ))),
+            err: Box::new(ignore::Error::Io(io)),
         };
         let e = walk_error(Path::new("d"), &err);
         assert_eq!(
