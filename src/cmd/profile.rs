@@ -75,6 +75,8 @@ fn check_of(args: &ProfileArgs) -> Result<Check, CmdError> {
     Ok(Check::ExitZero)
 }
 
+const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
 pub fn run(
     args: &ProfileArgs,
     format: Format,
@@ -85,6 +87,13 @@ pub fn run(
         return Err(CmdError::Usage(
             "--timeout must be at least 1 second".into(),
         ));
+    }
+    // Deadlines are `Instant::now() + timeout`, which panics on overflow; a week is plenty.
+    if args.timeout > MAX_TIMEOUT_SECS {
+        return Err(CmdError::Usage(format!(
+            "--timeout {} is too long (at most {MAX_TIMEOUT_SECS} seconds, a week)",
+            args.timeout
+        )));
     }
     let check = check_of(args)?;
     if let Check::StaysUp { seconds } = check {
