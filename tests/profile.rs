@@ -501,3 +501,21 @@ fn absurd_timeout_is_a_usage_error() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_local_user_is_named_before_any_trial() {
+    for user in ["", "no-such-user-here", "4294967295"] {
+        let out = Command::cargo_bin("dropcap")
+            .unwrap()
+            .args(["profile", "--user", user, "--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{user}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("dropcap: --user '{user}'")),
+            "{err}"
+        );
+    }
+}

@@ -109,6 +109,11 @@ pub fn run(
             "--sysctl '{bad}': expected KEY=VALUE"
         )));
     }
+    // Local trials run `dropcap exec --user`: checked here, a bad user fails every trial with
+    // nothing but "no process" from the tracer.
+    if let (None, Some(user)) = (&args.image, &args.user) {
+        crate::exec::resolve_user(user).map_err(|e| CmdError::Usage(e.to_string()))?;
+    }
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
     let mut runner: Box<dyn Runner> = match &args.image {
