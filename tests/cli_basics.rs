@@ -342,3 +342,24 @@ fn ps_groups_container_processes() {
         .stdout(predicate::str::contains("sleep 300"));
     assert!(table.contains("NET_BIND_SERVICE"), "{table}");
 }
+
+/// Any process, one in a container included, chooses its own command line; `ps` must not let
+/// it drive the terminal of whoever runs dropcap.
+#[test]
+fn ps_escapes_control_characters_in_command_lines() {
+    use std::os::unix::process::CommandExt;
+    let mut child = std::process::Command::new("sleep")
+        .arg0("\x1b[2Kdropcap-esc-test\r")
+        .arg("30")
+        .spawn()
+        .expect("sleep runs");
+    let out = dropcap()
+        .args(["--color", "never", "ps", "--all"])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\\u{1b}[2Kdropcap-esc-test\\r"), "{stdout}");
+    assert!(!stdout.contains(['\x1b', '\r']), "{stdout}");
+}

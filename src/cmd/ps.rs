@@ -3,7 +3,7 @@
 
 use super::CmdError;
 use crate::caps::{spell, CapSet};
-use crate::output::{table, Format, Style};
+use crate::output::{printable, table, Format, Style};
 use crate::process::{all_processes, users::Users, ContainerRef, Process};
 use crate::Outcome;
 use serde::Serialize;
@@ -131,7 +131,7 @@ pub fn run(
                 None => format!("container {} ({})", c.short_id(), c.runtime.as_str()),
             },
         };
-        writeln!(out, "{}", style.bold(&title))?;
+        writeln!(out, "{}", style.bold(&printable(&title)))?;
         let mut rows = vec![["PPID", "PID", "USER", "COMMAND", "CAPABILITIES"]
             .iter()
             .map(|h| style.dim(h))
@@ -140,8 +140,8 @@ pub fn run(
             rows.push(vec![
                 r.ppid.to_string(),
                 r.pid.to_string(),
-                r.user.clone(),
-                truncate(r.command, 40),
+                printable(&r.user),
+                truncate(&printable(r.command), 40),
                 caps_cell(r, style),
             ]);
         }
