@@ -7,6 +7,7 @@
 //! manifests is not "broken YAML".
 
 use super::{detect, load_bytes, load_file, load_reader, Loaded, SourceError, MAX_FILE_BYTES};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,10 +106,17 @@ pub fn load(input: &Input) -> Option<Loaded> {
     if meta.len() > MAX_FILE_BYTES {
         return Some(load_file(p));
     }
-    let bytes = match std::fs::read(p) {
-        Ok(b) => b,
-        Err(_) => return Some(load_file(p)),
-    };
+    // Bounded even so: files under /proc or /sys claim length 0 and can hold gigabytes.
+    let mut bytes = Vec::new();
+    let read =
+        std::fs::File::open(p).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
+    if read.is_err() {
+        return Some(load_file(p));
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // Not read again: a stream would give only its rest the second time.
+        return Some(load_reader(p, bytes.as_slice()));
+    }
     if detect::binary_offset(&bytes).is_some() {
         return None;
     }
@@ -200,6 +208,37 @@ mod tests {
         assert_eq!(
             (e.path.as_str(), e.message.as_str()),
             ("d/sub", "Permission denied")
+        );
+    }
+
+    #[test]
+    fn walked_file_that_lies_about_its_size_is_bounded() {
+        // Like a /proc or /sys file: length 0 in its metadata, more than the cap when read.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("manifest");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(writer_path)
+                .unwrap();
+            let chunk = vec![b'a'; 1 << 20];
+            for _ in 0..=(MAX_FILE_BYTES >> 20) {
+                if f.write_all(&chunk).is_err() {
+                    break; // the reader stopped at the cap
+                }
+            }
+        });
+        let loaded = load(&Input::Found(fifo)).expect("reported");
+        writer.join().unwrap();
+        assert!(loaded.workloads.is_empty());
+        assert!(
+            loaded.errors[0].message.contains("larger than 64 MiB"),
+            "{:?}",
+            loaded.errors
         );
     }
 
