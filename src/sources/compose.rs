@@ -28,6 +28,9 @@ struct Spec {
     host_network: Option<bool>,
     suppressions: Vec<Suppression>,
     extends: Option<(String, Pos)>,
+    /// Values of the wrong shape (`cap_add: ALL`, `privileged: "yes"`): compose refuses them,
+    /// and reading them as absent would hide what the author meant.
+    problems: Vec<(Pos, String)>,
 }
 
 pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
@@ -46,6 +49,12 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?, *k, spec(ctx, k, v))))
         .collect();
+    for (_, _, s) in &specs {
+        for (pos, message) in &s.problems {
+            out.errors
+                .push(SourceError::at(ctx.file, *pos, message.clone()));
+        }
+    }
     // By name, so resolving `extends` stays linear even in a hostile file with a million
     // services (names are unique: `entries` keeps one value per key).
     let mut by_name: HashMap<&str, &Spec> = HashMap::with_capacity(specs.len());
@@ -199,12 +208,20 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
             "cap_add" => {
                 s.cap_add = scalars(v);
                 s.caps_key = Some(k.pos);
+                list_shape(name, v, &mut s.problems);
             }
             "cap_drop" => {
                 s.cap_drop = scalars(v);
                 s.caps_key = s.caps_key.or(Some(k.pos));
+                list_shape(name, v, &mut s.problems);
             }
-            "privileged" => s.privileged = v.as_bool().map(|b| (b, k.pos)),
+            "privileged" => {
+                s.privileged = v.as_bool().map(|b| (b, k.pos));
+                if s.privileged.is_none() && !v.is_null() {
+                    s.problems
+                        .push((v.pos, "privileged must be true or false".to_string()));
+                }
+            }
             "user" => s.user = v.as_text().map(str::to_string),
             "security_opt" => {
                 for (opt, p) in scalars(v) {
@@ -221,6 +238,20 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
         }
     }
     s
+}
+
+/// `cap_add` / `cap_drop` must be a list of names (or empty).
+fn list_shape(key: &str, v: &Node, problems: &mut Vec<(Pos, String)>) {
+    if v.is_null() {
+        return;
+    }
+    if !v.is_seq() {
+        problems.push((v.pos, format!("{key} must be a list of capability names")));
+        return;
+    }
+    if let Some(bad) = v.items().iter().find(|n| n.as_str().is_none()) {
+        problems.push((bad.pos, format!("{key} entries must be capability names")));
+    }
 }
 
 fn scalars(list: &Node) -> Vec<(String, Pos)> {
@@ -299,6 +330,24 @@ mod tests {
 
     fn load(text: &str) -> Loaded {
         load_text(Path::new("c.yaml"), text)
+    }
+
+    #[test]
+    fn wrongly_shaped_caps_are_errors_not_silence() {
+        let l = load(
+            "services:\n  a:\n    cap_add: ALL\n  b:\n    cap_drop: [[NET_RAW]]\n  c:\n    privileged: \"yes\"\n  d:\n    cap_add: [CHOWN]\n    cap_drop:\n",
+        );
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errs,
+            [
+                "c.yaml:3:14: error: cap_add must be a list of capability names",
+                "c.yaml:5:16: error: cap_drop entries must be capability names",
+                "c.yaml:7:17: error: privileged must be true or false",
+            ]
+        );
+        // The services are still audited.
+        assert_eq!(l.workloads.len(), 4);
     }
 
     fn raws(e: &[CapEntry]) -> Vec<(String, u32, u32)> {
