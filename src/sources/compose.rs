@@ -208,12 +208,12 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
             "cap_add" => {
                 s.cap_add = scalars(v);
                 s.caps_key = Some(k.pos);
-                list_shape(name, v, &mut s.problems);
+                super::list_shape(name, v, &mut s.problems);
             }
             "cap_drop" => {
                 s.cap_drop = scalars(v);
                 s.caps_key = s.caps_key.or(Some(k.pos));
-                list_shape(name, v, &mut s.problems);
+                super::list_shape(name, v, &mut s.problems);
             }
             "privileged" => {
                 s.privileged = v.as_bool().map(|b| (b, k.pos));
@@ -238,20 +238,6 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
         }
     }
     s
-}
-
-/// `cap_add` / `cap_drop` must be a list of names (or empty).
-fn list_shape(key: &str, v: &Node, problems: &mut Vec<(Pos, String)>) {
-    if v.is_null() {
-        return;
-    }
-    if !v.is_seq() {
-        problems.push((v.pos, format!("{key} must be a list of capability names")));
-        return;
-    }
-    if let Some(bad) = v.items().iter().find(|n| n.as_str().is_none()) {
-        problems.push((bad.pos, format!("{key} entries must be capability names")));
-    }
 }
 
 fn scalars(list: &Node) -> Vec<(String, Pos)> {

@@ -194,6 +194,21 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A capability list (`cap_add`, `add`...) must be a list of names, or empty: compose and
+/// Kubernetes refuse anything else, and reading it as absent would hide what was meant.
+pub(crate) fn list_shape(key: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
+    if v.is_null() {
+        return;
+    }
+    if !v.is_seq() {
+        problems.push((v.pos, format!("{key} must be a list of capability names")));
+        return;
+    }
+    if let Some(bad) = v.items().iter().find(|n| n.as_str().is_none()) {
+        problems.push((bad.pos, format!("{key} entries must be capability names")));
+    }
+}
+
 /// Audits one file on disk.
 pub fn load_file(path: &Path) -> Loaded {
     let meta = match std::fs::metadata(path) {
