@@ -49,6 +49,11 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?, *k, spec(ctx, k, v))))
         .collect();
+    let mut problems = Vec::new();
+    super::duplicate_keys(services, &mut problems);
+    for (pos, message) in problems {
+        out.errors.push(SourceError::at(ctx.file, pos, message));
+    }
     for (_, _, s) in &specs {
         for (pos, message) in &s.problems {
             out.errors
@@ -201,6 +206,7 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
         suppressions: ctx.comments(key.pos),
         ..Spec::default()
     };
+    super::duplicate_keys(svc, &mut s.problems);
     for (k, v) in svc.entries() {
         let Some(name) = k.as_str() else { continue };
         match name {
@@ -316,6 +322,24 @@ mod tests {
 
     fn load(text: &str) -> Loaded {
         load_text(Path::new("c.yaml"), text)
+    }
+
+    #[test]
+    fn repeated_keys_are_errors() {
+        let l = load("services:\n  a:\n    cap_add: [ALL]\n    cap_add: []\n  a:\n    image: x\n");
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("c.yaml:5:3: error: duplicate key 'a'"),
+            "{errs:?}"
+        );
+        let l = load("services:\n  a:\n    cap_add: [ALL]\n    cap_add: []\n");
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("c.yaml:4:5: error: duplicate key 'cap_add'"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -119,6 +119,7 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                 w.cap_add = cap_entries(ctx, caps.get("add"));
                 w.cap_drop = cap_entries(ctx, caps.get("drop"));
                 let mut problems = Vec::new();
+                super::duplicate_keys(caps, &mut problems);
                 for (key, label) in [("add", "capabilities.add"), ("drop", "capabilities.drop")] {
                     if let Some(v) = caps.get(key) {
                         super::list_shape(label, v, &mut problems);
