@@ -21,10 +21,24 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("dropcap: {err:#}");
+            eprintln!("dropcap: {}", one_line(&err));
             ExitCode::from(Outcome::Error.code())
         }
     }
+}
+
+/// The error and its causes on one line, skipping a cause the message above already quotes:
+/// library errors often print their io source themselves, and `{:#}` would say it twice.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Outcome> {
@@ -51,6 +65,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         // exec replaces the process; it returns only with an error, and with the command's
         // own convention for exit codes (127 not found, 126 cannot run).
         Command::Exec(a) => {
+            no_sarif(format, "exec")?;
             let err = cmd::exec::run(a);
             eprintln!("dropcap: exec: {err}");
             std::process::exit(i32::from(err.exit_code()));
@@ -74,4 +89,36 @@ fn no_sarif(format: Format, command: &str) -> anyhow::Result<()> {
         anyhow::bail!("--format sarif is only for audit; {command} supports table and json");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+    use std::io;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("writing {path}: {source}")]
+    struct Quoting {
+        path: String,
+        source: io::Error,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading config")]
+    struct Silent(#[source] io::Error);
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let e = anyhow::Error::new(Quoting {
+            path: "/x/out.json".into(),
+            source: io::Error::new(io::ErrorKind::NotFound, "no such file"),
+        });
+        assert_eq!(one_line(&e), "writing /x/out.json: no such file");
+    }
+
+    #[test]
+    fn a_cause_not_in_the_message_is_appended() {
+        let e = anyhow::Error::new(Silent(io::Error::other("denied")));
+        assert_eq!(one_line(&e), "reading config: denied");
+    }
 }

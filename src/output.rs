@@ -67,6 +67,21 @@ impl Style {
     }
 }
 
+/// Text from files, the engine or other processes, made safe for a terminal: control
+/// characters (ESC, CR, newlines...) are shown escaped, so a crafted service name or command
+/// line cannot recolour, rewrite or erase the lines around it.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if ch.is_control() {
+            out.extend(ch.escape_default());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 /// Pads cells to column widths; the last column is left unpadded so lines carry no trailing
 /// blanks. Widths count characters, not bytes, and ignore ANSI escapes.
 pub fn table(rows: &[Vec<String>]) -> String {
@@ -107,6 +122,14 @@ pub fn table(rows: &[Vec<String>]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn printable_escapes_control_characters() {
+        assert_eq!(
+            super::printable("a\x1b[2Jb\r\nc\u{9b}d é"),
+            "a\\u{1b}[2Jb\\r\\nc\\u{9b}d é"
+        );
+    }
+
     #[test]
     fn table_aligns_and_ignores_escapes() {
         let rows = vec![

@@ -251,3 +251,16 @@ fn non_ascii_container_id_in_inspect_json() {
     assert_eq!(r.code, Some(1), "{}", r.stdout);
     assert!(r.stdout.contains("critical DC002"), "{}", r.stdout);
 }
+
+/// A crafted name must not drive the reviewer's terminal: no raw ESC, CR or BEL reaches the
+/// table, and every finding stays on its own line.
+#[test]
+fn terminal_escapes_in_names_are_shown_escaped() {
+    let yaml = "services:\n  \"web\\e[2K\\e[1A\\r\":\n    image: \"img\\e]0;x\\a\"\n    cap_add: [\"\\e[8mSYS_ADMIN\"]\n";
+    let run = audit(&["--color", "never", "-"], Some(yaml.as_bytes().to_vec()));
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    for bad in ['\x1b', '\r', '\x07'] {
+        assert!(!run.stdout.contains(bad), "{bad:?} in {}", run.stdout);
+    }
+    assert!(run.stdout.contains("web\\u{1b}[2K"), "{}", run.stdout);
+}

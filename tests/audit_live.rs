@@ -843,3 +843,22 @@ fn hung_engine_times_out() {
     let msg = v["errors"][0]["message"].as_str().expect("message");
     assert!(msg.contains("did not answer"), "{msg}");
 }
+
+/// A DOCKER_HOST that is not UTF-8 names an engine all the same: the audit must fail on it,
+/// never quietly audit the default engine instead.
+#[test]
+fn non_utf8_docker_host_is_not_the_default_engine() {
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(dropcap_bin())
+        .args(["audit", "--format", "json"])
+        .env(
+            "DOCKER_HOST",
+            std::ffi::OsStr::from_bytes(b"unix:///nonexistent/dropcap-\xff.sock"),
+        )
+        .output()
+        .expect("run dropcap");
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let msg = v["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("no socket at /nonexistent/dropcap-"), "{v}");
+}

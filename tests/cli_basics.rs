@@ -156,6 +156,27 @@ fn sarif_is_refused_outside_audit() {
         .stderr(predicate::str::contains("only for audit"));
 }
 
+#[test]
+fn sarif_is_refused_by_exec_too() {
+    dropcap()
+        .args(["--format", "sarif", "exec", "--caps", "", "--", "true"])
+        .assert()
+        .code(2)
+        .stderr("dropcap: --format sarif is only for audit; exec supports table and json\n");
+}
+
+#[test]
+fn ps_empty_container_filter_is_an_error() {
+    dropcap()
+        .args(["ps", "--container", ""])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "dropcap: ps: --container is empty",
+        ));
+}
+
 /// pscap prints `ppid pid user command capabilities [+] [@]` with libcap-ng's lowercase names
 /// or `full`; parse it into pid → capability names (or "full").
 fn pscap_sets() -> HashMap<u32, String> {
@@ -335,4 +356,25 @@ fn ps_groups_container_processes() {
         .success()
         .stdout(predicate::str::contains("sleep 300"));
     assert!(table.contains("NET_BIND_SERVICE"), "{table}");
+}
+
+/// Any process, one in a container included, chooses its own command line; `ps` must not let
+/// it drive the terminal of whoever runs dropcap.
+#[test]
+fn ps_escapes_control_characters_in_command_lines() {
+    use std::os::unix::process::CommandExt;
+    let mut child = std::process::Command::new("sleep")
+        .arg0("\x1b[2Kdropcap-esc-test\r")
+        .arg("30")
+        .spawn()
+        .expect("sleep runs");
+    let out = dropcap()
+        .args(["--color", "never", "ps", "--all"])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\\u{1b}[2Kdropcap-esc-test\\r"), "{stdout}");
+    assert!(!stdout.contains(['\x1b', '\r']), "{stdout}");
 }

@@ -110,6 +110,11 @@ fn errors_are_one_line_with_exit_codes() {
         assert_eq!(missing.status.code(), Some(127));
         let user = run(&["--caps", "", "--user", "no-such-user-here", "--", "true"]);
         assert_eq!(user.status.code(), Some(2));
+        // (uid_t)-1 means "unchanged" to setresuid: it must not quietly run the command as root.
+        let minus_one = run(&["--caps", "", "--user", "4294967295", "--", "true"]);
+        assert_eq!(minus_one.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&minus_one.stderr);
+        assert!(err.contains("4294967295 is reserved"), "{err}");
     }
 }
 

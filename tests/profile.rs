@@ -477,3 +477,45 @@ fn image_without_shell_is_still_proven() {
         assert!(v["notes"].to_string().contains("no /bin/sh"), "{v:#}");
     }
 }
+
+/// A deadline is `now + timeout`; an absurd --timeout must be refused, not overflow the clock.
+#[test]
+fn absurd_timeout_is_a_usage_error() {
+    let out = Command::cargo_bin("dropcap")
+        .unwrap()
+        .args([
+            "profile",
+            "--timeout",
+            "18446744073709551615",
+            "--no-trace",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--timeout 18446744073709551615 is too long"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_local_user_is_named_before_any_trial() {
+    for user in ["", "no-such-user-here", "4294967295"] {
+        let out = Command::cargo_bin("dropcap")
+            .unwrap()
+            .args(["profile", "--user", user, "--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{user}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!("dropcap: --user '{user}'")),
+            "{err}"
+        );
+    }
+}

@@ -634,3 +634,25 @@ int main(void) {
         );
     }
 }
+
+/// An unreadable (non-UTF-8) DOCKER_HOST is still a host the user chose: refused when it is
+/// not a unix socket, never replaced by the default socket.
+#[test]
+fn non_utf8_docker_host_is_not_the_default_socket() {
+    if !common::is_root("non_utf8_docker_host_is_not_the_default_socket") {
+        return;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let out = Command::new(common::dropcap_bin())
+        .args(["trace", "--container", "dropcap-no-such-container"])
+        .env(
+            "DOCKER_HOST",
+            std::ffi::OsStr::from_bytes(b"tcp://\xff:2375"),
+        )
+        .output()
+        .expect("run dropcap");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a unix socket"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

@@ -16,8 +16,9 @@ pub enum CapParseError {
         name: String,
         suggestion: Option<&'static str>,
     },
+    /// The digits as typed: a number too big for u64 must not be reported as another number.
     #[error("capability number {0} is out of range (0..=63)")]
-    OutOfRange(u64),
+    OutOfRange(String),
     #[error("'{0}' is not a hexadecimal capability mask")]
     BadMask(String),
     #[error("bad libcap text '{text}': {reason}")]
@@ -49,11 +50,10 @@ pub fn parse_cap(input: &str) -> Result<Cap, CapParseError> {
 }
 
 fn parse_number(s: &str) -> Result<Cap, CapParseError> {
-    let n: u64 = s.parse().map_err(|_| CapParseError::OutOfRange(u64::MAX))?;
-    u8::try_from(n)
+    s.parse::<u8>()
         .ok()
         .and_then(Cap::new)
-        .ok_or(CapParseError::OutOfRange(n))
+        .ok_or_else(|| CapParseError::OutOfRange(s.to_string()))
 }
 
 /// A hexadecimal mask with or without `0x`, as `/proc/PID/status` and `capsh --decode` use.
@@ -63,7 +63,9 @@ pub fn parse_mask(input: &str) -> Result<CapSet, CapParseError> {
         .strip_prefix("0x")
         .or_else(|| s.strip_prefix("0X"))
         .unwrap_or(s);
-    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    // Leading zeros do not count against the 16 digits of a u64.
+    let significant = hex.trim_start_matches('0');
+    if hex.is_empty() || significant.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(CapParseError::BadMask(s.to_string()));
     }
     u64::from_str_radix(hex, 16)
@@ -256,11 +258,13 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         assert_eq!(parse_cap(""), Err(CapParseError::Empty));
-        assert_eq!(parse_cap("64"), Err(CapParseError::OutOfRange(64)));
-        assert!(matches!(
-            parse_cap("99999999999999999999999"),
-            Err(CapParseError::OutOfRange(_))
-        ));
+        assert_eq!(parse_cap("64"), Err(CapParseError::OutOfRange("64".into())));
+        assert_eq!(
+            parse_cap("18446744073709551616").unwrap_err().to_string(),
+            "capability number 18446744073709551616 is out of range (0..=63)"
+        );
+        assert_eq!(parse_mask(&format!("0x{}1", "0".repeat(20))), Ok(CapSet(1)));
+        assert!(parse_mask("1ffffffffffffffff").is_err());
         let e = parse_cap("NET_RWA").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -75,6 +75,8 @@ fn check_of(args: &ProfileArgs) -> Result<Check, CmdError> {
     Ok(Check::ExitZero)
 }
 
+const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
 pub fn run(
     args: &ProfileArgs,
     format: Format,
@@ -85,6 +87,13 @@ pub fn run(
         return Err(CmdError::Usage(
             "--timeout must be at least 1 second".into(),
         ));
+    }
+    // Deadlines are `Instant::now() + timeout`, which panics on overflow; a week is plenty.
+    if args.timeout > MAX_TIMEOUT_SECS {
+        return Err(CmdError::Usage(format!(
+            "--timeout {} is too long (at most {MAX_TIMEOUT_SECS} seconds, a week)",
+            args.timeout
+        )));
     }
     let check = check_of(args)?;
     if let Check::StaysUp { seconds } = check {
@@ -99,6 +108,11 @@ pub fn run(
         return Err(CmdError::Usage(format!(
             "--sysctl '{bad}': expected KEY=VALUE"
         )));
+    }
+    // Local trials run `dropcap exec --user`: checked here, a bad user fails every trial with
+    // nothing but "no process" from the tracer.
+    if let (None, Some(user)) = (&args.image, &args.user) {
+        crate::exec::resolve_user(user).map_err(|e| CmdError::Usage(e.to_string()))?;
     }
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();

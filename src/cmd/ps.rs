@@ -3,7 +3,7 @@
 
 use super::CmdError;
 use crate::caps::{spell, CapSet};
-use crate::output::{table, Format, Style};
+use crate::output::{printable, table, Format, Style};
 use crate::process::{all_processes, users::Users, ContainerRef, Process};
 use crate::Outcome;
 use serde::Serialize;
@@ -61,6 +61,16 @@ pub fn run(
     style: Style,
     out: &mut dyn Write,
 ) -> Result<Outcome, CmdError> {
+    // Every id starts with "", so an empty filter would silently show every container.
+    if args
+        .container
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        return Err(CmdError::Usage(
+            "ps: --container is empty (give a container id prefix, a name, or `host`)".into(),
+        ));
+    }
     let mut procs = all_processes(Path::new("/proc"))?;
     if !args.no_names && procs.iter().any(|p| p.container.is_some()) {
         let names = crate::engine::names::container_names(std::time::Duration::from_secs(2));
@@ -131,7 +141,7 @@ pub fn run(
                 None => format!("container {} ({})", c.short_id(), c.runtime.as_str()),
             },
         };
-        writeln!(out, "{}", style.bold(&title))?;
+        writeln!(out, "{}", style.bold(&printable(&title)))?;
         let mut rows = vec![["PPID", "PID", "USER", "COMMAND", "CAPABILITIES"]
             .iter()
             .map(|h| style.dim(h))
@@ -140,8 +150,8 @@ pub fn run(
             rows.push(vec![
                 r.ppid.to_string(),
                 r.pid.to_string(),
-                r.user.clone(),
-                truncate(r.command, 40),
+                printable(&r.user),
+                truncate(&printable(r.command), 40),
                 caps_cell(r, style),
             ]);
         }

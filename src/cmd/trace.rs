@@ -2,7 +2,7 @@
 //! container or the whole host. The tracing itself lives in [`crate::trace`].
 
 use crate::caps::{Cap, CapSet};
-use crate::output::{table, Format, Style};
+use crate::output::{printable, table, Format, Style};
 use crate::trace::{
     privs, CgroupRef, ContainerIndex, Launched, Summary, Target, TraceError, TraceEvent, Tracer,
 };
@@ -317,7 +317,7 @@ impl Printer<'_> {
                     ),
                     plain(e.pid.to_string()),
                     plain(e.ppid.to_string()),
-                    plain(e.comm.clone()),
+                    plain(printable(&e.comm)),
                     plain(e.cap.name()),
                     (verdict_cell, verdict.len()),
                     (audit_cell, audit.len()),

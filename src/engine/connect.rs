@@ -48,7 +48,13 @@ impl EngineKind {
 pub fn resolve_host(flag: Option<&str>) -> String {
     let raw = flag
         .map(str::to_string)
-        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
+        // `var_os`: a DOCKER_HOST that is not UTF-8 must fail to connect (saying where), not
+        // quietly fall back to the default engine, which is another engine than asked for.
+        .or_else(|| {
+            std::env::var_os("DOCKER_HOST")
+                .filter(|h| !h.is_empty())
+                .map(|h| h.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| DEFAULT_HOST.to_string());
     if raw.starts_with('/') {
         format!("unix://{raw}")

@@ -86,10 +86,10 @@ pub fn workload_from_inspect(
 /// `docker run --cap-add` does.
 fn entry(raw: &str) -> CapEntry {
     let t = raw.trim();
-    let short = if t.len() > 4 && t[..4].eq_ignore_ascii_case("CAP_") {
-        &t[4..]
-    } else {
-        t
+    // `get`, not `[..4]`: an engine may answer any UTF-8, and byte 4 can fall inside a char.
+    let short = match (t.get(..4), t.get(4..)) {
+        (Some(p), Some(rest)) if !rest.is_empty() && p.eq_ignore_ascii_case("CAP_") => rest,
+        _ => t,
     };
     CapEntry::new(short, None)
 }
@@ -299,6 +299,12 @@ mod tests {
         assert_eq!(s(&["no-new-privileges:false"]), Some(false));
         assert_eq!(s(&["seccomp=unconfined"]), None);
         assert_eq!(s(&[]), None);
+    }
+
+    #[test]
+    fn non_ascii_cap_name_does_not_panic() {
+        assert_eq!(entry("CAPé_X").raw, "CAPé_X");
+        assert_eq!(entry("cap_net_raw").raw, "net_raw");
     }
 
     #[test]

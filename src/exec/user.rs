@@ -61,6 +61,12 @@ pub fn resolve_in(spec: &str, passwd: &str, group: &str) -> Result<Identity, Exe
                 })?,
         },
     };
+    // The kernel reads (uid_t)-1 as "leave unchanged": accepting it would run the command as root.
+    if uid == u32::MAX || gid == u32::MAX {
+        return Err(ExecError::User(format!(
+            "--user '{spec}': id 4294967295 is reserved (the kernel reads it as \"unchanged\")"
+        )));
+    }
     let mut groups = vec![gid];
     if !name.is_empty() {
         for l in group.lines() {
@@ -101,7 +107,14 @@ mod tests {
 
     #[test]
     fn bad_users_are_errors() {
-        for s in ["nobody_here", "", ":1", "app:nogroup"] {
+        for s in [
+            "nobody_here",
+            "",
+            ":1",
+            "app:nogroup",
+            "4294967295",
+            "app:4294967295",
+        ] {
             assert!(resolve_in(s, PASSWD, GROUP).is_err(), "{s}");
         }
     }

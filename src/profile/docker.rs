@@ -66,12 +66,28 @@ fn docker_out(args: &[&str]) -> Result<String, ProfileError> {
             reason: format!("cannot run the docker CLI: {e}"),
         })?;
     if !out.status.success() {
-        return Err(ProfileError::Docker {
-            args: args.join(" "),
-            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        return Err(docker_failed(args, &String::from_utf8_lossy(&out.stderr)));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Errors are one line: a `--format` template and the CLI's stderr may both hold newlines.
+fn docker_failed(args: &[&str], stderr: &str) -> ProfileError {
+    let one_line = |s: &str| {
+        s.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    ProfileError::Docker {
+        args: args
+            .iter()
+            .map(|a| a.replace('\n', "\\n"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        reason: one_line(stderr),
+    }
 }
 
 /// Removes the container (and kills the CLI that runs it) unless it already ended by itself.
@@ -505,6 +521,17 @@ impl Runner for DockerRunner {
 mod tests {
     use super::*;
     use crate::caps::Cap;
+
+    #[test]
+    fn docker_errors_are_one_line() {
+        let e = docker_failed(
+            &["image", "inspect", "--format", "{{.A}}\n{{.B}}", "Bad!"],
+            "Error response from daemon: no such image\n\n  hint: lowercase\n",
+        );
+        let text = e.to_string();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.ends_with("no such image; hint: lowercase"), "{text}");
+    }
 
     fn runner() -> DockerRunner {
         DockerRunner {

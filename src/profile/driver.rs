@@ -137,15 +137,15 @@ pub fn profile<'a>(
                 let denied = caps_of(&evidence(&t.observations, false));
                 if denied.is_empty() {
                     return Err(ProfileError::NotProven(format!(
-                        "the check fails even with the {} set ({}), and the tracer saw no \
+                        "the check fails even with {} ({}), and the tracer saw no \
                          denied capability check: the failure is not about capabilities",
-                        ctx.runner.default_name(),
+                        set_phrase(&ctx.runner.default_name()),
                         first.reason
                     )));
                 }
                 notes.push(format!(
-                    "the check failed with the {} set; added what was denied: {denied}",
-                    ctx.runner.default_name()
+                    "the check failed with {}; added what was denied: {denied}",
+                    set_phrase(&ctx.runner.default_name())
                 ));
                 c = c.union(denied);
             }
@@ -154,15 +154,15 @@ pub fn profile<'a>(
         None => {
             if !first.passed {
                 return Err(ProfileError::NotProven(format!(
-                    "the check fails even with the {} set: {}",
-                    ctx.runner.default_name(),
+                    "the check fails even with {}: {}",
+                    set_phrase(&ctx.runner.default_name()),
                     first.reason
                 )));
             }
             notes.push(format!(
-                "no capability tracer: the candidates are the whole {} set, and minimising \
+                "no capability tracer: the candidates are all of {}, and minimising \
                  takes more trials",
-                ctx.runner.default_name()
+                set_phrase(&ctx.runner.default_name())
             ));
             default
         }
@@ -216,8 +216,8 @@ pub fn profile<'a>(
             // (e.g. a check made before the tracer attached); the default set is known good.
             notes.push(format!(
                 "verification trial #{n} failed without a traced denial; widened the \
-                 candidates to include the {} set",
-                ctx.runner.default_name()
+                 candidates to include {}",
+                set_phrase(&ctx.runner.default_name())
             ));
             candidates = candidates.union(default);
             widened_to_default = true;
@@ -329,8 +329,30 @@ pub fn profile<'a>(
     }))
 }
 
+/// The default set's name inside a sentence: "the Docker default set", but "dropcap's
+/// permitted set" as is (not "the dropcap's permitted set set").
+fn set_phrase(name: &str) -> String {
+    if name.ends_with(" set") {
+        name.to_string()
+    } else {
+        format!("the {name} set")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_set_reads_in_a_sentence() {
+        assert_eq!(
+            super::set_phrase("Docker default"),
+            "the Docker default set"
+        );
+        assert_eq!(
+            super::set_phrase("dropcap's permitted set"),
+            "dropcap's permitted set"
+        );
+    }
+
     use super::*;
     use crate::profile::check::Check;
     use crate::profile::runner::Target;

@@ -2,7 +2,7 @@
 //! File-located findings use `path:line:col:` so editors and terminals can jump there.
 
 use super::Report;
-use crate::output::Style;
+use crate::output::{printable, Style};
 use crate::rules::{Finding, Severity};
 use std::io::Write;
 
@@ -22,14 +22,14 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
         writeln!(
             out,
             "{}",
-            style.dim(&format!(
+            style.dim(&printable(&format!(
                 "{} {} (API {}) at {}",
                 e.kind, e.version, e.api_version, e.host
-            ))
+            )))
         )?;
     }
     for e in &report.errors {
-        writeln!(out, "{e}")?;
+        writeln!(out, "{}", printable(&e.to_string()))?;
     }
     // `Report::build` emits each workload's findings together, so a new group starts exactly
     // when the workload changes (linear, unlike searching all groups per finding).
@@ -52,7 +52,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
         if let Some(loc) = &w.location {
             title = format!("{loc}: {title}");
         }
-        writeln!(out, "{}", style.bold(&title))?;
+        writeln!(out, "{}", style.bold(&printable(&title)))?;
         for f in findings {
             let prefix = match &f.location {
                 Some(l) => format!("{l}: "),
@@ -60,12 +60,18 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
             };
             writeln!(
                 out,
-                "{prefix}{} {} {}",
+                "{}{} {} {}",
+                printable(&prefix),
                 sev(style, f.severity),
                 f.rule,
-                f.message
+                printable(&f.message)
             )?;
-            writeln!(out, "    {} {}", style.dim("fix:"), f.remediation)?;
+            writeln!(
+                out,
+                "    {} {}",
+                style.dim("fix:"),
+                printable(&f.remediation)
+            )?;
         }
     }
     let s = report.summary();

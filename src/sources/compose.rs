@@ -28,6 +28,9 @@ struct Spec {
     host_network: Option<bool>,
     suppressions: Vec<Suppression>,
     extends: Option<(String, Pos)>,
+    /// Values of the wrong shape (`cap_add: ALL`, `privileged: "yes"`): compose refuses them,
+    /// and reading them as absent would hide what the author meant.
+    problems: Vec<(Pos, String)>,
 }
 
 pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
@@ -46,6 +49,17 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str()?, *k, spec(ctx, k, v))))
         .collect();
+    let mut problems = Vec::new();
+    super::duplicate_keys(services, &mut problems);
+    for (pos, message) in problems {
+        out.errors.push(SourceError::at(ctx.file, pos, message));
+    }
+    for (_, _, s) in &specs {
+        for (pos, message) in &s.problems {
+            out.errors
+                .push(SourceError::at(ctx.file, *pos, message.clone()));
+        }
+    }
     // By name, so resolving `extends` stays linear even in a hostile file with a million
     // services (names are unique: `entries` keeps one value per key).
     let mut by_name: HashMap<&str, &Spec> = HashMap::with_capacity(specs.len());
@@ -192,6 +206,7 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
         suppressions: ctx.comments(key.pos),
         ..Spec::default()
     };
+    super::duplicate_keys(svc, &mut s.problems);
     for (k, v) in svc.entries() {
         let Some(name) = k.as_str() else { continue };
         match name {
@@ -199,12 +214,20 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
             "cap_add" => {
                 s.cap_add = scalars(v);
                 s.caps_key = Some(k.pos);
+                super::list_shape(name, v, &mut s.problems);
             }
             "cap_drop" => {
                 s.cap_drop = scalars(v);
                 s.caps_key = s.caps_key.or(Some(k.pos));
+                super::list_shape(name, v, &mut s.problems);
             }
-            "privileged" => s.privileged = v.as_bool().map(|b| (b, k.pos)),
+            "privileged" => {
+                s.privileged = v.as_bool().map(|b| (b, k.pos));
+                if s.privileged.is_none() && !v.is_null() {
+                    s.problems
+                        .push((v.pos, "privileged must be true or false".to_string()));
+                }
+            }
             "user" => s.user = v.as_text().map(str::to_string),
             "security_opt" => {
                 for (opt, p) in scalars(v) {
@@ -299,6 +322,42 @@ mod tests {
 
     fn load(text: &str) -> Loaded {
         load_text(Path::new("c.yaml"), text)
+    }
+
+    #[test]
+    fn repeated_keys_are_errors() {
+        let l = load("services:\n  a:\n    cap_add: [ALL]\n    cap_add: []\n  a:\n    image: x\n");
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("c.yaml:5:3: error: duplicate key 'a'"),
+            "{errs:?}"
+        );
+        let l = load("services:\n  a:\n    cap_add: [ALL]\n    cap_add: []\n");
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("c.yaml:4:5: error: duplicate key 'cap_add'"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn wrongly_shaped_caps_are_errors_not_silence() {
+        let l = load(
+            "services:\n  a:\n    cap_add: ALL\n  b:\n    cap_drop: [[NET_RAW]]\n  c:\n    privileged: \"yes\"\n  d:\n    cap_add: [CHOWN]\n    cap_drop:\n",
+        );
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errs,
+            [
+                "c.yaml:3:14: error: cap_add must be a list of capability names",
+                "c.yaml:5:16: error: cap_drop entries must be capability names",
+                "c.yaml:7:17: error: privileged must be true or false",
+            ]
+        );
+        // The services are still audited.
+        assert_eq!(l.workloads.len(), 4);
     }
 
     fn raws(e: &[CapEntry]) -> Vec<(String, u32, u32)> {

@@ -8,7 +8,7 @@
 //! containers inherit unless they set their own.
 
 use super::tree::Node;
-use super::{suppress, Ctx, Loaded};
+use super::{suppress, Ctx, Loaded, SourceError};
 use crate::workload::{CapEntry, Runtime, Setting, SourceKind, Suppression, Syntax, Workload};
 use std::collections::HashMap;
 
@@ -118,6 +118,16 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                 w.caps_location = Some(ctx.loc(ck.pos));
                 w.cap_add = cap_entries(ctx, caps.get("add"));
                 w.cap_drop = cap_entries(ctx, caps.get("drop"));
+                let mut problems = Vec::new();
+                super::duplicate_keys(caps, &mut problems);
+                for (key, label) in [("add", "capabilities.add"), ("drop", "capabilities.drop")] {
+                    if let Some(v) = caps.get(key) {
+                        super::list_shape(label, v, &mut problems);
+                    }
+                }
+                for (pos, message) in problems {
+                    out.errors.push(SourceError::at(ctx.file, pos, message));
+                }
             }
             if let Some((pk, pv)) = sc.and_then(|s| s.get_entry("privileged")) {
                 if let Some(b) = pv.as_bool() {
@@ -125,6 +135,12 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                         value: b,
                         location: Some(ctx.loc(pk.pos)),
                     };
+                } else if !pv.is_null() {
+                    out.errors.push(SourceError::at(
+                        ctx.file,
+                        pv.pos,
+                        "securityContext.privileged must be true or false",
+                    ));
                 }
             }
             if let Some((ak, av)) = sc.and_then(|s| s.get_entry("allowPrivilegeEscalation")) {
@@ -324,5 +340,21 @@ metadata: {name: web}
         assert_eq!(add.raw, "SYS_ADMIN");
         let loc = add.location.as_ref().unwrap();
         assert_eq!((loc.line, loc.column), (4, 65));
+    }
+
+    #[test]
+    fn wrongly_shaped_capabilities_are_errors_not_silence() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    securityContext:\n      privileged: \"yes\"\n      capabilities:\n        add: SYS_ADMIN\n        drop: [{all: true}]\n";
+        let l = load_text(Path::new("k.yaml"), text);
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errs,
+            [
+                "k.yaml:10:14: error: capabilities.add must be a list of capability names",
+                "k.yaml:11:16: error: capabilities.drop entries must be capability names",
+                "k.yaml:8:19: error: securityContext.privileged must be true or false",
+            ]
+        );
+        assert_eq!(l.workloads.len(), 1, "the container is still audited");
     }
 }

@@ -194,6 +194,41 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A capability list (`cap_add`, `add`...) must be a list of names, or empty: compose and
+/// Kubernetes refuse anything else, and reading it as absent would hide what was meant.
+pub(crate) fn list_shape(key: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
+    if v.is_null() {
+        return;
+    }
+    if !v.is_seq() {
+        problems.push((v.pos, format!("{key} must be a list of capability names")));
+        return;
+    }
+    if let Some(bad) = v.items().iter().find(|n| n.as_str().is_none()) {
+        problems.push((bad.pos, format!("{key} entries must be capability names")));
+    }
+}
+
+/// Keys a mapping repeats. Compose and kubectl refuse such files; dropcap reads the last value
+/// (see [`tree::Node::entries`]) but must say so, or a repeated service or `cap_add` could hide
+/// the one the reader sees first.
+pub(crate) fn duplicate_keys(map: &tree::Node, problems: &mut Vec<(Pos, String)>) {
+    let tree::Kind::Map(pairs) = &map.kind else {
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in pairs {
+        if let Some(key) = k.as_str() {
+            if !k.is_merge_key() && !seen.insert(key) {
+                problems.push((
+                    k.pos,
+                    format!("duplicate key '{key}' (compose and kubectl refuse it; dropcap read the last one)"),
+                ));
+            }
+        }
+    }
+}
+
 /// Audits one file on disk.
 pub fn load_file(path: &Path) -> Loaded {
     let meta = match std::fs::metadata(path) {

@@ -162,7 +162,7 @@ impl Node {
         }
     }
 
-    fn is_merge_key(&self) -> bool {
+    pub fn is_merge_key(&self) -> bool {
         matches!(&self.kind, Kind::Scalar { text, plain: true } if text == "<<")
     }
 

@@ -7,6 +7,7 @@
 //! manifests is not "broken YAML".
 
 use super::{detect, load_bytes, load_file, load_reader, Loaded, SourceError, MAX_FILE_BYTES};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +51,34 @@ pub fn inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<SourceError>) {
     (out, errors)
 }
 
+/// The walker's errors already carry the path ("d: IO error for operation on d: ..."); the
+/// report names it once and gives the OS reason, like an unreadable named file.
 fn walk_error(root: &Path, err: &ignore::Error) -> SourceError {
-    let path = match err {
-        ignore::Error::WithPath { path, .. } => path.clone(),
-        _ => root.to_path_buf(),
+    let (path, inner) = match err {
+        ignore::Error::WithPath { path, err } => (path.clone(), err.as_ref()),
+        _ => (root.to_path_buf(), err),
     };
-    SourceError::file(&path, err.to_string())
+    let reason = match inner.io_error() {
+        Some(io) => os_reason(io),
+        None => inner.to_string(),
+    };
+    SourceError::file(&path, reason)
+}
+
+/// walkdir wraps the OS error in its own, whose message repeats the path; the OS error is
+/// further down the source chain.
+fn os_reason(io: &std::io::Error) -> String {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(io);
+    while let Some(e) = cur {
+        if let Some(code) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.raw_os_error())
+        {
+            return super::io_reason(&std::io::Error::from_raw_os_error(code));
+        }
+        cur = e.source();
+    }
+    super::io_reason(io)
 }
 
 /// Reads one input; `None` when a walked file is not configuration dropcap can read.
@@ -83,10 +106,17 @@ pub fn load(input: &Input) -> Option<Loaded> {
     if meta.len() > MAX_FILE_BYTES {
         return Some(load_file(p));
     }
-    let bytes = match std::fs::read(p) {
-        Ok(b) => b,
-        Err(_) => return Some(load_file(p)),
-    };
+    // Bounded even so: files under /proc or /sys claim length 0 and can hold gigabytes.
+    let mut bytes = Vec::new();
+    let read =
+        std::fs::File::open(p).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
+    if read.is_err() {
+        return Some(load_file(p));
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        // Not read again: a stream would give only its rest the second time.
+        return Some(load_reader(p, bytes.as_slice()));
+    }
     if detect::binary_offset(&bytes).is_some() {
         return None;
     }
@@ -149,6 +179,67 @@ mod tests {
         assert_eq!(names, ["README.md", "b.yaml", "manifest", "sub/a.yml"]);
         let loaded: Vec<bool> = inputs.iter().map(|i| load(i).is_some()).collect();
         assert_eq!(loaded, [false, true, true, true]);
+    }
+
+    #[test]
+    fn walk_errors_name_the_path_once() {
+        // What walkdir hands over: an io::Error wrapping its own error that names the path.
+        #[derive(Debug)]
+        struct Walk(std::io::Error);
+        impl std::fmt::Display for Walk {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "IO error for operation on d/sub: {}", self.0)
+            }
+        }
+        impl std::error::Error for Walk {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let io = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            Walk(std::io::Error::from_raw_os_error(libc::EACCES)),
+        );
+        let err = ignore::Error::WithPath {
+            path: "d/sub".into(),
+            err: Box::new(ignore::Error::Io(io)),
+        };
+        let e = walk_error(Path::new("d"), &err);
+        assert_eq!(
+            (e.path.as_str(), e.message.as_str()),
+            ("d/sub", "Permission denied")
+        );
+    }
+
+    #[test]
+    fn walked_file_that_lies_about_its_size_is_bounded() {
+        // Like a /proc or /sys file: length 0 in its metadata, more than the cap when read.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("manifest");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(writer_path)
+                .unwrap();
+            let chunk = vec![b'a'; 1 << 20];
+            for _ in 0..=(MAX_FILE_BYTES >> 20) {
+                if f.write_all(&chunk).is_err() {
+                    break; // the reader stopped at the cap
+                }
+            }
+        });
+        let loaded = load(&Input::Found(fifo)).expect("reported");
+        writer.join().unwrap();
+        assert!(loaded.workloads.is_empty());
+        assert!(
+            loaded.errors[0].message.contains("larger than 64 MiB"),
+            "{:?}",
+            loaded.errors
+        );
     }
 
     #[test]

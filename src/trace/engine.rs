@@ -62,11 +62,15 @@ impl Inspect {
 }
 
 fn socket_path() -> Result<PathBuf, EngineError> {
-    match std::env::var("DOCKER_HOST") {
-        Ok(h) if !h.is_empty() => h
-            .strip_prefix("unix://")
-            .map(PathBuf::from)
-            .ok_or(EngineError::NotUnix(h)),
+    use std::os::unix::ffi::OsStrExt;
+    // `var_os`: a socket path need not be UTF-8, and an unreadable DOCKER_HOST must not mean
+    // "the default engine".
+    match std::env::var_os("DOCKER_HOST") {
+        Some(h) if !h.is_empty() => h
+            .as_bytes()
+            .strip_prefix(b"unix://")
+            .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p)))
+            .ok_or_else(|| EngineError::NotUnix(h.to_string_lossy().into_owned())),
         _ => Ok(PathBuf::from("/var/run/docker.sock")),
     }
 }
