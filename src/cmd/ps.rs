@@ -84,9 +84,7 @@ pub fn run(
     let selected = |p: &Process| match (&args.container, &p.container) {
         (None, _) => true,
         (Some(want), None) => want == "host",
-        (Some(want), Some(c)) => {
-            !want.is_empty() && (c.id.starts_with(want.as_str()) || c.name.as_deref() == Some(want))
-        }
+        (Some(want), Some(c)) => c.id.starts_with(want.as_str()) || c.name.as_deref() == Some(want),
     };
     // A container whose processes all hold nothing is shown empty, not reported as missing.
     let container_seen = procs.iter().any(|p| p.container.is_some() && selected(p));
