@@ -182,10 +182,6 @@ impl CapSet {
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
     }
-    /// True when every capability the table knows is present (a "full" set, as pscap says).
-    pub fn is_full(self) -> bool {
-        CapSet::all_known().is_subset(self)
-    }
     pub fn iter(self) -> impl Iterator<Item = Cap> {
         (0u8..64)
             .filter(move |n| self.0 & (1u64 << n) != 0)

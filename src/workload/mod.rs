@@ -289,14 +289,6 @@ impl Workload {
             .filter(|e| e.caps.is_none())
     }
 
-    /// The entry in `cap_add` that added `cap`, for pointing a finding at it.
-    pub fn add_entry_for(&self, cap: crate::caps::Cap) -> Option<&CapEntry> {
-        self.cap_add
-            .iter()
-            .find(|e| !e.is_all && e.caps.is_some_and(|s| s.contains(cap)))
-            .or_else(|| self.cap_add.iter().find(|e| e.is_all))
-    }
-
     pub fn is_suppressed(&self, rule: &str) -> Option<&Suppression> {
         self.suppressions
             .iter()
