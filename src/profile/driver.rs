@@ -307,7 +307,8 @@ pub fn profile<'a>(
         })
         .collect();
     let trial_count = ctx.trials.len();
-    Ok(Report::new(report::Parts {
+    Ok(Report {
+        schema: report::SCHEMA,
         target: ctx.runner.target(),
         check: ctx.runner.check().clone(),
         tracer: tracer_name,
@@ -317,16 +318,18 @@ pub fn profile<'a>(
         candidates,
         noaudit_only: ctx.noaudit.difference(ctx.audited),
         proven,
+        proven_mask: proven.to_hex(),
         proven_by_trial: proven_by,
-        kept,
+        evidence: kept,
         removed,
         one_by_one_trials: 1 + search::one_by_one_trials(default.len()),
         trials: std::mem::take(&mut ctx.trials),
         trial_count,
-        elapsed: started.elapsed(),
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         sysctls,
         notes,
-    }))
+        recommendation: report::Recommendation::for_set(proven),
+    })
 }
 
 /// The default set's name inside a sentence: "the Docker default set", but "dropcap's

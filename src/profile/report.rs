@@ -8,7 +8,6 @@ use crate::caps::{spell, Cap, CapSet};
 use crate::output::Style;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 pub const SCHEMA: &str = "dropcap.profile/v1";
 
@@ -129,55 +128,6 @@ pub struct Report {
     pub sysctls: BTreeMap<String, String>,
     pub notes: Vec<String>,
     pub recommendation: Recommendation,
-}
-
-pub struct Parts {
-    pub target: Target,
-    pub check: Check,
-    pub tracer: Option<String>,
-    pub default_name: String,
-    pub default_set: CapSet,
-    pub observed: CapSet,
-    pub candidates: CapSet,
-    pub noaudit_only: CapSet,
-    pub proven: CapSet,
-    pub proven_by_trial: usize,
-    pub kept: Vec<Kept>,
-    pub removed: Vec<Removed>,
-    pub trials: Vec<TrialRecord>,
-    pub trial_count: usize,
-    pub one_by_one_trials: usize,
-    pub elapsed: Duration,
-    pub sysctls: BTreeMap<String, String>,
-    pub notes: Vec<String>,
-}
-
-impl Report {
-    pub fn new(p: Parts) -> Report {
-        Report {
-            schema: SCHEMA,
-            target: p.target,
-            check: p.check,
-            tracer: p.tracer,
-            default_name: p.default_name,
-            default_set: p.default_set,
-            observed: p.observed,
-            candidates: p.candidates,
-            noaudit_only: p.noaudit_only,
-            proven: p.proven,
-            proven_mask: p.proven.to_hex(),
-            proven_by_trial: p.proven_by_trial,
-            evidence: p.kept,
-            removed: p.removed,
-            trials: p.trials,
-            trial_count: p.trial_count,
-            one_by_one_trials: p.one_by_one_trials,
-            elapsed_ms: p.elapsed.as_millis() as u64,
-            sysctls: p.sysctls,
-            notes: p.notes,
-            recommendation: Recommendation::for_set(p.proven),
-        }
-    }
 }
 
 /// Explains capabilities that a sysctl made unnecessary here but that another engine or
