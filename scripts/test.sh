@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have dockerd || need_pkgs+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && ldd /bin/busybox 2>&1 | grep -q "not a dynamic" || need_pkgs+=(busybox-static)
+[ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && { ldd /bin/busybox 2>&1 || true; } | grep -q "not a dynamic" || need_pkgs+=(busybox-static)
 have pscap || need_pkgs+=(libcap-ng-utils)
 have capsh || need_pkgs+=(libcap2-bin)
 [ -x /usr/bin/ping ] || need_pkgs+=(iputils-ping)
@@ -30,9 +30,15 @@ fi
 
 if ! docker info >/dev/null 2>&1; then
   echo "test.sh: starting containerd and dockerd" >&2
-  if ! [ -S /run/containerd/containerd.sock ]; then
+  # A socket file can outlive its containerd (a machine whose processes were stopped keeps
+  # /run), so ask the daemon itself instead of trusting that the file exists.
+  sock=/run/containerd/containerd.sock
+  if ! ctr --address "$sock" version >/dev/null 2>&1; then
+    rm -f "$sock" "$sock.ttrpc"
     nohup containerd >/tmp/dropcap-containerd.log 2>&1 &
-    for _ in $(seq 1 50); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.2; done
+    for _ in $(seq 1 100); do ctr --address "$sock" version >/dev/null 2>&1 && break; sleep 0.2; done
+    ctr --address "$sock" version >/dev/null 2>&1 || {
+      echo "test.sh: containerd did not start:" >&2; tail -20 /tmp/dropcap-containerd.log >&2; exit 1; }
   fi
   nohup dockerd --containerd=/run/containerd/containerd.sock >/tmp/dropcap-dockerd.log 2>&1 &
   for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
