@@ -5,7 +5,7 @@
 //! set is smaller).
 
 use super::tree::Node;
-use super::{Ctx, Loaded};
+use super::{Ctx, Loaded, SourceError};
 use crate::workload::{CapEntry, Runtime, Setting, SourceKind, Syntax, Workload};
 
 pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
@@ -57,6 +57,11 @@ fn container(ctx: &Ctx, c: &Node, out: &mut Loaded) {
         .filter(|u| !u.is_empty())
         .map(str::to_string);
     if let Some(hc) = c.get("HostConfig") {
+        let mut problems = Vec::new();
+        shape(hc, &mut problems);
+        for (pos, message) in problems {
+            out.errors.push(SourceError::at(ctx.file, pos, message));
+        }
         if let Some((k, v)) = hc.get_entry("CapAdd") {
             w.caps_location = Some(ctx.loc(k.pos));
             w.cap_add = entries(ctx, v);
@@ -100,6 +105,27 @@ fn container(ctx: &Ctx, c: &Node, out: &mut Loaded) {
     out.workloads.push(w);
 }
 
+/// The engine writes lists and booleans; an edited or hand-made file that writes
+/// `"CapAdd": "NET_ADMIN"` must be an error, not a container that silently adds nothing.
+fn shape(hc: &Node, problems: &mut Vec<(super::tree::Pos, String)>) {
+    super::duplicate_keys(hc, problems);
+    for key in ["CapAdd", "CapDrop", "SecurityOpt"] {
+        if let Some(v) = hc.get(key) {
+            super::list_shape(key, v, problems);
+        }
+    }
+    if let Some(v) = hc.get("Privileged") {
+        if !v.is_null() && v.as_bool().is_none() {
+            problems.push((v.pos, "Privileged must be true or false".to_string()));
+        }
+    }
+    if let Some(v) = hc.get("Sysctls") {
+        if !v.is_null() && !v.is_map() {
+            problems.push((v.pos, "Sysctls must be a map of names to values".to_string()));
+        }
+    }
+}
+
 fn entries(ctx: &Ctx, list: &Node) -> Vec<CapEntry> {
     ctx.cap_entries(
         list.items()
@@ -122,6 +148,29 @@ mod tests {
         );
         assert_eq!(l.workloads[0].name, "<unnamed>");
         assert_eq!(l.workloads[0].id, None);
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_with_positions() {
+        let l = load_text(
+            Path::new("i.json"),
+            "[{\"Id\": \"ab\",\n \"HostConfig\": {\"CapAdd\": \"NET_ADMIN\",\n  \"Privileged\": \"yes\", \"CapDrop\": [{}]}}]",
+        );
+        let got: Vec<_> = l
+            .errors
+            .iter()
+            .map(|e| (e.line, e.column, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some(2), Some(27), "CapAdd must be a list of capability names"),
+                (Some(3), Some(36), "CapDrop entries must be capability names"),
+                (Some(3), Some(17), "Privileged must be true or false"),
+            ]
+        );
+        // The container is still audited with what could be read.
+        assert_eq!(l.workloads.len(), 1);
     }
 
     #[test]
