@@ -81,7 +81,11 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         .collect();
     let ignore = annotation_suppressions(&annotations);
 
+    let mut problems = Vec::new();
     let pod_sc = pod.get("securityContext");
+    if let Some(v) = pod_sc {
+        map_shape("pod securityContext", v, &mut problems);
+    }
     let pod_user = pod_sc.and_then(|s| s.get("runAsUser"));
     let pod_group = pod_sc.and_then(|s| s.get("runAsGroup"));
     let host_network = pod
@@ -93,12 +97,16 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         let Some(containers) = pod.get(list) else {
             continue;
         };
+        if !containers.is_null() && !containers.is_seq() {
+            problems.push((containers.pos, format!("{list} must be a list of containers")));
+        }
         for c in containers.items() {
             if !c.is_map() {
+                problems.push((c.pos, format!("{list} entries must be containers (maps)")));
                 continue;
             }
             if !ctx.room(out, c.pos) {
-                return;
+                break;
             }
             let cname = c.get("name").and_then(Node::as_text).unwrap_or("<unnamed>");
             let mut w = Workload::new(
@@ -113,20 +121,20 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             w.host_network = host_network;
 
             let sc = c.get("securityContext");
+            if let Some(v) = sc {
+                map_shape("securityContext", v, &mut problems);
+            }
             if let Some((ck, caps)) = sc.and_then(|s| s.get_entry("capabilities")) {
                 w.has_caps_block = !caps.is_null();
                 w.caps_location = Some(ctx.loc(ck.pos));
                 w.cap_add = cap_entries(ctx, caps.get("add"));
                 w.cap_drop = cap_entries(ctx, caps.get("drop"));
-                let mut problems = Vec::new();
+                map_shape("securityContext.capabilities", caps, &mut problems);
                 super::duplicate_keys(caps, &mut problems);
                 for (key, label) in [("add", "capabilities.add"), ("drop", "capabilities.drop")] {
                     if let Some(v) = caps.get(key) {
                         super::list_shape(label, v, &mut problems);
                     }
-                }
-                for (pos, message) in problems {
-                    out.errors.push(SourceError::at(ctx.file, pos, message));
                 }
             }
             if let Some((pk, pv)) = sc.and_then(|s| s.get_entry("privileged")) {
@@ -136,10 +144,9 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                         location: Some(ctx.loc(pk.pos)),
                     };
                 } else if !pv.is_null() {
-                    out.errors.push(SourceError::at(
-                        ctx.file,
+                    problems.push((
                         pv.pos,
-                        "securityContext.privileged must be true or false",
+                        "securityContext.privileged must be true or false".to_string(),
                     ));
                 }
             }
@@ -148,6 +155,13 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                     value: !allow,
                     location: Some(ctx.loc(ak.pos)),
                 });
+                if w.no_new_privileges.is_none() && !av.is_null() {
+                    problems.push((
+                        av.pos,
+                        "securityContext.allowPrivilegeEscalation must be true or false"
+                            .to_string(),
+                    ));
+                }
             }
             let uid = sc.and_then(|s| s.get("runAsUser")).or(pod_user);
             let gid = sc.and_then(|s| s.get("runAsGroup")).or(pod_group);
@@ -179,6 +193,26 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             }
             out.workloads.push(w);
         }
+    }
+    if let Some(sysctls) = pod_sc.and_then(|s| s.get("sysctls")) {
+        if !sysctls.is_null() && !sysctls.is_seq() {
+            problems.push((
+                sysctls.pos,
+                "securityContext.sysctls must be a list of {name, value}".to_string(),
+            ));
+        }
+    }
+    problems.sort_by_key(|(pos, _)| (pos.line, pos.col));
+    for (pos, message) in problems {
+        out.errors.push(SourceError::at(ctx.file, pos, message));
+    }
+}
+
+/// A field the API types as an object. kubectl refuses anything else; reading a string or a
+/// list as "absent" would report the defaults while the author meant something else.
+fn map_shape(label: &str, v: &Node, problems: &mut Vec<(super::tree::Pos, String)>) {
+    if !v.is_null() && !v.is_map() {
+        problems.push((v.pos, format!("{label} must be a map")));
     }
 }
 
@@ -220,6 +254,43 @@ fn annotation_suppressions(annotations: &[&Node]) -> Ignore {
 mod tests {
     use crate::sources::load_text;
     use std::path::Path;
+
+    #[test]
+    fn wrong_shapes_are_errors_in_line_order() {
+        let text = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  securityContext: x
+  containers:
+  - name: a
+    securityContext:
+      allowPrivilegeEscalation: maybe
+      capabilities: [NET_ADMIN]
+  - name: b
+    securityContext: 5
+  - c
+";
+        let l = load_text(Path::new("p.yaml"), text);
+        let got: Vec<_> = l
+            .errors
+            .iter()
+            .map(|e| format!("{}:{}: {}", e.line.unwrap(), e.column.unwrap(), e.message))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "5:20: pod securityContext must be a map",
+                "9:33: securityContext.allowPrivilegeEscalation must be true or false",
+                "10:21: securityContext.capabilities must be a map",
+                "12:22: securityContext must be a map",
+                "13:5: containers entries must be containers (maps)",
+            ]
+        );
+        // The well-formed parts are still audited.
+        assert_eq!(l.workloads.len(), 2);
+    }
 
     #[test]
     fn deployment_containers_and_contexts() {
@@ -350,9 +421,9 @@ metadata: {name: web}
         assert_eq!(
             errs,
             [
+                "k.yaml:8:19: error: securityContext.privileged must be true or false",
                 "k.yaml:10:14: error: capabilities.add must be a list of capability names",
                 "k.yaml:11:16: error: capabilities.drop entries must be capability names",
-                "k.yaml:8:19: error: securityContext.privileged must be true or false",
             ]
         );
         assert_eq!(l.workloads.len(), 1, "the container is still audited");
