@@ -207,7 +207,19 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
         ..Spec::default()
     };
     super::duplicate_keys(svc, &mut s.problems);
+    if !svc.is_null() && !svc.is_map() {
+        s.problems
+            .push((svc.pos, "a service must be a map of settings".to_string()));
+    }
     for (k, v) in svc.entries() {
+        if let Some(want) = expected_shape(k.as_str().unwrap_or("")) {
+            if !v.is_null() && !want.accepts(v) {
+                s.problems.push((
+                    v.pos,
+                    format!("{} must be {}", k.as_str().unwrap_or(""), want.what),
+                ));
+            }
+        }
         let Some(name) = k.as_str() else { continue };
         match name {
             "image" => s.image = v.as_text().map(str::to_string),
@@ -244,6 +256,30 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
         }
     }
     s
+}
+
+/// What compose accepts for a key dropcap reads beyond the capability lists (which
+/// [`super::list_shape`] checks with finer messages).
+struct Shape {
+    list: bool,
+    map: bool,
+    what: &'static str,
+}
+
+impl Shape {
+    fn accepts(&self, v: &Node) -> bool {
+        (self.list && v.is_seq()) || (self.map && v.is_map())
+    }
+}
+
+fn expected_shape(key: &str) -> Option<Shape> {
+    let (list, map, what) = match key {
+        "security_opt" => (true, false, "a list of options"),
+        "sysctls" => (true, true, "a map or a list of name=value"),
+        "labels" => (true, true, "a map or a list of name=value"),
+        _ => return None,
+    };
+    Some(Shape { list, map, what })
 }
 
 fn scalars(list: &Node) -> Vec<(String, Pos)> {
@@ -322,6 +358,20 @@ mod tests {
 
     fn load(text: &str) -> Loaded {
         load_text(Path::new("c.yaml"), text)
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors() {
+        let l = load("services:\n  a: x\n  b:\n    security_opt: no-new-privileges\n    sysctls: 5\n    labels: [a=b]\n");
+        let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            errs,
+            [
+                "c.yaml:2:6: error: a service must be a map of settings",
+                "c.yaml:4:19: error: security_opt must be a list of options",
+                "c.yaml:5:14: error: sysctls must be a map or a list of name=value",
+            ]
+        );
     }
 
     #[test]

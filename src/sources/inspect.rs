@@ -121,7 +121,10 @@ fn shape(hc: &Node, problems: &mut Vec<(super::tree::Pos, String)>) {
     }
     if let Some(v) = hc.get("Sysctls") {
         if !v.is_null() && !v.is_map() {
-            problems.push((v.pos, "Sysctls must be a map of names to values".to_string()));
+            problems.push((
+                v.pos,
+                "Sysctls must be a map of names to values".to_string(),
+            ));
         }
     }
 }
@@ -164,8 +167,16 @@ mod tests {
         assert_eq!(
             got,
             [
-                (Some(2), Some(27), "CapAdd must be a list of capability names"),
-                (Some(3), Some(36), "CapDrop entries must be capability names"),
+                (
+                    Some(2),
+                    Some(27),
+                    "CapAdd must be a list of capability names"
+                ),
+                (
+                    Some(3),
+                    Some(36),
+                    "CapDrop entries must be capability names"
+                ),
                 (Some(3), Some(17), "Privileged must be true or false"),
             ]
         );

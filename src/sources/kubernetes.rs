@@ -98,7 +98,10 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             continue;
         };
         if !containers.is_null() && !containers.is_seq() {
-            problems.push((containers.pos, format!("{list} must be a list of containers")));
+            problems.push((
+                containers.pos,
+                format!("{list} must be a list of containers"),
+            ));
         }
         for c in containers.items() {
             if !c.is_map() {
