@@ -1,7 +1,14 @@
 //! README must stay true: every rule of the catalog appears in its rules table exactly as the
-//! code defines it, and every subcommand has a section.
+//! code defines it, every subcommand has a section, and the JSON/SARIF key tables of README.md
+//! and docs/*.md list exactly the keys the real binary emits.
+
+mod common;
 
 use dropcap::rules::catalog;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
@@ -53,4 +60,507 @@ fn readme_has_a_section_per_command() {
             "README has no section for {cmd}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON / SARIF schemas: the keys the documentation lists are exactly the keys dropcap emits.
+//
+// Notation (parsed here, so keep it): a schema table is the first Markdown table after a line
+// `<!-- json-keys: NAME -->` in README.md or docs/*.md. The first cell of each row holds one or
+// more key paths in backticks: `a.b` is key `b` of object `a`, `a[].b` is key `b` of the objects
+// in array `a`, and `<name>` stands for a key whose name is data (a capability, a sysctl). A top
+// level array is left out of the path (`input`, not `[].input`); for JSON lines the first
+// segment is the line's `type` (`start.pid`). Listing `a.b.c` also documents `a` and `a.b`.
+// ---------------------------------------------------------------------------------------------
+
+type KeyPath = Vec<String>;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every Markdown file that may hold a schema table: README.md and docs/*.md.
+fn doc_files() -> Vec<PathBuf> {
+    let mut files = vec![repo().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+/// The key paths documented for schema `name`, and the file that documents them.
+fn documented(name: &str) -> (Vec<String>, String) {
+    let marker = format!("<!-- json-keys: {name} -->");
+    let mut found: Vec<(Vec<String>, String)> = Vec::new();
+    for file in doc_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rel = file.strip_prefix(repo()).unwrap().display().to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != marker {
+                continue;
+            }
+            let rows: Vec<&str> = lines[i + 1..]
+                .iter()
+                .map(|l| l.trim())
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| l.starts_with('|'))
+                .collect();
+            assert!(
+                !rows.is_empty(),
+                "{rel}:{}: `{marker}` is not followed by a table",
+                i + 1
+            );
+            let mut keys = Vec::new();
+            for row in rows {
+                let first = row[1..].split('|').next().unwrap_or("");
+                keys.extend(first.split('`').skip(1).step_by(2).map(|k| k.to_string()));
+            }
+            assert!(!keys.is_empty(), "{rel}: `{marker}` table lists no keys");
+            found.push((keys, rel.clone()));
+        }
+    }
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one `{marker}` in README.md or docs/*.md, found {}",
+        found.len()
+    );
+    found.pop().unwrap()
+}
+
+/// Splits a documented path into segments, refusing anything outside the notation so a typo
+/// cannot quietly match nothing.
+fn parse_pattern(key: &str, file: &str) -> KeyPath {
+    let segments: KeyPath = key.split('.').map(str::to_string).collect();
+    for s in &segments {
+        let base = s.strip_suffix("[]").unwrap_or(s);
+        let placeholder = base.len() > 2
+            && base.starts_with('<')
+            && base.ends_with('>')
+            && base[1..base.len() - 1]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
+        let plain = !base.is_empty()
+            && base
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$');
+        assert!(
+            placeholder || plain,
+            "{file}: `{key}` is not a key path (segments like `name`, `list[]`, `<cap>`)"
+        );
+    }
+    segments
+}
+
+/// One segment: equal, or a `<placeholder>`; `list[]` also documents the key `list` itself.
+fn segment_matches(pattern: &str, actual: &str) -> bool {
+    if pattern == actual || pattern.strip_suffix("[]") == Some(actual) {
+        return true;
+    }
+    let (p, p_list) = match pattern.strip_suffix("[]") {
+        Some(p) => (p, true),
+        None => (pattern, false),
+    };
+    let (a, a_list) = match actual.strip_suffix("[]") {
+        Some(a) => (a, true),
+        None => (actual, false),
+    };
+    p_list == a_list && p.starts_with('<') && p.ends_with('>') && !a.is_empty()
+}
+
+/// `pattern` documents `path` when `path` is the pattern itself or one of its ancestors.
+fn covers(pattern: &[String], path: &[String]) -> bool {
+    pattern.len() >= path.len() && path.iter().zip(pattern).all(|(a, p)| segment_matches(p, a))
+}
+
+/// Every key path of a JSON value (see the notation above).
+fn key_paths(value: &Value, prefix: &mut KeyPath, out: &mut BTreeSet<KeyPath>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                prefix.push(k.clone());
+                out.insert(prefix.clone());
+                key_paths(v, prefix, out);
+                prefix.pop();
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter().filter(|i| i.is_object() || i.is_array()) {
+                match prefix.pop() {
+                    Some(last) => {
+                        prefix.push(format!("{last}[]"));
+                        key_paths(item, prefix, out);
+                        prefix.pop();
+                        prefix.push(last);
+                    }
+                    None => key_paths(item, prefix, out),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A JSON line `{"type": "start", "pid": 1}` as `{"type": "start", "start": {"pid": 1}}`.
+fn typed_line(line: Value) -> Value {
+    let Value::Object(mut map) = line else {
+        panic!("a JSON line is not an object: {line}")
+    };
+    let kind = match map.remove("type") {
+        Some(Value::String(kind)) => kind,
+        other => panic!("a JSON line has no string `type`: {other:?}"),
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("type".into(), Value::String(kind.clone()));
+    out.insert(kind, Value::Object(map));
+    Value::Object(out)
+}
+
+/// Runs the dropcap under test from the repository root; the exit code must be one of `codes`.
+fn dropcap(args: &[&str], codes: &[i32]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_dropcap"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        codes.contains(&code),
+        "dropcap {}: exit {code}, expected one of {codes:?}\nstdout: {}\nstderr: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(args: &[&str], codes: &[i32]) -> Value {
+    let text = dropcap(args, codes);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("dropcap {}: not JSON ({e}):\n{text}", args.join(" ")))
+}
+
+fn json_lines(args: &[&str], codes: &[i32]) -> Vec<Value> {
+    dropcap(args, codes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| typed_line(serde_json::from_str(l).unwrap()))
+        .collect()
+}
+
+/// What a schema test compares: the documents dropcap printed, and whether they are all the
+/// runs the documentation covers (false when a run needing the engine was skipped here: then a
+/// documented key may legitimately be missing, but an undocumented one is still an error).
+struct Emitted {
+    docs: Vec<Value>,
+    complete: bool,
+}
+
+/// The difference between documented and emitted keys, as a readable report (empty = same).
+fn schema_diff(name: &str, emitted: &Emitted) -> String {
+    let (keys, file) = documented(name);
+    let patterns: Vec<KeyPath> = keys.iter().map(|k| parse_pattern(k, &file)).collect();
+    let mut paths = BTreeSet::new();
+    for doc in &emitted.docs {
+        key_paths(doc, &mut Vec::new(), &mut paths);
+    }
+    let undocumented: Vec<String> = paths
+        .iter()
+        .filter(|p| !patterns.iter().any(|pat| covers(pat, p)))
+        .map(|p| p.join("."))
+        .collect();
+    let mut never_emitted = Vec::new();
+    if emitted.complete {
+        for (key, pattern) in keys.iter().zip(&patterns) {
+            let seen = paths
+                .iter()
+                .any(|p| p.len() == pattern.len() && covers(pattern, p));
+            if !seen {
+                never_emitted.push(key.clone());
+            }
+        }
+    }
+    let mut report = String::new();
+    if !undocumented.is_empty() {
+        report += &format!(
+            "emitted by dropcap but not in the `json-keys: {name}` table of {file}:\n  {}\n",
+            undocumented.join("\n  ")
+        );
+    }
+    if !never_emitted.is_empty() {
+        report += &format!(
+            "documented in the `json-keys: {name}` table of {file} but never emitted:\n  {}\n",
+            never_emitted.join("\n  ")
+        );
+    }
+    report
+}
+
+fn assert_schema(name: &str, emitted: Emitted) {
+    let diff = schema_diff(name, &emitted);
+    assert!(
+        diff.is_empty(),
+        "{name}: documentation and output disagree\n{diff}"
+    );
+    if !emitted.complete {
+        eprintln!(
+            "PARTIAL {name}: only undocumented keys were checked (a run needing the engine or root was skipped)"
+        );
+    }
+}
+
+/// A running test container with a unique label, for the runs that need the engine.
+fn labelled_container(prefix: &str) -> (common::ContainerGuard, String) {
+    let label = common::unique(prefix);
+    let guard = common::container(
+        prefix,
+        &[
+            "--label",
+            &format!("dropcap-readme={label}"),
+            common::test_image(),
+            "sleep",
+            "600",
+        ],
+        true,
+    );
+    (guard, format!("label=dropcap-readme={label}"))
+}
+
+/// Static audit of every example plus a broken file (so `errors[]` is filled), and, with the
+/// engine, a live audit of one container (so `engine` and logical locations are filled).
+fn audit_runs(test: &str, format: &str) -> (Vec<Value>, bool) {
+    let mut docs = vec![json(
+        &[
+            "--format",
+            format,
+            "audit",
+            "examples/",
+            "tests/fixtures/audit/broken.yaml",
+        ],
+        &[2],
+    )];
+    let live = common::docker_available(test);
+    if live {
+        let (_guard, filter) = labelled_container("readme-audit");
+        docs.push(json(
+            &["--format", format, "audit", "--filter", &filter],
+            &[1],
+        ));
+    }
+    (docs, live)
+}
+
+#[test]
+fn audit_json_keys_match_the_readme() {
+    let (docs, complete) = audit_runs("audit_json_keys_match_the_readme", "json");
+    assert_schema("audit", Emitted { docs, complete });
+}
+
+#[test]
+fn audit_sarif_keys_match_the_docs() {
+    let (docs, complete) = audit_runs("audit_sarif_keys_match_the_docs", "sarif");
+    assert_schema("audit-sarif", Emitted { docs, complete });
+}
+
+#[test]
+fn decode_json_keys_match_the_readme() {
+    let docs = vec![json(
+        &["--format", "json", "decode", "a80425fb", "0x3000"],
+        &[0],
+    )];
+    assert_schema(
+        "decode",
+        Emitted {
+            docs,
+            complete: true,
+        },
+    );
+    let pid = std::process::id().to_string();
+    let docs = vec![json(&["--format", "json", "decode", "--pid", &pid], &[0])];
+    assert_schema(
+        "decode-pid",
+        Emitted {
+            docs,
+            complete: true,
+        },
+    );
+}
+
+#[test]
+fn explain_json_keys_match_the_readme() {
+    let docs = vec![
+        json(&["--format", "json", "explain"], &[0]),
+        json(&["--format", "json", "explain", "net_raw"], &[0]),
+    ];
+    assert_schema(
+        "explain",
+        Emitted {
+            docs,
+            complete: true,
+        },
+    );
+}
+
+#[test]
+fn ps_json_keys_match_the_readme() {
+    let mut docs = vec![json(
+        &["--format", "json", "ps", "--all", "--no-names"],
+        &[0],
+    )];
+    let live = common::docker_available("ps_json_keys_match_the_readme");
+    if live {
+        let (guard, _) = labelled_container("readme-ps");
+        docs.push(json(
+            &["--format", "json", "ps", "--container", &guard.0],
+            &[0],
+        ));
+    }
+    assert_schema(
+        "ps",
+        Emitted {
+            docs,
+            complete: live,
+        },
+    );
+}
+
+#[test]
+fn trace_json_keys_match_the_docs() {
+    if !common::is_root("trace_json_keys_match_the_docs") {
+        return;
+    }
+    let docs = json_lines(&["--format", "json", "trace", "--", "true"], &[0]);
+    assert_schema(
+        "trace",
+        Emitted {
+            docs,
+            complete: true,
+        },
+    );
+}
+
+#[test]
+fn profile_json_keys_match_the_docs() {
+    if !common::is_root("profile_json_keys_match_the_docs") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("owned");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    let p = ["--format", "json", "profile"];
+    let mut docs = vec![
+        // CHOWN proven (evidence[].seen[]).
+        json(&[&p[..], &["--", "chown", "1:1", file]].concat(), &[0]),
+        // CHOWN seen but not needed (removed[].seen[]).
+        json(
+            &[
+                &p[..],
+                &["--", "sh", "-c", &format!("chown 2:2 {file}; true")],
+            ]
+            .concat(),
+            &[0],
+        ),
+        // chown is only tried without a full set: CHOWN is proven from a denial
+        // (evidence[].denied[]).
+        json(
+            &[
+                &p[..],
+                &[
+                    "--",
+                    "sh",
+                    "-c",
+                    &format!("grep -q '^CapEff:.*ffffff' /proc/self/status || chown 3:3 {file}"),
+                ],
+            ]
+            .concat(),
+            &[0],
+        ),
+        json(
+            &[&p[..], &["--stays-up", "1", "--", "sleep", "30"]].concat(),
+            &[0],
+        ),
+        json(
+            &[&p[..], &["--check", "true", "--", "sleep", "30"]].concat(),
+            &[0],
+        ),
+    ];
+    // An image (target.image..., sysctls) checked over HTTP (check.port, check.path).
+    let live = common::docker_available("profile_json_keys_match_the_docs");
+    if live {
+        let image = common::test_image();
+        docs.push(json(
+            &[
+                &p[..],
+                &[
+                    "--image",
+                    image,
+                    "--cmd",
+                    "httpd -f -p 80 -h /var/www",
+                    "--http",
+                    "80/index.html",
+                ],
+            ]
+            .concat(),
+            &[0],
+        ));
+    }
+    assert_schema(
+        "profile",
+        Emitted {
+            docs,
+            complete: live,
+        },
+    );
+}
+
+#[test]
+fn ping_json_keys_match_the_docs() {
+    if !common::is_root("ping_json_keys_match_the_docs") {
+        return;
+    }
+    let replies = json(
+        &[
+            "--format",
+            "json",
+            "ping",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "127.0.0.1",
+        ],
+        &[0],
+    );
+    // An address on a link where nobody answers ARP, in a network namespace of our own that
+    // vanishes with the process: the kernel reports "Destination Host Unreachable".
+    let bin = env!("CARGO_BIN_EXE_dropcap");
+    let script = format!(
+        "ip link set lo up && ip link add dcr0 type veth peer name dcr1 && \
+         ip addr add 10.251.79.2/24 dev dcr0 && ip link set dcr0 up && ip link set dcr1 up && \
+         exec '{bin}' --format json ping -c 1 -W 5 10.251.79.9"
+    );
+    let out = Command::new("unshare")
+        .args(["--net", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let errors: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_schema(
+        "ping",
+        Emitted {
+            docs: vec![replies, errors],
+            complete: true,
+        },
+    );
 }
