@@ -50,14 +50,34 @@ fn readme_rules_table_matches_catalog() {
 }
 
 #[test]
-fn readme_has_a_section_per_command() {
+fn readme_has_a_section_per_command_with_an_example_run() {
     let text = readme();
     for cmd in [
         "audit", "decode", "explain", "ps", "trace", "profile", "exec", "ping",
     ] {
+        let heading = format!("### `dropcap {cmd}");
+        let start = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("README has no section for {cmd}"));
+        let rest = &text[start + heading.len()..];
+        let end = ["\n## ", "\n### "]
+            .iter()
+            .filter_map(|h| rest.find(h))
+            .min()
+            .unwrap_or(rest.len());
+        let section = &rest[..end];
+        // A run: a `$ ... dropcap CMD` line followed by at least one line of output.
+        let lines: Vec<&str> = section.lines().collect();
+        let has_run = lines.windows(2).any(|w| {
+            w[0].starts_with("$ ")
+                && w[0].contains(&format!("dropcap {cmd}"))
+                && !w[1].trim().is_empty()
+                && !w[1].starts_with("```")
+                && !w[1].starts_with("$ ")
+        });
         assert!(
-            text.contains(&format!("### `dropcap {cmd}")),
-            "README has no section for {cmd}"
+            has_run,
+            "README's {cmd} section shows no run of `dropcap {cmd}` with its output"
         );
     }
 }
@@ -563,4 +583,176 @@ fn ping_json_keys_match_the_docs() {
             complete: true,
         },
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Examples: every `$ dropcap ...` run shown in README.md and docs/*.md whose output depends only
+// on files in this repository (audit of paths, decode of masks, explain) is run again and must
+// print what the documentation shows. A line `...` stands for any number of lines; a following
+// `$ echo $?` and its line give the exit code.
+// ---------------------------------------------------------------------------------------------
+
+/// One documented run: where it is, the arguments, the lines shown, the exit code if shown.
+struct Example {
+    place: String,
+    args: Vec<String>,
+    output: Vec<String>,
+    code: Option<i32>,
+}
+
+/// Splits a documented command line into words (plain words and '...' quoting only).
+fn words(line: &str, place: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            '"' | '\\' | '|' | '>' | '<' | '$' | '#' | '*' | '`' if !quoted => {
+                panic!("{place}: `{line}` uses shell syntax this test does not replay")
+            }
+            _ => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    assert!(!quoted, "{place}: unbalanced quote in `{line}`");
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+/// Runs whose output depends only on this repository: no engine, no root, no host state.
+fn replayable(args: &[String]) -> bool {
+    match args.first().map(String::as_str) {
+        Some("audit") => args[1..].iter().any(|a| !a.starts_with('-')),
+        Some("decode") => !args.iter().any(|a| a == "--pid"),
+        Some("explain") => true,
+        _ => false,
+    }
+}
+
+fn examples() -> Vec<Example> {
+    let mut found = Vec::new();
+    for file in doc_files() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rel = file.strip_prefix(repo()).unwrap().display().to_string();
+        let mut in_block = false;
+        let mut current: Option<Example> = None;
+        // `$ echo $?` right after a replayed run: its next line is that run's exit code.
+        let mut expect_code = false;
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with("```") {
+                in_block = !in_block;
+                found.extend(current.take());
+                continue;
+            }
+            if !in_block {
+                continue;
+            }
+            if let Some(cmd) = line.strip_prefix("$ ") {
+                let replayed = current.is_some();
+                found.extend(current.take());
+                expect_code = cmd.trim() == "echo $?" && replayed;
+                let sub = cmd.split_whitespace().nth(1).unwrap_or("");
+                if let (Some(rest), true) = (
+                    cmd.strip_prefix("dropcap "),
+                    ["audit", "decode", "explain"].contains(&sub),
+                ) {
+                    let place = format!("{rel}:{}", n + 1);
+                    let args = words(rest, &place);
+                    if replayable(&args) {
+                        current = Some(Example {
+                            place,
+                            args,
+                            output: Vec::new(),
+                            code: None,
+                        });
+                    }
+                }
+                continue;
+            }
+            if expect_code {
+                expect_code = false;
+                if let Some(last) = found.last_mut() {
+                    last.code = Some(line.trim().parse().unwrap());
+                }
+                continue;
+            }
+            if let Some(ex) = current.as_mut() {
+                ex.output.push(line.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Whether `actual` lines match `expected`, where an `...` line matches any run of lines.
+fn lines_match(expected: &[String], actual: &[&str]) -> bool {
+    match expected.split_first() {
+        None => actual.is_empty(),
+        Some((first, rest)) if first.trim() == "..." => {
+            (0..=actual.len()).any(|skip| lines_match(rest, &actual[skip..]))
+        }
+        Some((first, rest)) => actual
+            .split_first()
+            .is_some_and(|(a, more)| a == first && lines_match(rest, more)),
+    }
+}
+
+#[test]
+fn documented_runs_print_what_the_docs_show() {
+    let examples = examples();
+    assert!(
+        examples.len() >= 6,
+        "expected the audit, decode and explain examples of README.md and docs/audit-static.md, found {}",
+        examples.len()
+    );
+    let mut failures = Vec::new();
+    for ex in &examples {
+        let out = Command::new(env!("CARGO_BIN_EXE_dropcap"))
+            .args(&ex.args)
+            .env("NO_COLOR", "1")
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let actual: Vec<&str> = text.lines().collect();
+        if !lines_match(&ex.output, &actual) {
+            failures.push(format!(
+                "{}: `dropcap {}` printed:\n{}\n--- the docs show:\n{}",
+                ex.place,
+                ex.args.join(" "),
+                text.trim_end(),
+                ex.output.join("\n")
+            ));
+        }
+        if let Some(code) = ex.code {
+            if out.status.code() != Some(code) {
+                failures.push(format!(
+                    "{}: `dropcap {}` exited {:?}, the docs say {code}",
+                    ex.place,
+                    ex.args.join(" "),
+                    out.status.code()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
