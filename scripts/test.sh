@@ -40,6 +40,9 @@ if ! docker info >/dev/null 2>&1; then
     ctr --address "$sock" version >/dev/null 2>&1 || {
       echo "test.sh: containerd did not start:" >&2; tail -20 /tmp/dropcap-containerd.log >&2; exit 1; }
   fi
+  # Same for dockerd's pid file: a stale one whose pid now belongs to another process makes
+  # dockerd refuse to start.
+  pgrep -x dockerd >/dev/null || rm -f /var/run/docker.pid
   nohup dockerd --containerd=/run/containerd/containerd.sock >/tmp/dropcap-dockerd.log 2>&1 &
   for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
   docker info >/dev/null 2>&1 || { echo "test.sh: dockerd did not start:" >&2; tail -20 /tmp/dropcap-dockerd.log >&2; exit 1; }

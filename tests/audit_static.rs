@@ -356,11 +356,27 @@ fn sarif_is_what_github_code_scanning_accepts() {
     let notes = run["invocations"][0]["toolExecutionNotifications"]
         .as_array()
         .unwrap();
-    assert_eq!(notes.len(), 1);
-    let region = &notes[0]["locations"][0]["physicalLocation"]["region"];
-    assert_eq!(
-        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
-        (Some(8), Some(55))
+    // The parse error of broken.yaml and the five type errors of wrong-shapes.yaml are
+    // reported as tool notifications at their positions.
+    let at: Vec<(String, u64, u64)> = notes
+        .iter()
+        .map(|n| {
+            let pl = &n["locations"][0]["physicalLocation"];
+            (
+                pl["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                pl["region"]["startLine"].as_u64().unwrap(),
+                pl["region"]["startColumn"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(at.len(), 6, "{at:?}");
+    assert!(
+        at.contains(&("tests/fixtures/audit/broken.yaml".to_string(), 8, 55)),
+        "{at:?}"
+    );
+    assert!(
+        at.contains(&("tests/fixtures/audit/wrong-shapes.yaml".to_string(), 13, 21)),
+        "{at:?}"
     );
 }
 

@@ -114,6 +114,9 @@ pub fn run(
     if let (None, Some(user)) = (&args.image, &args.user) {
         crate::exec::resolve_user(user).map_err(|e| CmdError::Usage(e.to_string()))?;
     }
+    if let Some(path) = &args.output {
+        file::check_destination(path)?;
+    }
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
     let mut runner: Box<dyn Runner> = match &args.image {

@@ -71,7 +71,17 @@ pub fn run(
             "ps: --container is empty (give a container id prefix, a name, or `host`)".into(),
         ));
     }
-    let mut procs = all_processes(Path::new("/proc"))?;
+    let snapshot = all_processes(Path::new("/proc"))?;
+    // Like ripgrep with an unreadable file: say so, show everything else, exit 2.
+    for e in &snapshot.unreadable {
+        eprintln!("dropcap: ps: skipped {e}");
+    }
+    let outcome = if snapshot.unreadable.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Error
+    };
+    let mut procs = snapshot.processes;
     if !args.no_names && procs.iter().any(|p| p.container.is_some()) {
         let names = crate::engine::names::container_names(std::time::Duration::from_secs(2));
         for c in procs.iter_mut().filter_map(|p| p.container.as_mut()) {
@@ -126,7 +136,7 @@ pub fn run(
     if format == Format::Json {
         serde_json::to_writer_pretty(&mut *out, &groups)?;
         writeln!(out)?;
-        return Ok(Outcome::Clean);
+        return Ok(outcome);
     }
     for (i, g) in groups.iter().enumerate() {
         if i > 0 {
@@ -160,7 +170,7 @@ pub fn run(
         "{}",
         style.dim("+ bounding set not empty (exec of a setuid or file-capability binary can gain more)   @ ambient capabilities")
     )?;
-    Ok(Outcome::Clean)
+    Ok(outcome)
 }
 
 fn caps_cell(r: &Row, style: Style) -> String {

@@ -46,9 +46,18 @@ impl Process {
     }
 }
 
+/// A pass over `/proc`: the processes read, and those that could not be (a permission
+/// refused, a status file this parser does not understand). One unreadable process must not
+/// hide all the others, so those are returned beside the list for the caller to report.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub processes: Vec<Process>,
+    pub unreadable: Vec<ProcError>,
+}
+
 /// Every numeric entry of `proc_root`, in pid order. Processes that exit while being read are
 /// skipped: `/proc` is a moving target and that is not an error.
-pub fn all_processes(proc_root: &Path) -> Result<Vec<Process>, ProcError> {
+pub fn all_processes(proc_root: &Path) -> Result<Snapshot, ProcError> {
     let entries = std::fs::read_dir(proc_root).map_err(|source| ProcError::Io {
         path: proc_root.to_path_buf(),
         source,
@@ -57,12 +66,15 @@ pub fn all_processes(proc_root: &Path) -> Result<Vec<Process>, ProcError> {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect();
     pids.sort_unstable();
-    let mut out = Vec::with_capacity(pids.len());
+    let mut out = Snapshot {
+        processes: Vec::with_capacity(pids.len()),
+        unreadable: Vec::new(),
+    };
     for pid in pids {
         match Process::read(proc_root, pid) {
-            Ok(p) => out.push(p),
+            Ok(p) => out.processes.push(p),
             Err(ProcError::NoSuchProcess(_)) => {}
-            Err(e) => return Err(e),
+            Err(e) => out.unreadable.push(e),
         }
     }
     Ok(out)

@@ -48,8 +48,10 @@ pub struct ProcStatus {
 impl ProcStatus {
     pub fn read(proc_root: &Path, pid: u32) -> Result<ProcStatus, ProcError> {
         let path = proc_root.join(pid.to_string()).join("status");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        // Bytes, not a String: `Name:` is whatever the process put in its comm (prctl, or the
+        // file it executed), and one process named "\xff" must not make a listing fail.
+        let text = match std::fs::read(&path) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
             // ESRCH shows up when the process exits between readdir and read.
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound
@@ -174,6 +176,34 @@ CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
         assert_eq!(s.bounding, CapSet::docker_default());
         assert_eq!(s.no_new_privs, Some(true));
         assert_eq!(s.seccomp_name(), "filter");
+    }
+
+    /// A fake `/proc` whose pid 7 has a non-UTF-8 name and pid 9 a broken status file.
+    #[test]
+    fn one_odd_process_does_not_hide_the_others() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |pid: u32, bytes: &[u8]| {
+            let d = root.path().join(pid.to_string());
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("status"), bytes).unwrap();
+        };
+        write(5, SAMPLE.as_bytes());
+        let odd: Vec<u8> = SAMPLE
+            .replace("nginx", "@")
+            .bytes()
+            .map(|b| if b == b'@' { 0xff } else { b })
+            .collect();
+        write(7, &odd);
+        write(9, SAMPLE.replace("CapBnd", "CapXXX").as_bytes());
+        let snap = crate::process::all_processes(root.path()).unwrap();
+        let pids: Vec<u32> = snap.processes.iter().map(|p| p.status.pid).collect();
+        assert_eq!(pids, [5, 7]);
+        assert_eq!(snap.processes[1].status.name, "\u{fffd}");
+        assert_eq!(snap.processes[1].command, "[\u{fffd}]");
+        assert_eq!(snap.unreadable.len(), 1);
+        assert!(snap.unreadable[0]
+            .to_string()
+            .contains("missing field CapBnd"));
     }
 
     #[test]
