@@ -428,9 +428,10 @@ fn explain_json_keys_match_the_readme() {
 
 #[test]
 fn ps_json_keys_match_the_readme() {
+    // Exit 2 only says a process could not be read; the others are still listed.
     let mut docs = vec![json(
         &["--format", "json", "ps", "--all", "--no-names"],
-        &[0],
+        &[0, 2],
     )];
     let live = common::docker_available("ps_json_keys_match_the_readme");
     if live {
