@@ -1,6 +1,7 @@
-//! README must stay true: every rule of the catalog appears in its rules table exactly as the
-//! code defines it, every subcommand has a section, and the JSON/SARIF key tables of README.md
-//! and docs/*.md list exactly the keys the real binary emits.
+//! README and docs must stay true: every rule of the catalog appears in README's rules table
+//! exactly as the code defines it, every subcommand has a section with a run, the JSON/SARIF
+//! key tables of README.md and docs/*.md list exactly the keys the real binary emits, and the
+//! documented runs that depend only on this repository print what the docs show.
 
 mod common;
 
@@ -455,7 +456,22 @@ fn trace_json_keys_match_the_docs() {
     if !common::is_root("trace_json_keys_match_the_docs") {
         return;
     }
-    let docs = json_lines(&["--format", "json", "trace", "--", "true"], &[0]);
+    // chown to another owner is always one audited CHOWN check: every line type appears.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("owned");
+    std::fs::write(&file, "").unwrap();
+    let docs = json_lines(
+        &[
+            "--format",
+            "json",
+            "trace",
+            "--",
+            "chown",
+            "1:1",
+            file.to_str().unwrap(),
+        ],
+        &[0],
+    );
     assert_schema(
         "trace",
         Emitted {
