@@ -439,7 +439,7 @@ fn ps_json_keys_match_the_readme() {
         let (guard, _) = labelled_container("readme-ps");
         docs.push(json(
             &["--format", "json", "ps", "--container", &guard.0],
-            &[0],
+            &[0, 2],
         ));
     }
     assert_schema(
