@@ -371,6 +371,9 @@ mod tests {
         blind: bool,
         /// Fail the n-th trial regardless (a flaky run), 1-based.
         flaky: Option<usize>,
+        /// Uses nothing when run with the whole default set (like a script that checks
+        /// its own capabilities first), so only later, narrower trials reveal its needs.
+        quiet_with_default: bool,
         n: usize,
     }
 
@@ -413,7 +416,8 @@ mod tests {
             let passed = self.needs.is_subset(set) && self.flaky != Some(self.n);
             let traced = tracer.map(|_| {
                 let mut observations: Vec<Observation> = Vec::new();
-                if !self.blind {
+                let quiet = self.quiet_with_default && matches!(caps, TrialCaps::Default);
+                if !self.blind && !quiet {
                     for cap in self.uses.iter() {
                         observations.push(Observation {
                             pid: 2,
@@ -454,6 +458,7 @@ mod tests {
             uses: uses.iter().copied().collect(),
             blind: false,
             flaky: None,
+            quiet_with_default: false,
             n: 0,
         }
     }
@@ -501,6 +506,38 @@ mod tests {
         assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_ADMIN));
         assert!(!r.trials[0].passed);
         assert_proof(&r);
+    }
+
+    #[test]
+    fn a_capability_found_by_denial_is_shown_where_it_was_denied() {
+        let text =
+            |r: &Report| crate::profile::report::render(r, crate::output::Style { color: false });
+        // Denied in the first trace (outside the default set): shown in step 1.
+        let r = run(&mut fake(&[Cap::NET_ADMIN], &[Cap::NET_ADMIN]), true).unwrap();
+        let t = text(&r);
+        let line = t
+            .find("    NET_ADMIN          denied: fake socket")
+            .unwrap();
+        assert!(
+            t.find("1. trace").unwrap() < line && line < t.find("2. verify").unwrap(),
+            "{t}"
+        );
+        assert_eq!(t.matches("denied: fake socket").count(), 1, "{t}");
+        // Invisible with the default set, denied in a verification: shown in step 2.
+        let mut f = fake(&[Cap::NET_RAW], &[Cap::NET_RAW]);
+        f.quiet_with_default = true;
+        let r = run(&mut f, true).unwrap();
+        assert_eq!(r.proven, CapSet::EMPTY.with(Cap::NET_RAW));
+        let t = text(&r);
+        assert!(t.contains("candidates (audited checks): -"), "{t}");
+        let line = t
+            .find("    NET_RAW            denied: fake socket")
+            .unwrap();
+        assert!(
+            t.find("2. verify").unwrap() < line && line < t.find("3. minimise").unwrap(),
+            "{t}"
+        );
+        assert_eq!(t.matches("denied: fake socket").count(), 1, "{t}");
     }
 
     #[test]

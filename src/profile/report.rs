@@ -294,20 +294,12 @@ pub fn render(r: &Report, style: Style) -> String {
         if step == Step::Trace {
             if r.tracer.is_some() {
                 s.push_str(&format!("  candidates (audited checks): {}\n", r.observed));
-                for k in &r.evidence {
-                    if !k.seen.is_empty() {
-                        s.push_str(&format!(
-                            "    {:<18} {}\n",
-                            k.cap.name(),
-                            seen_text(&k.seen)
-                        ));
-                    } else if !k.denied.is_empty() {
-                        s.push_str(&format!(
-                            "    {:<18} denied: {}\n",
-                            k.cap.name(),
-                            seen_text(&k.denied)
-                        ));
-                    }
+                for k in r.evidence.iter().filter(|k| !k.seen.is_empty()) {
+                    s.push_str(&format!(
+                        "    {:<18} {}\n",
+                        k.cap.name(),
+                        seen_text(&k.seen)
+                    ));
                 }
                 for k in r.removed.iter().filter(|k| !k.seen.is_empty()) {
                     s.push_str(&format!(
@@ -318,6 +310,22 @@ pub fn render(r: &Report, style: Style) -> String {
                 }
             } else {
                 s.push_str(&format!("  candidates (no tracer): {}\n", r.candidates));
+            }
+        }
+        // A kept capability never seen granted came from a denial: show it under the step
+        // whose failed trial revealed it, not as if the first trace had seen it.
+        for k in r
+            .evidence
+            .iter()
+            .filter(|k| k.seen.is_empty() && !k.denied.is_empty())
+        {
+            let first = r.trials.iter().find(|t| t.denied.contains(k.cap));
+            if first.is_some_and(|t| t.step == step) {
+                s.push_str(&format!(
+                    "    {:<18} denied: {}\n",
+                    k.cap.name(),
+                    seen_text(&k.denied)
+                ));
             }
         }
     }
