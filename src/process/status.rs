@@ -48,7 +48,7 @@ pub struct ProcStatus {
 impl ProcStatus {
     pub fn read(proc_root: &Path, pid: u32) -> Result<ProcStatus, ProcError> {
         let path = proc_root.join(pid.to_string()).join("status");
-        let text = match std::fs::read_to_string(&path) {
+        let text = match super::read_text(&path) {
             Ok(t) => t,
             // ESRCH shows up when the process exits between readdir and read.
             Err(e)
@@ -174,6 +174,21 @@ CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
         assert_eq!(s.bounding, CapSet::docker_default());
         assert_eq!(s.no_new_privs, Some(true));
         assert_eq!(s.seccomp_name(), "filter");
+    }
+
+    /// `comm` comes from the executable's file name byte for byte: a process started from a
+    /// file named `\xff` must still be read (and `ps` must still list everything).
+    #[test]
+    fn a_name_that_is_not_utf8_is_read_lossily() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("42")).unwrap();
+        let mut raw = SAMPLE.replace("nginx", "X").into_bytes();
+        let at = raw.iter().position(|b| *b == b'X').unwrap();
+        raw[at] = 0xff;
+        std::fs::write(root.path().join("42/status"), raw).unwrap();
+        let s = ProcStatus::read(root.path(), 42).unwrap();
+        assert_eq!(s.name, "\u{fffd}");
+        assert_eq!(s.bounding, CapSet::docker_default());
     }
 
     #[test]
