@@ -16,15 +16,28 @@ fn main() -> ExitCode {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
             // A reader that went away (`dropcap ps | head`) is not an error worth reporting.
-            if let Some(io) = err.root_cause().downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
-                }
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
             }
             eprintln!("dropcap: {}", one_line(&err));
             ExitCode::from(Outcome::Error.code())
         }
     }
+}
+
+/// serde_json wraps the io error of a JSON write in its own error and does not expose it as
+/// a source, so a closed pipe under `--format json` must be recognised through serde_json too.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let kind = if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            Some(io.kind())
+        } else {
+            cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line, skipping a cause the message above already quotes:

@@ -59,3 +59,41 @@ fn a_process_name_that_is_not_utf8_breaks_neither_ps_nor_decode() {
         .success()
         .stdout(predicate::str::contains("\u{fffd}dropcap-odd"));
 }
+
+/// Runs dropcap with its stdout a pipe nobody reads any more (`dropcap … | head -1` once head
+/// has exited) and returns the exit code and stderr.
+fn into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(common::dropcap_bin())
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// A reader that went away is not an error, whatever the output format: JSON output reaches
+/// the pipe through serde_json, which wraps the io error in its own.
+#[test]
+fn a_closed_stdout_is_silent_in_every_format() {
+    for args in [
+        &["explain"][..],
+        &["--format", "json", "explain"],
+        &["--format", "json", "decode", "0x3"],
+        &["--format", "json", "ps", "--all", "--no-names"],
+        &["ps", "--all", "--no-names"],
+        &["--format", "json", "audit", "examples"],
+        &["--format", "sarif", "audit", "examples"],
+        &["audit", "examples"],
+    ] {
+        let (code, stderr) = into_closed_pipe(args);
+        assert_eq!(stderr, "", "{args:?}");
+        assert_ne!(code, Some(2), "{args:?}");
+        assert_ne!(code, Some(101), "{args:?}");
+    }
+}
