@@ -97,3 +97,116 @@ fn a_closed_stdout_is_silent_in_every_format() {
         assert_ne!(code, Some(101), "{args:?}");
     }
 }
+
+/// A fake engine on a unix socket of its own: `/_ping`, `/version` and the container list
+/// answer normally, except that any path containing `trickle` gets its headers and then a
+/// body that never completes (one byte now and then). It serves until the test process ends.
+fn trickling_engine(
+    trickle: &'static str,
+    list: String,
+    inspect: String,
+) -> (tempfile::TempDir, String) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("engine.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { break };
+            let list = list.clone();
+            let inspect = inspect.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(s.try_clone().unwrap());
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                loop {
+                    let mut l = String::new();
+                    if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                        break;
+                    }
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+                let body = if path.ends_with("/_ping") {
+                    "OK".to_string()
+                } else if path.ends_with("/version") {
+                    r#"{"Version":"20.10.0","ApiVersion":"1.41","Components":[{"Name":"Engine","Version":"20.10.0"}]}"#.to_string()
+                } else if path.contains("/containers/json") {
+                    list
+                } else {
+                    inspect
+                };
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    if path.contains(trickle) { 1_000_000 } else { body.len() }
+                );
+                if s.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                if !path.contains(trickle) {
+                    let _ = s.write_all(body.as_bytes());
+                    return;
+                }
+                let _ = s.write_all(b"[");
+                while s.write_all(b" ").is_ok() {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    let host = format!("unix://{}", sock.display());
+    (dir, host)
+}
+
+/// bollard's own timeout covers only the wait for the headers; an engine that starts an
+/// answer and never finishes it must still end the audit at --timeout, with one line.
+#[test]
+fn an_engine_that_never_finishes_its_answer_times_out() {
+    let (_dir, host) = trickling_engine("/containers/json", String::new(), String::new());
+    let out = dropcap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--host",
+            &host,
+            "--timeout",
+            "1",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = v["errors"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("did not answer"), "{msg}");
+    assert!(msg.contains("in time"), "{msg}");
+
+    // The same for one container's inspect: the others are still audited.
+    let good = "a".repeat(64);
+    let slow = format!("trickle{}", "b".repeat(57));
+    let list = format!(r#"[{{"Id":"{good}"}},{{"Id":"{slow}"}}]"#);
+    let inspect = format!(
+        r#"{{"Id":"{good}","Name":"/web","Config":{{"Image":"nginx"}},"State":{{"Running":false}},"HostConfig":{{"CapAdd":["CAP_SYS_ADMIN"],"CapDrop":null,"Privileged":false}}}}"#
+    );
+    let (_dir, host) = trickling_engine("/containers/trickle", list, inspect);
+    let out = dropcap()
+        .args([
+            "--format",
+            "json",
+            "audit",
+            "--host",
+            &host,
+            "--timeout",
+            "1",
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["workloads"], 1, "{v}");
+    let msg = v["errors"][0]["message"].as_str().unwrap();
+    assert!(msg.starts_with("container trickle"), "{msg}");
+    assert!(msg.contains("in time"), "{msg}");
+}

@@ -76,6 +76,17 @@ pub fn connect(host: &str, timeout: Duration) -> Result<Docker, String> {
     Ok(docker.with_timeout(timeout))
 }
 
+/// bollard's timeout covers only the wait for an answer's headers: an engine that starts an
+/// answer and never finishes it would otherwise hang the audit past `--timeout`.
+pub async fn bounded<T>(
+    timeout: Duration,
+    request: impl std::future::Future<Output = Result<T, bollard::errors::Error>>,
+) -> Result<T, bollard::errors::Error> {
+    tokio::time::timeout(timeout, request)
+        .await
+        .unwrap_or(Err(bollard::errors::Error::RequestTimeoutError))
+}
+
 /// A client speaking the engine's API version. dockerd 20.10 refuses bollard's newer default,
 /// and bollard's own negotiation costs a `/version` call (~11 ms on dockerd, which asks
 /// containerd and runc for theirs); `/_ping` states the version in a header for ~1 ms.
@@ -93,19 +104,19 @@ pub async fn open(host: &str, timeout: Duration) -> Result<Docker, String> {
             return Ok(d);
         }
     }
-    connect(host, timeout)?
-        .negotiate_version()
+    bounded(timeout, connect(host, timeout)?.negotiate_version())
         .await
         .map_err(|e| describe(host, &e))
 }
 
 /// `Ok(None)` when `/_ping` gives no usable version (bollard then negotiates); `Err` only
-/// when the engine accepted the connection and then never answered.
+/// when the engine accepted the connection and then never answered, or answered without end.
 async fn ping_version(host: &str, timeout: Duration) -> Result<Option<ClientVersion>, String> {
     match super::raw::get(host, "/_ping", timeout).await {
         Ok(a) if a.status == 200 => Ok(version_header(&a)),
         Ok(_) => Ok(None),
-        Err(e) if e.contains("did not answer") => Err(e),
+        // After an endless answer bollard would read the next one without any limit.
+        Err(e) if e.contains("did not answer") || e.contains(super::raw::TOO_LARGE) => Err(e),
         Err(_) => Ok(None),
     }
 }
