@@ -210,3 +210,42 @@ fn an_engine_that_never_finishes_its_answer_times_out() {
     assert!(msg.starts_with("container trickle"), "{msg}");
     assert!(msg.contains("in time"), "{msg}");
 }
+
+/// connect(2) answers ECONNREFUSED for a regular file or a directory just as for a socket
+/// nobody listens on; "is it running?" would send the user to look for a dead daemon.
+#[test]
+fn an_engine_address_that_is_not_a_socket_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docker.sock");
+    std::fs::write(&file, "").unwrap();
+    for (path, what) in [
+        (&file, "a regular file"),
+        (&dir.path().to_path_buf(), "a directory"),
+    ] {
+        let host = format!("unix://{}", path.display());
+        let out = dropcap()
+            .args(["--format", "json", "audit", "--host", &host])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let msg = v["errors"][0]["message"].as_str().unwrap();
+        assert_eq!(
+            msg,
+            format!(
+                "cannot reach the engine: {} is {what}, not a socket (set DOCKER_HOST or --host to the engine's socket)",
+                path.display()
+            )
+        );
+    }
+    let out = dropcap()
+        .args(["--format", "json", "audit", "--host", "unix://"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["errors"][0]["message"],
+        "engine address 'unix://' has no socket path (use unix:///path/to/docker.sock)"
+    );
+}

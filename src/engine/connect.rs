@@ -163,6 +163,9 @@ pub fn engine_info(v: &SystemVersion, host: &str) -> (EngineInfo, EngineKind) {
 pub fn describe(host: &str, e: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
     match e {
+        E::SocketNotFoundError(path) if path.is_empty() => {
+            format!("engine address '{host}' has no socket path (use unix:///path/to/docker.sock)")
+        }
         E::SocketNotFoundError(path) => format!(
             "cannot reach the engine: no socket at {path} (is dockerd or `podman system service` running? set DOCKER_HOST or --host)"
         ),
@@ -183,11 +186,35 @@ pub fn describe(host: &str, e: &bollard::errors::Error) -> String {
                 let what = super::connect::unix_path(host).unwrap_or(host);
                 format!("permission denied on {what} (run as root or as a member of the docker group)")
             } else if text.contains("Connection refused") || text.contains("connection refused") {
-                format!("cannot reach the engine at {host}: connection refused (is it running?)")
+                match unix_path(host).and_then(not_a_socket) {
+                    Some(what) => format!(
+                        "cannot reach the engine: {} is {what}, not a socket (set DOCKER_HOST or --host to the engine's socket)",
+                        unix_path(host).unwrap_or(host)
+                    ),
+                    None => format!(
+                        "cannot reach the engine at {host}: connection refused (is it running?)"
+                    ),
+                }
             } else {
                 format!("cannot talk to the engine at {host}: {}", one_line(&text))
             }
         }
+    }
+}
+
+/// connect(2) refuses a regular file or a directory with the same ECONNREFUSED as a socket
+/// nobody listens on; what the path really is tells the user which mistake they made.
+fn not_a_socket(path: &str) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    if kind.is_socket() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_file() {
+        Some("a regular file")
+    } else {
+        Some("a special file")
     }
 }
 
