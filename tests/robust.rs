@@ -249,3 +249,23 @@ fn an_engine_address_that_is_not_a_socket_says_so() {
         "engine address 'unix://' has no socket path (use unix:///path/to/docker.sock)"
     );
 }
+
+/// Run as a user without capabilities, dropcap cannot grant any: the message must say that,
+/// not blame the host's bounding set.
+#[test]
+fn exec_without_capabilities_of_its_own_says_so() {
+    if !common::is_root("exec_without_capabilities_of_its_own_says_so") {
+        return;
+    }
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(common::dropcap_bin())
+        .args(["exec", "--caps", "chown", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "dropcap: exec: cannot grant CHOWN: dropcap itself holds no capabilities (run it as root)\n"
+    );
+}
