@@ -18,13 +18,16 @@ struct OddlyNamed {
 }
 
 impl OddlyNamed {
-    fn start() -> OddlyNamed {
+    fn start(seconds: &str) -> OddlyNamed {
         let dir = tempfile::tempdir().unwrap();
         let exe = dir
             .path()
             .join(std::ffi::OsStr::from_bytes(b"\xffdropcap-odd"));
         std::fs::copy("/bin/sleep", &exe).unwrap();
-        let child = std::process::Command::new(&exe).arg("60").spawn().unwrap();
+        let child = std::process::Command::new(&exe)
+            .arg(seconds)
+            .spawn()
+            .unwrap();
         // comm is set at exec; wait until the kernel shows the new name.
         let status = format!("/proc/{}/status", child.id());
         for _ in 0..200 {
@@ -46,7 +49,7 @@ impl Drop for OddlyNamed {
 
 #[test]
 fn a_process_name_that_is_not_utf8_breaks_neither_ps_nor_decode() {
-    let odd = OddlyNamed::start();
+    let odd = OddlyNamed::start("60");
     let pid = odd.child.id().to_string();
     dropcap()
         .args(["--format", "json", "ps", "--all", "--no-names"])
@@ -58,6 +61,22 @@ fn a_process_name_that_is_not_utf8_breaks_neither_ps_nor_decode() {
         .assert()
         .success()
         .stdout(predicate::str::contains("\u{fffd}dropcap-odd"));
+}
+
+/// trace follows a pid through `/proc/PID/status` and `stat`, which quote `comm` as is.
+#[test]
+fn trace_follows_a_process_whose_name_is_not_utf8() {
+    if !common::is_root("trace_follows_a_process_whose_name_is_not_utf8") {
+        return;
+    }
+    let odd = OddlyNamed::start("1");
+    let pid = odd.child.id().to_string();
+    dropcap()
+        .args(["trace", "--pid", &pid])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("events:"));
 }
 
 /// Runs dropcap with its stdout a pipe nobody reads any more (`dropcap … | head -1` once head
