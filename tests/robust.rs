@@ -288,3 +288,32 @@ fn exec_without_capabilities_of_its_own_says_so() {
         "dropcap: exec: cannot grant CHOWN: dropcap itself holds no capabilities (run it as root)\n"
     );
 }
+
+/// An empty or malformed --image is a mistake in the argument, not a missing image to pull.
+#[test]
+fn profile_names_a_bad_image_argument() {
+    dropcap()
+        .args(["profile", "--image", " ", "--exit-zero"])
+        .assert()
+        .code(2)
+        .stderr("dropcap: --image is empty (give an image name or id)\n");
+    dropcap()
+        .args(["profile", "--image=--privileged", "--exit-zero"])
+        .assert()
+        .code(2)
+        .stderr(
+            "dropcap: --image '--privileged' is not a valid image reference (it starts with '-')\n",
+        );
+    if !common::docker_available("profile_names_a_bad_image_argument") {
+        return;
+    }
+    dropcap()
+        .args(["profile", "--image", "Bad Image", "--exit-zero"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "dropcap: --image 'Bad Image' is not a valid image reference",
+        ))
+        .stderr(predicate::str::contains("docker image inspect").not())
+        .stderr(predicate::function(|e: &str| e.lines().count() == 1));
+}

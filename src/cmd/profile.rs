@@ -109,6 +109,19 @@ pub fn run(
             "--sysctl '{bad}': expected KEY=VALUE"
         )));
     }
+    if let Some(image) = &args.image {
+        if image.trim().is_empty() {
+            return Err(CmdError::Usage(
+                "--image is empty (give an image name or id)".into(),
+            ));
+        }
+        // The docker CLI would read it as one of its own options (`--image=--privileged`).
+        if image.starts_with('-') {
+            return Err(CmdError::Usage(format!(
+                "--image '{image}' is not a valid image reference (it starts with '-')"
+            )));
+        }
+    }
     // Local trials run `dropcap exec --user`: checked here, a bad user fails every trial with
     // nothing but "no process" from the tracer.
     if let (None, Some(user)) = (&args.image, &args.user) {

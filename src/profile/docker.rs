@@ -56,6 +56,9 @@ pub struct DockerRunner {
     low_ports: std::collections::BTreeSet<u16>,
 }
 
+/// How dockerd and the CLI say that an image name cannot be parsed.
+const BAD_REFERENCE: &str = "invalid reference format";
+
 fn docker_out(args: &[&str]) -> Result<String, ProfileError> {
     let out = Command::new("docker")
         .args(args)
@@ -124,6 +127,19 @@ impl DockerRunner {
             &spec.image,
         ])
         .map_err(|e| match e {
+            // Checked first: dockerd words this one "no such image: NAME: invalid reference".
+            ProfileError::Docker { reason, .. } if reason.contains(BAD_REFERENCE) => {
+                let why = reason
+                    .split_once(BAD_REFERENCE)
+                    .map(|(_, why)| why.trim_start_matches(':').trim())
+                    .filter(|why| !why.is_empty())
+                    .map(|why| format!(" ({why})"))
+                    .unwrap_or_default();
+                ProfileError::Usage(format!(
+                    "--image '{}' is not a valid image reference{why}",
+                    spec.image
+                ))
+            }
             ProfileError::Docker { reason, .. } if reason.contains("No such image") => {
                 ProfileError::Usage(format!(
                     "image '{}' is not on the local engine (dropcap profile never pulls; \
