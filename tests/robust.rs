@@ -317,3 +317,25 @@ fn profile_names_a_bad_image_argument() {
         .stderr(predicate::str::contains("docker image inspect").not())
         .stderr(predicate::function(|e: &str| e.lines().count() == 1));
 }
+
+/// `ALL` and lists are real spellings elsewhere in dropcap; explain takes one capability, and
+/// "did you mean KILL?" for ALL would be nonsense.
+#[test]
+fn explain_says_it_takes_one_capability() {
+    for arg in ["ALL", "cap_all", "NET_RAW,CHOWN", "chown net_raw"] {
+        dropcap()
+            .args(["explain", arg])
+            .assert()
+            .code(2)
+            .stderr(format!(
+                "dropcap: explain takes one capability, not '{arg}' (run `dropcap explain` without one to list them all)\n"
+            ));
+    }
+    // One name with stray spaces is still one name, and a split name is a typo.
+    dropcap().args(["explain", " net_raw "]).assert().success();
+    dropcap()
+        .args(["explain", "net raw"])
+        .assert()
+        .code(2)
+        .stderr("dropcap: unknown capability 'net raw' (did you mean NET_RAW?)\n");
+}
