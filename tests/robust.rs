@@ -339,3 +339,35 @@ fn explain_says_it_takes_one_capability() {
         .code(2)
         .stderr("dropcap: unknown capability 'net raw' (did you mean NET_RAW?)\n");
 }
+
+/// File names need not be UTF-8 and JSON strings must be: the report shows the name lossily
+/// instead of stopping half-written.
+#[test]
+fn audit_json_of_a_file_whose_name_is_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"\xffcompose.yaml"));
+    std::fs::write(
+        &file,
+        "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n",
+    )
+    .unwrap();
+    for format in ["json", "sarif"] {
+        let out = dropcap()
+            .current_dir(dir.path())
+            .args(["--format", format, "audit"])
+            .arg(file.file_name().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // SARIF's URI can carry the exact bytes; JSON strings cannot.
+        let want = if format == "sarif" {
+            "\"%FFcompose.yaml\""
+        } else {
+            "\"\u{fffd}compose.yaml\""
+        };
+        assert!(v.to_string().contains(want), "{format}: {v}");
+    }
+}
