@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("dropcap: {}", one_line(&err));
+            dropcap::say!("dropcap: {}", one_line(&err));
             ExitCode::from(Outcome::Error.code())
         }
     }
@@ -80,7 +80,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Exec(a) => {
             no_sarif(format, "exec")?;
             let err = cmd::exec::run(a);
-            eprintln!("dropcap: exec: {err}");
+            dropcap::say!("dropcap: exec: {err}");
             std::process::exit(i32::from(err.exit_code()));
         }
         Command::Profile(a) => {

@@ -371,3 +371,26 @@ fn audit_json_of_a_file_whose_name_is_not_utf8() {
         assert!(v.to_string().contains(want), "{format}: {v}");
     }
 }
+
+/// `dropcap … 2>&1 | head -1` once head has exited: stderr is a closed pipe too. The message
+/// cannot be read, but the exit code still must be 2, not a panic's 101.
+#[test]
+fn errors_into_a_closed_stderr_still_exit_2() {
+    for args in [
+        &["decode", "zz"][..],
+        &["explain", "bogus"],
+        &["ps", "--container", "dropcap-no-such-container"],
+        &["exec", "--caps", "bogus", "--", "true"],
+        &["trace", "--", "/nonexistent/dropcap-robust"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = std::process::Command::new(common::dropcap_bin())
+            .args(args)
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}");
+    }
+}

@@ -82,12 +82,12 @@ pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
                 walk::Input::Stdin => sources::STDIN_NAME.to_string(),
             };
             // Not an error (a Helm values file is fine YAML), but worth saying.
-            eprintln!(
+            crate::say!(
                 "dropcap: {name}: nothing to audit (no compose services, Kubernetes workloads or inspect output)"
             );
         }
         for n in &loaded.notes {
-            eprintln!("dropcap: {n}");
+            crate::say!("dropcap: {n}");
         }
         workloads.extend(loaded.workloads);
         errors.extend(loaded.errors);

@@ -322,7 +322,7 @@ pub fn run(
             return Ok(());
         }
         match ev {
-            Event::LocalError { message } => eprintln!("ping: {message}"),
+            Event::LocalError { message } => crate::say!("ping: {message}"),
             _ if args.quiet => {}
             _ => {
                 if let Some(line) = event_line(args, target, ev) {

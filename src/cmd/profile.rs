@@ -167,14 +167,14 @@ pub fn run(
     }
     let live = std::io::stderr().is_terminal();
     if live {
-        eprintln!("dropcap profile: {}", report::target_line(&runner.target()));
+        crate::say!("dropcap profile: {}", report::target_line(&runner.target()));
         if let Some(n) = &tracer_note {
-            eprintln!("  no tracer: {n}");
+            crate::say!("  no tracer: {n}");
         }
     }
     let mut progress = |t: &report::TrialRecord| {
         if live {
-            eprintln!("{}", report::trial_line(t, Style { color: false }));
+            crate::say!("{}", report::trial_line(t, Style { color: false }));
         }
     };
     let mut rep = profile::profile(

@@ -461,7 +461,7 @@ pub fn run(
     };
     privs::keep_only(keep).map_err(TraceCmdError::Drop)?;
     if !tracer.noaudit_available() {
-        eprintln!("dropcap: /proc/kallsyms hides addresses; noaudit checks cannot be told apart");
+        crate::say!("dropcap: /proc/kallsyms hides addresses; noaudit checks cannot be told apart");
     }
     let container_name = tracer.container().map(|c| c.id.clone());
     let cgroup_path: Option<CgroupRef> = tracer.cgroup().cloned();
@@ -550,7 +550,7 @@ pub fn run(
     }
     p.summary(&summary, started.elapsed(), status)?;
     if summary.lost > 0 {
-        eprintln!(
+        crate::say!(
             "dropcap: {} capability checks were lost (ring buffer full); the trace is incomplete",
             summary.lost
         );
