@@ -11,7 +11,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e),
+    };
     match run(&cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
@@ -23,6 +26,22 @@ fn main() -> ExitCode {
             ExitCode::from(Outcome::Error.code())
         }
     }
+}
+
+/// A value that fails its check (a number out of range, seconds that are not a number) is
+/// one line like every other dropcap error, for scripts and health checks that log a single
+/// line. Usage errors keep clap's own format, whose usage and hints help there.
+fn parse_error(e: clap::Error) -> ExitCode {
+    if e.kind() != clap::error::ErrorKind::ValueValidation {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    dropcap::say!(
+        "dropcap: {}",
+        first.strip_prefix("error: ").unwrap_or(first)
+    );
+    ExitCode::from(Outcome::Error.code())
 }
 
 /// serde_json wraps the io error of a JSON write in its own error and does not expose it as

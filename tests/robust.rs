@@ -394,3 +394,39 @@ fn errors_into_a_closed_stderr_still_exit_2() {
         assert_eq!(status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Values dropcap checks itself (numbers, ranges, seconds) fail in one line like every other
+/// dropcap error; clap's usage errors (unknown flags, missing arguments) keep clap's format.
+#[test]
+fn bad_values_are_one_line() {
+    for (args, line) in [
+        (
+            &["ping", "-i", "nan", "127.0.0.1"][..],
+            "dropcap: invalid value 'nan' for '-i <INTERVAL>': 'nan' is not a non-negative number of seconds\n",
+        ),
+        (
+            &["ping", "-c", "0", "127.0.0.1"],
+            "dropcap: invalid value '0' for '-c <COUNT>': 0 is not in 1..18446744073709551615\n",
+        ),
+        (
+            &["decode", "--pid", "4294967296"],
+            "dropcap: invalid value '4294967296' for '--pid <PID>': 4294967296 is not in 0..=4294967295\n",
+        ),
+        (
+            &["decode", "--pid", ""],
+            "dropcap: invalid value '' for '--pid <PID>': cannot parse integer from empty string\n",
+        ),
+    ] {
+        dropcap().args(args).assert().code(2).stderr(line);
+    }
+    dropcap()
+        .args(["decode", "--bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Usage:"));
+    dropcap()
+        .args(["--format", "nope", "decode", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values"));
+}
