@@ -430,3 +430,36 @@ fn bad_values_are_one_line() {
         .code(2)
         .stderr(predicate::str::contains("possible values"));
 }
+
+/// A profile can take minutes of trials: an --output that cannot be written is refused before
+/// the first one, not after the last (which also lost the report).
+#[test]
+fn profile_checks_its_output_file_before_the_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/p.json");
+    for (path, why) in [
+        (dir.path().to_path_buf(), "is a directory"),
+        (missing, "No such file or directory"),
+    ] {
+        let out = dropcap()
+            .args(["profile", "--exit-zero", "-o"])
+            .arg(&path)
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!("dropcap: --output {}: ", path.display())),
+            "{err}"
+        );
+        assert!(err.contains(why), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temp file left"
+    );
+}

@@ -122,6 +122,9 @@ pub fn run(
             )));
         }
     }
+    if let Some(path) = &args.output {
+        file::check_writable(path)?;
+    }
     // Local trials run `dropcap exec --user`: checked here, a bad user fails every trial with
     // nothing but "no process" from the tracer.
     if let (None, Some(user)) = (&args.image, &args.user) {

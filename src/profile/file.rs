@@ -14,7 +14,20 @@ pub fn write_atomic(path: &Path, report: &Report) -> Result<(), ProfileError> {
     write_bytes_atomic(path, &json)
 }
 
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
+/// Tries the write [`write_bytes_atomic`] will do at the end (a temp file next to `path`), so a
+/// profile that takes minutes of trials does not end with nowhere to put its result.
+pub fn check_writable(path: &Path) -> Result<(), ProfileError> {
+    let bad = |why: String| ProfileError::Usage(format!("--output {}: {why}", path.display()));
+    if path.is_dir() {
+        return Err(bad("is a directory".into()));
+    }
+    let tmp = temp_name(path).map_err(|_| bad("not a file name".into()))?;
+    std::fs::File::create(&tmp).map_err(|e| bad(e.to_string()))?;
+    let _ = std::fs::remove_file(&tmp);
+    Ok(())
+}
+
+fn temp_name(path: &Path) -> Result<std::path::PathBuf, ProfileError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -22,11 +35,15 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProfileError>
     let name = path.file_name().ok_or_else(|| {
         ProfileError::Usage(format!("--output {}: not a file name", path.display()))
     })?;
-    let tmp = dir.join(format!(
+    Ok(dir.join(format!(
         ".{}.{}.tmp",
         name.to_string_lossy(),
         std::process::id()
-    ));
+    )))
+}
+
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
+    let tmp = temp_name(path)?;
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
