@@ -463,3 +463,15 @@ fn profile_checks_its_output_file_before_the_trials() {
         "no temp file left"
     );
 }
+
+/// Every workload is "still running after 0 seconds", even one that exits 3 at once: that
+/// check would print a vacuous "proven minimal set".
+#[test]
+fn profile_refuses_stays_up_0() {
+    dropcap()
+        .args(["profile", "--stays-up", "0", "--", "sh", "-c", "exit 3"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("dropcap: invalid value '0' for '--stays-up <SECONDS>': 0 is not in 1..18446744073709551615\n");
+}

@@ -32,8 +32,9 @@ pub struct ProfileArgs {
     /// Success = the command exits 0 within the timeout (the default).
     #[arg(long)]
     pub exit_zero: bool,
-    /// Success = the workload is still running after SECONDS.
-    #[arg(long, value_name = "SECONDS")]
+    /// Success = the workload is still running after SECONDS (at least 1: every workload
+    /// "stays up" for 0 seconds).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub stays_up: Option<u64>,
     /// Run the workload as this user (`name`, `uid`, `uid:gid`).
     #[arg(long)]
