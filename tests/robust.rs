@@ -475,3 +475,67 @@ fn profile_refuses_stays_up_0() {
         .stdout("")
         .stderr("dropcap: invalid value '0' for '--stays-up <SECONDS>': 0 is not in 1..18446744073709551615\n");
 }
+
+/// The docker CLI waits for ever on an engine that accepts and never answers; profile's calls
+/// to it must end at --timeout with a message naming the engine, not hang.
+#[test]
+fn profile_with_a_hung_engine_ends_at_its_timeout() {
+    if !common::docker_available("profile_with_a_hung_engine_ends_at_its_timeout") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("hung.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let out = dropcap()
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .args([
+            "profile",
+            "--image",
+            "dropcap-test/busybox:latest",
+            "--cmd",
+            "true",
+        ])
+        .args(["--exit-zero", "--timeout", "2"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        "dropcap: docker version --format {{.Server.Version}}: no answer within 2 s (is the engine hung?)\n"
+    );
+}
+
+/// A directory named on the command line that holds nothing dropcap reads (templates with
+/// other extensions, a typo'd path to the wrong folder) is said, as for a single file: a
+/// silent "0 findings" would pass a CI gate without auditing anything.
+#[test]
+fn audit_says_when_a_named_directory_has_nothing_to_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("charts");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("deploy.yaml.j2"), "services: {{ x }}\n").unwrap();
+    let good = dir.path().join("compose");
+    std::fs::create_dir(&good).unwrap();
+    std::fs::write(
+        good.join("compose.yaml"),
+        "services:\n  web:\n    image: x\n    cap_drop: [ALL]\n    security_opt: [\"no-new-privileges:true\"]\n",
+    )
+    .unwrap();
+    dropcap()
+        .current_dir(dir.path())
+        .args(["audit", "charts", "compose"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("in 1 workload"))
+        .stderr(
+            "dropcap: charts: nothing to audit (no compose files, Kubernetes manifests or inspect output in it)\n",
+        );
+}
