@@ -28,19 +28,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// A value that fails its check (a number out of range, seconds that are not a number) is
-/// one line like every other dropcap error, for scripts and health checks that log a single
-/// line. Usage errors keep clap's own format, whose usage and hints help there.
+/// A value that fails its check (a number out of range, seconds that are not a number) or is
+/// not UTF-8 is one line like every other dropcap error, for scripts and health checks that
+/// log a single line. Usage errors keep clap's own format, whose usage and hints help there.
 fn parse_error(e: clap::Error) -> ExitCode {
-    if e.kind() != clap::error::ErrorKind::ValueValidation {
-        e.exit();
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::ValueValidation => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            dropcap::say!("dropcap: {}", first.strip_prefix("error: ").unwrap_or(first));
+        }
+        // clap does not say which argument; the user needs to know.
+        ErrorKind::InvalidUtf8 => match std::env::args_os().find(|a| a.to_str().is_none()) {
+            Some(bad) => dropcap::say!(
+                "dropcap: argument '{}' is not valid UTF-8 (only paths and commands may hold any bytes)",
+                dropcap::output::printable(&bad.to_string_lossy())
+            ),
+            None => e.exit(),
+        },
+        _ => e.exit(),
     }
-    let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or_default();
-    dropcap::say!(
-        "dropcap: {}",
-        first.strip_prefix("error: ").unwrap_or(first)
-    );
     ExitCode::from(Outcome::Error.code())
 }
 

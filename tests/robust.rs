@@ -419,6 +419,21 @@ fn bad_values_are_one_line() {
     ] {
         dropcap().args(args).assert().code(2).stderr(line);
     }
+    // clap does not say which argument; dropcap does.
+    for args in [
+        &["explain"][..],
+        &["ping", "-c", "1"],
+        &["ps", "--container"],
+    ] {
+        dropcap()
+            .args(args)
+            .arg(std::ffi::OsStr::from_bytes(b"a\xffb"))
+            .assert()
+            .code(2)
+            .stderr(
+                "dropcap: argument 'a\u{fffd}b' is not valid UTF-8 (only paths and commands may hold any bytes)\n",
+            );
+    }
     dropcap()
         .args(["decode", "--bogus"])
         .assert()
