@@ -419,6 +419,31 @@ fn bad_values_are_one_line() {
     ] {
         dropcap().args(args).assert().code(2).stderr(line);
     }
+    // A negative number is a bad value, not an unknown flag.
+    for (args, line) in [
+        (
+            &["ping", "-i", "-1", "127.0.0.1"][..],
+            "dropcap: invalid value '-1' for '-i <INTERVAL>': '-1' is not a non-negative number of seconds\n",
+        ),
+        (
+            &["decode", "--pid", "-1"],
+            "dropcap: invalid value '-1' for '--pid <PID>': -1 is not in 0..=4294967295\n",
+        ),
+        (
+            &["audit", "--timeout", "-5"],
+            "dropcap: invalid value '-5' for '--timeout <SECONDS>': invalid digit found in string\n",
+        ),
+        (
+            &["ping", "-c", "-3", "127.0.0.1"],
+            "dropcap: invalid value '-3' for '-c <COUNT>': invalid digit found in string\n",
+        ),
+        (
+            &["decode", "-1"],
+            "dropcap: decode: '-1' is not a hexadecimal capability mask\n",
+        ),
+    ] {
+        dropcap().args(args).assert().code(2).stderr(line);
+    }
     // clap does not say which argument; dropcap does.
     for args in [
         &["explain"][..],

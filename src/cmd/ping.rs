@@ -15,24 +15,49 @@ pub struct PingArgs {
     /// Host name or address to ping (names resolve through the system resolver, A and AAAA).
     pub host: String,
     /// Stop after sending COUNT requests (with -w: after COUNT replies).
-    #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(
+        short = 'c',
+        allow_hyphen_values = true,
+        value_name = "COUNT",
+        value_parser = clap::value_parser!(u64).range(1..),
+    )]
     pub count: Option<u64>,
     /// Seconds between requests (default 1; 0 sends as soon as a reply arrives, root only).
-    #[arg(short = 'i', value_name = "INTERVAL", value_parser = parse_seconds)]
+    #[arg(
+        short = 'i',
+        allow_hyphen_values = true,
+        value_name = "INTERVAL",
+        value_parser = parse_seconds,
+    )]
     pub interval: Option<Duration>,
     /// Seconds to wait for a reply after the last request when none came back (default 10;
     /// 0 waits for ever).
-    #[arg(short = 'W', value_name = "TIMEOUT", value_parser = parse_seconds)]
+    #[arg(
+        short = 'W',
+        allow_hyphen_values = true,
+        value_name = "TIMEOUT",
+        value_parser = parse_seconds,
+    )]
     pub timeout: Option<Duration>,
     /// Stop after this many seconds, however many requests were sent or answered (0: no
     /// deadline, as in iputils).
-    #[arg(short = 'w', value_name = "DEADLINE", value_parser = parse_seconds)]
+    #[arg(
+        short = 'w',
+        allow_hyphen_values = true,
+        value_name = "DEADLINE",
+        value_parser = parse_seconds,
+    )]
     pub deadline: Option<Duration>,
     /// Payload bytes per request (default 56, making 64 ICMP bytes).
-    #[arg(short = 's', value_name = "SIZE")]
+    #[arg(short = 's', allow_hyphen_values = true, value_name = "SIZE")]
     pub size: Option<usize>,
     /// IPv4 time to live / IPv6 hop limit of requests.
-    #[arg(short = 't', value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..))]
+    #[arg(
+        short = 't',
+        allow_hyphen_values = true,
+        value_name = "TTL",
+        value_parser = clap::value_parser!(u8).range(1..),
+    )]
     pub ttl: Option<u8>,
     /// Quiet: only the first line and the statistics.
     #[arg(short = 'q')]
