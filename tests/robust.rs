@@ -579,3 +579,32 @@ fn audit_says_when_a_named_directory_has_nothing_to_audit() {
             "dropcap: charts: nothing to audit (no compose files, Kubernetes manifests or inspect output in it)\n",
         );
 }
+
+/// A local command that does not exist fails every trial with exit 127; said up front, as
+/// `trace` does, it is one plain line instead of a verdict about capabilities.
+#[test]
+fn profile_names_a_command_that_does_not_exist() {
+    dropcap()
+        .args([
+            "profile",
+            "--exit-zero",
+            "--",
+            "dropcap-no-such-command-xyz",
+            "-v",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("dropcap: dropcap-no-such-command-xyz: command not found\n");
+    dropcap()
+        .args([
+            "profile",
+            "--exit-zero",
+            "--",
+            "/nonexistent/dropcap-robust",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr("dropcap: cannot run /nonexistent/dropcap-robust: No such file or directory\n");
+}

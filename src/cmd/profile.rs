@@ -126,6 +126,21 @@ pub fn run(
     if let Some(path) = &args.output {
         file::check_writable(path)?;
     }
+    // A missing command fails every trial with exit 127, which would be reported as "the
+    // check fails even with the default set": name it up front, as trace does.
+    if let (None, Some(first)) = (&args.image, args.command.first()) {
+        match crate::trace::launch::resolve(std::ffi::OsStr::new(first)) {
+            None => return Err(CmdError::Usage(format!("{first}: command not found"))),
+            Some(path) => {
+                if let Err(e) = std::fs::metadata(&path) {
+                    return Err(CmdError::Usage(format!(
+                        "cannot run {first}: {}",
+                        crate::sources::io_reason(&e)
+                    )));
+                }
+            }
+        }
+    }
     // Local trials run `dropcap exec --user`: checked here, a bad user fails every trial with
     // nothing but "no process" from the tracer.
     if let (None, Some(user)) = (&args.image, &args.user) {
