@@ -78,12 +78,9 @@ fn check_of(args: &ProfileArgs) -> Result<Check, CmdError> {
 
 const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 
-pub fn run(
-    args: &ProfileArgs,
-    format: Format,
-    style: Style,
-    out: &mut dyn Write,
-) -> Result<Outcome, CmdError> {
+/// Everything a run needs, checked before the first trial: a mistake found after minutes of
+/// trials costs those minutes.
+fn preflight(args: &ProfileArgs) -> Result<Check, CmdError> {
     if args.timeout == 0 {
         return Err(CmdError::Usage(
             "--timeout must be at least 1 second".into(),
@@ -146,6 +143,16 @@ pub fn run(
     if let (None, Some(user)) = (&args.image, &args.user) {
         crate::exec::resolve_user(user).map_err(|e| CmdError::Usage(e.to_string()))?;
     }
+    Ok(check)
+}
+
+pub fn run(
+    args: &ProfileArgs,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<Outcome, CmdError> {
+    let check = preflight(args)?;
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
     let mut runner: Box<dyn Runner> = match &args.image {
