@@ -608,3 +608,26 @@ fn profile_names_a_command_that_does_not_exist() {
         .stdout("")
         .stderr("dropcap: cannot run /nonexistent/dropcap-robust: No such file or directory\n");
 }
+
+/// Notes on stderr name files too, and a file name may hold control characters: they are shown
+/// escaped there as they are in the report.
+#[test]
+fn audit_notes_escape_control_characters_in_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("a\x1b[2Kb");
+    std::fs::create_dir(&odd).unwrap();
+    let values = odd.join("values\r.yaml");
+    std::fs::write(&values, "replicas: 3\n").unwrap();
+    let out = dropcap()
+        .current_dir(dir.path())
+        .args(["audit", "a\x1b[2Kb", "a\x1b[2Kb/values\r.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains(['\x1b', '\r']), "{err:?}");
+    assert!(
+        err.contains("a\\u{1b}[2Kb/values\\r.yaml: nothing to audit"),
+        "{err}"
+    );
+}

@@ -5,7 +5,7 @@
 //! point at the exact line and column. Without paths it audits the local engine's containers.
 //! Both feed the same rule engine and reporters, so a rule reads the same everywhere.
 
-use crate::output::{Format, Style};
+use crate::output::{printable, Format, Style};
 use crate::report::{self, InputError, Report};
 use crate::rules::{Policy, Severity};
 use crate::sources::{self, walk, DocKind};
@@ -93,11 +93,12 @@ pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
             };
             // Not an error (a Helm values file is fine YAML), but worth saying.
             crate::say!(
-                "dropcap: {name}: nothing to audit (no compose services, Kubernetes workloads or inspect output)"
+                "dropcap: {}: nothing to audit (no compose services, Kubernetes workloads or inspect output)",
+                printable(&name)
             );
         }
         for n in &loaded.notes {
-            crate::say!("dropcap: {n}");
+            crate::say!("dropcap: {}", printable(n));
         }
         workloads.extend(loaded.workloads);
         errors.extend(loaded.errors);
@@ -109,7 +110,7 @@ pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
         if !audited.iter().any(|p| p.starts_with(&dir)) {
             crate::say!(
                 "dropcap: {}: nothing to audit (no compose files, Kubernetes manifests or inspect output in it)",
-                dir.display()
+                printable(&dir.display().to_string())
             );
         }
     }
