@@ -109,6 +109,17 @@ fn a_closed_stdout_is_silent_in_every_format() {
         &["--format", "json", "audit", "examples"],
         &["--format", "sarif", "audit", "examples"],
         &["audit", "examples"],
+        // Output past the 8 KiB buffer: the pipe error comes from inside serde_json.
+        &[
+            "--format",
+            "json",
+            "ping",
+            "-c",
+            "200",
+            "-i",
+            "0.002",
+            "127.0.0.1",
+        ],
     ] {
         let (code, stderr) = into_closed_pipe(args);
         assert_eq!(stderr, "", "{args:?}");
