@@ -18,8 +18,11 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
-            // A reader that went away (`dropcap ps | head`) is not an error worth reporting.
-            if is_broken_pipe(&err) {
+            // A reader that went away (`dropcap ps | head`) is not an error worth reporting;
+            // a broken pipe elsewhere (the engine's socket) is.
+            if is_broken_pipe(&err)
+                && dropcap::output::reader_gone(std::os::fd::AsFd::as_fd(&std::io::stdout()))
+            {
                 return ExitCode::SUCCESS;
             }
             dropcap::say!("dropcap: {}", one_line(&err));
