@@ -642,3 +642,45 @@ fn audit_notes_escape_control_characters_in_names() {
         "{err}"
     );
 }
+
+/// `dropcap trace --pid N | head -1`: once head has its line and exits, trace must end even
+/// when the traced process is idle and no further write could fail.
+#[test]
+fn trace_ends_when_its_reader_goes_away_while_idle() {
+    if !common::is_root("trace_ends_when_its_reader_goes_away_while_idle") {
+        return;
+    }
+    use std::io::BufRead;
+    let mut idle = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    let mut trace = std::process::Command::new(common::dropcap_bin())
+        .args(["trace", "--pid", &idle.id().to_string()])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(reader)
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("TIME"), "{first}");
+    // The BufReader and the pipe's read end are gone here.
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = trace.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = trace.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = idle.kill();
+    let _ = idle.wait();
+    let status = status.expect("trace still running 30 s after its reader left");
+    assert_eq!(status.code(), Some(0));
+}

@@ -537,6 +537,13 @@ pub fn run(
             if pid_mode && tracer.followed()? == 0 {
                 break; // every followed process has exited
             }
+            // `trace --pid N | head -1`: no write fails until the next event, which an idle
+            // target may never cause. A launched command is left to end by itself.
+            if child.is_none()
+                && crate::output::reader_gone(std::os::fd::AsFd::as_fd(&std::io::stdout()))
+            {
+                break;
+            }
             if let Some(c) = &cgroup_path {
                 if !c.path.exists() {
                     break; // the container stopped
