@@ -684,3 +684,23 @@ fn trace_ends_when_its_reader_goes_away_while_idle() {
     let status = status.expect("trace still running 30 s after its reader left");
     assert_eq!(status.code(), Some(0));
 }
+
+/// trace's own engine client names a DOCKER_HOST that is not a socket the way audit does.
+#[test]
+fn trace_container_with_docker_host_not_a_socket() {
+    if !common::is_root("trace_container_with_docker_host_not_a_socket") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docker.sock");
+    std::fs::write(&file, "").unwrap();
+    dropcap()
+        .env("DOCKER_HOST", format!("unix://{}", file.display()))
+        .args(["trace", "--container", "web"])
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "dropcap: Docker engine at {}: a regular file, not a socket (set DOCKER_HOST to the engine's socket)\n",
+            file.display()
+        ));
+}

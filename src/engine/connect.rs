@@ -186,7 +186,7 @@ pub fn describe(host: &str, e: &bollard::errors::Error) -> String {
                 let what = super::connect::unix_path(host).unwrap_or(host);
                 format!("permission denied on {what} (run as root or as a member of the docker group)")
             } else if text.contains("Connection refused") || text.contains("connection refused") {
-                match unix_path(host).and_then(not_a_socket) {
+                match unix_path(host).and_then(|p| not_a_socket(std::path::Path::new(p))) {
                     Some(what) => format!(
                         "cannot reach the engine: {} is {what}, not a socket (set DOCKER_HOST or --host to the engine's socket)",
                         unix_path(host).unwrap_or(host)
@@ -204,7 +204,7 @@ pub fn describe(host: &str, e: &bollard::errors::Error) -> String {
 
 /// connect(2) refuses a regular file or a directory with the same ECONNREFUSED as a socket
 /// nobody listens on; what the path really is tells the user which mistake they made.
-fn not_a_socket(path: &str) -> Option<&'static str> {
+pub(crate) fn not_a_socket(path: &std::path::Path) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt;
     let kind = std::fs::metadata(path).ok()?.file_type();
     if kind.is_socket() {

@@ -26,6 +26,10 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "Docker engine at {path}: {what}, not a socket (set DOCKER_HOST to the engine's socket)"
+    )]
+    NotASocket { path: String, what: &'static str },
     #[error("no such container: {0}")]
     NoSuchContainer(String),
     #[error("Docker engine answered {status} for container {name}: {body}")]
@@ -96,7 +100,16 @@ pub fn inspect_running(name: &str) -> Result<Inspect, EngineError> {
         path: path.display().to_string(),
         source,
     };
-    let mut s = UnixStream::connect(&path).map_err(connect)?;
+    let mut s = UnixStream::connect(&path).map_err(|e| {
+        // connect(2) refuses a file or a directory like a socket nobody listens on.
+        match crate::engine::not_a_socket(&path) {
+            Some(what) => EngineError::NotASocket {
+                path: path.display().to_string(),
+                what,
+            },
+            None => connect(e),
+        }
+    })?;
     s.set_write_timeout(Some(TIMEOUT)).map_err(connect)?;
     write!(
         s,
