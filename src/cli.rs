@@ -22,22 +22,32 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `allow_negative_numbers`: `--pid -1` is a bad value to be named as such, not an unknown
+/// flag `-1`. Not for ping, whose HOST must not become `-1`: its options take hyphenated
+/// values the way iputils' getopt does.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit compose files, Kubernetes manifests or saved inspect JSON (or, without paths,
     /// the local engine's containers) against a capability policy.
+    #[command(allow_negative_numbers = true)]
     Audit(cmd::audit::AuditArgs),
     /// Decode capability masks to names, or show the five sets of a process.
+    #[command(allow_negative_numbers = true)]
     Decode(cmd::decode::DecodeArgs),
     /// Explain what a capability allows, what fails without it, and the safer alternative.
+    #[command(allow_negative_numbers = true)]
     Explain(cmd::explain::ExplainArgs),
     /// List processes holding capabilities, grouped by container.
+    #[command(allow_negative_numbers = true)]
     Ps(cmd::ps::PsArgs),
     /// Run a command with exactly the given capabilities in all five sets (like setpriv).
+    #[command(allow_negative_numbers = true)]
     Exec(cmd::exec::ExecArgs),
     /// Find the minimal capability set of an image or command, and prove it by real runs.
+    #[command(allow_negative_numbers = true)]
     Profile(cmd::profile::ProfileArgs),
     /// Watch every capability check of a command, process tree, container or the host (eBPF).
+    #[command(allow_negative_numbers = true)]
     Trace(cmd::trace::TraceArgs),
     /// ICMP echo without NET_RAW, through a datagram socket (iputils options and output).
     Ping(cmd::ping::PingArgs),

@@ -3,6 +3,16 @@
 //! The library holds every stage; `main.rs` only parses arguments, dispatches to a command's
 //! `run` and maps its [`Outcome`] or error to an exit code.
 
+/// `eprintln!` panics when stderr is a closed pipe (`dropcap … 2>&1 | head -1` once head has
+/// exited); a message nobody can read must not turn exit 2 into a panic's 101.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod caps;
 pub mod cmd;
 pub mod engine;

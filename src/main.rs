@@ -11,20 +11,63 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e),
+    };
     match run(&cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
-            // A reader that went away (`dropcap ps | head`) is not an error worth reporting.
-            if let Some(io) = err.root_cause().downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
-                }
+            // A reader that went away (`dropcap ps | head`) is not an error worth reporting;
+            // a broken pipe elsewhere (the engine's socket) is.
+            if is_broken_pipe(&err)
+                && dropcap::output::reader_gone(std::os::fd::AsFd::as_fd(&std::io::stdout()))
+            {
+                return ExitCode::SUCCESS;
             }
-            eprintln!("dropcap: {}", one_line(&err));
+            dropcap::say!("dropcap: {}", one_line(&err));
             ExitCode::from(Outcome::Error.code())
         }
     }
+}
+
+/// A value that fails its check (a number out of range, seconds that are not a number) or is
+/// not UTF-8 is one line like every other dropcap error, for scripts and health checks that
+/// log a single line. Usage errors keep clap's own format, whose usage and hints help there.
+fn parse_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::ValueValidation => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            dropcap::say!("dropcap: {}", first.strip_prefix("error: ").unwrap_or(first));
+        }
+        // clap does not say which argument; the user needs to know.
+        ErrorKind::InvalidUtf8 => match std::env::args_os().find(|a| a.to_str().is_none()) {
+            Some(bad) => dropcap::say!(
+                "dropcap: argument '{}' is not valid UTF-8 (only paths and commands may hold any bytes)",
+                dropcap::output::printable(&bad.to_string_lossy())
+            ),
+            None => e.exit(),
+        },
+        _ => e.exit(),
+    }
+    ExitCode::from(Outcome::Error.code())
+}
+
+/// serde_json wraps the io error of a JSON write in its own error and does not expose it as
+/// a source, so a closed pipe under `--format json` must be recognised through serde_json too.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let kind = if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            Some(io.kind())
+        } else {
+            cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line, skipping a cause the message above already quotes:
@@ -67,7 +110,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Exec(a) => {
             no_sarif(format, "exec")?;
             let err = cmd::exec::run(a);
-            eprintln!("dropcap: exec: {err}");
+            dropcap::say!("dropcap: exec: {err}");
             std::process::exit(i32::from(err.exit_code()));
         }
         Command::Profile(a) => {

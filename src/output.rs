@@ -120,8 +120,34 @@ pub fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// True when `fd` is a pipe or socket whose reader has gone away (`dropcap ps | head -1`
+/// after head exits). A broken pipe from anywhere else, such as an engine socket closed under
+/// a request, is an error to report, not a reader that left.
+pub fn reader_gone(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for a descriptor the caller borrows; a zero timeout never blocks.
+    let ready = unsafe { libc::poll(&mut p, 1, 0) };
+    ready == 1 && p.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pipe_without_reader_is_gone_one_with_a_reader_is_not() {
+        use std::os::fd::AsFd;
+        let (reader, writer) = std::io::pipe().unwrap();
+        assert!(!super::reader_gone(writer.as_fd()));
+        drop(reader);
+        assert!(super::reader_gone(writer.as_fd()));
+        let file = tempfile::tempfile().unwrap();
+        assert!(!super::reader_gone(file.as_fd()));
+    }
+
     #[test]
     fn printable_escapes_control_characters() {
         assert_eq!(

@@ -21,6 +21,8 @@ pub enum CapParseError {
     OutOfRange(String),
     #[error("'{0}' is not a hexadecimal capability mask")]
     BadMask(String),
+    #[error("'{0}' is wider than 64 bits (a capability mask has at most 16 hex digits)")]
+    MaskTooWide(String),
     #[error("bad libcap text '{text}': {reason}")]
     BadLibcap { text: String, reason: &'static str },
 }
@@ -65,8 +67,11 @@ pub fn parse_mask(input: &str) -> Result<CapSet, CapParseError> {
         .unwrap_or(s);
     // Leading zeros do not count against the 16 digits of a u64.
     let significant = hex.trim_start_matches('0');
-    if hex.is_empty() || significant.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(CapParseError::BadMask(s.to_string()));
+    }
+    if significant.len() > 16 {
+        return Err(CapParseError::MaskTooWide(s.to_string()));
     }
     u64::from_str_radix(hex, 16)
         .map(CapSet)
@@ -296,12 +301,18 @@ mod tests {
         );
         assert_eq!(parse_mask("0X0").unwrap(), CapSet::EMPTY);
         assert_eq!(parse_mask("ffffffffffffffff").unwrap(), CapSet(u64::MAX));
-        for bad in ["", "0x", "xyz", "0x1ffffffffffffffff", "-1", "0x 1"] {
+        for bad in ["", "0x", "xyz", "-1", "0x 1"] {
             assert!(
                 matches!(parse_mask(bad), Err(CapParseError::BadMask(_))),
                 "{bad}"
             );
         }
+        // Valid hex, just too many bits: saying "not hexadecimal" would send the user looking
+        // for a typo.
+        assert_eq!(
+            parse_mask("0x1ffffffffffffffff").unwrap_err().to_string(),
+            "'0x1ffffffffffffffff' is wider than 64 bits (a capability mask has at most 16 hex digits)"
+        );
     }
 
     #[test]

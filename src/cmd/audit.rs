@@ -5,7 +5,7 @@
 //! point at the exact line and column. Without paths it audits the local engine's containers.
 //! Both feed the same rule engine and reporters, so a rule reads the same everywhere.
 
-use crate::output::{Format, Style};
+use crate::output::{printable, Format, Style};
 use crate::report::{self, InputError, Report};
 use crate::rules::{Policy, Severity};
 use crate::sources::{self, walk, DocKind};
@@ -68,10 +68,20 @@ pub fn run(
 pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
     let (inputs, mut errors) = walk::inputs(paths);
     let mut workloads = Vec::new();
+    // Files found in directories that held something to audit, or something to say.
+    let mut audited: Vec<&std::path::Path> = Vec::new();
     for input in &inputs {
         let Some(loaded) = walk::load(input) else {
             continue;
         };
+        if let walk::Input::Found(p) = input {
+            if !loaded.errors.is_empty()
+                || !loaded.notes.is_empty()
+                || loaded.kinds.iter().any(|k| *k != DocKind::Unknown)
+            {
+                audited.push(p);
+            }
+        }
         let explicit = !matches!(input, walk::Input::Found(_));
         if explicit
             && loaded.errors.is_empty()
@@ -82,15 +92,27 @@ pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
                 walk::Input::Stdin => sources::STDIN_NAME.to_string(),
             };
             // Not an error (a Helm values file is fine YAML), but worth saying.
-            eprintln!(
-                "dropcap: {name}: nothing to audit (no compose services, Kubernetes workloads or inspect output)"
+            crate::say!(
+                "dropcap: {}: nothing to audit (no compose services, Kubernetes workloads or inspect output)",
+                printable(&name)
             );
         }
         for n in &loaded.notes {
-            eprintln!("dropcap: {n}");
+            crate::say!("dropcap: {}", printable(n));
         }
         workloads.extend(loaded.workloads);
         errors.extend(loaded.errors);
+    }
+    // The same note for a named directory: a silent "0 findings" would pass a CI gate that
+    // audited nothing.
+    for dir in paths.iter().filter(|p| p.as_os_str() != "-" && p.is_dir()) {
+        let dir = sources::display_path(dir);
+        if !audited.iter().any(|p| p.starts_with(&dir)) {
+            crate::say!(
+                "dropcap: {}: nothing to audit (no compose files, Kubernetes manifests or inspect output in it)",
+                printable(&dir.display().to_string())
+            );
+        }
     }
     (workloads, errors)
 }

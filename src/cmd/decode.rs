@@ -51,7 +51,7 @@ pub fn run(
                 well_known: set.well_known_name(),
             }),
             Err(e) => {
-                eprintln!("dropcap: decode: {e}");
+                crate::say!("dropcap: decode: {e}");
                 outcome = Outcome::Error;
             }
         }

@@ -65,6 +65,19 @@ pub fn run(
     let Some(name) = &args.capability else {
         return list_all(format, style, out);
     };
+    let trimmed = name.trim();
+    let is_all = |t: &str| t.eq_ignore_ascii_case("all") || t.eq_ignore_ascii_case("cap_all");
+    let words: Vec<&str> = trimmed
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    // A list of real names is a misuse; `net raw` is a typo that deserves "did you mean".
+    let list = words.len() > 1 && words.iter().all(|w| is_all(w) || parse_cap(w).is_ok());
+    if is_all(trimmed) || list {
+        return Err(CmdError::Usage(format!(
+            "explain takes one capability, not '{trimmed}' (run `dropcap explain` without one to list them all)"
+        )));
+    }
     let cap = parse_cap(name)?;
     let Some(info) = cap.info() else {
         return Err(CmdError::Usage(format!(

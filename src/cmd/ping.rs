@@ -15,23 +15,49 @@ pub struct PingArgs {
     /// Host name or address to ping (names resolve through the system resolver, A and AAAA).
     pub host: String,
     /// Stop after sending COUNT requests (with -w: after COUNT replies).
-    #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(
+        short = 'c',
+        allow_hyphen_values = true,
+        value_name = "COUNT",
+        value_parser = clap::value_parser!(u64).range(1..),
+    )]
     pub count: Option<u64>,
     /// Seconds between requests (default 1; 0 sends as soon as a reply arrives, root only).
-    #[arg(short = 'i', value_name = "INTERVAL", value_parser = parse_seconds)]
+    #[arg(
+        short = 'i',
+        allow_hyphen_values = true,
+        value_name = "INTERVAL",
+        value_parser = parse_seconds,
+    )]
     pub interval: Option<Duration>,
     /// Seconds to wait for a reply after the last request when none came back (default 10;
     /// 0 waits for ever).
-    #[arg(short = 'W', value_name = "TIMEOUT", value_parser = parse_seconds)]
+    #[arg(
+        short = 'W',
+        allow_hyphen_values = true,
+        value_name = "TIMEOUT",
+        value_parser = parse_seconds,
+    )]
     pub timeout: Option<Duration>,
-    /// Stop after this many seconds, however many requests were sent or answered.
-    #[arg(short = 'w', value_name = "DEADLINE", value_parser = parse_seconds)]
+    /// Stop after this many seconds, however many requests were sent or answered (0: no
+    /// deadline, as in iputils).
+    #[arg(
+        short = 'w',
+        allow_hyphen_values = true,
+        value_name = "DEADLINE",
+        value_parser = parse_seconds,
+    )]
     pub deadline: Option<Duration>,
     /// Payload bytes per request (default 56, making 64 ICMP bytes).
-    #[arg(short = 's', value_name = "SIZE")]
+    #[arg(short = 's', allow_hyphen_values = true, value_name = "SIZE")]
     pub size: Option<usize>,
     /// IPv4 time to live / IPv6 hop limit of requests.
-    #[arg(short = 't', value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..))]
+    #[arg(
+        short = 't',
+        allow_hyphen_values = true,
+        value_name = "TTL",
+        value_parser = clap::value_parser!(u8).range(1..),
+    )]
     pub ttl: Option<u8>,
     /// Quiet: only the first line and the statistics.
     #[arg(short = 'q')]
@@ -95,7 +121,7 @@ impl PingArgs {
         if let Some(w) = self.timeout {
             o.linger = w;
         }
-        o.deadline = self.deadline;
+        o.deadline = self.deadline();
         if let Some(s) = self.size {
             let max = family.max_payload();
             if s > max {
@@ -107,6 +133,11 @@ impl PingArgs {
         }
         o.ttl = self.ttl;
         Ok(o)
+    }
+
+    /// iputils reads `-w 0` as no deadline at all, not as one that has already passed.
+    fn deadline(&self) -> Option<Duration> {
+        self.deadline.filter(|d| !d.is_zero())
     }
 
     fn want(&self) -> Want {
@@ -316,7 +347,7 @@ pub fn run(
             return Ok(());
         }
         match ev {
-            Event::LocalError { message } => eprintln!("ping: {message}"),
+            Event::LocalError { message } => crate::say!("ping: {message}"),
             _ if args.quiet => {}
             _ => {
                 if let Some(line) = event_line(args, target, ev) {
@@ -375,7 +406,7 @@ pub fn run(
 /// fewer than COUNT replies arrived before the deadline.
 pub fn outcome(args: &PingArgs, summary: &Summary) -> Outcome {
     let s = &summary.stats;
-    let short = args.deadline.is_some() && args.count.is_some_and(|c| s.received < c);
+    let short = args.deadline().is_some() && args.count.is_some_and(|c| s.received < c);
     if s.received == 0 || short {
         Outcome::Findings
     } else {
@@ -591,5 +622,24 @@ mod tests {
         let w = parse(&["-c", "3", "-w", "2", "h"]).unwrap();
         assert_eq!(outcome(&w, &summary(2, 5)), Outcome::Findings);
         assert_eq!(outcome(&w, &summary(3, 5)), Outcome::Clean);
+        // iputils reads -w 0 as no deadline: -c alone decides.
+        let w0 = parse(&["-c", "3", "-w", "0", "h"]).unwrap();
+        assert_eq!(outcome(&w0, &summary(2, 3)), Outcome::Clean);
+    }
+
+    /// `ping -w 0` in iputils pings as if -w were not given; ending before the first request
+    /// would make a health check with a templated `-w $DEADLINE` fail for no reason.
+    #[test]
+    fn deadline_zero_is_no_deadline() {
+        let o = parse(&["-w", "0", "h"])
+            .unwrap()
+            .options(Family::V4, false)
+            .unwrap();
+        assert_eq!(o.deadline, None);
+        let o = parse(&["-w", "0.5", "h"])
+            .unwrap()
+            .options(Family::V4, false)
+            .unwrap();
+        assert_eq!(o.deadline, Some(Duration::from_millis(500)));
     }
 }

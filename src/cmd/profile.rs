@@ -32,8 +32,9 @@ pub struct ProfileArgs {
     /// Success = the command exits 0 within the timeout (the default).
     #[arg(long)]
     pub exit_zero: bool,
-    /// Success = the workload is still running after SECONDS.
-    #[arg(long, value_name = "SECONDS")]
+    /// Success = the workload is still running after SECONDS (at least 1: every workload
+    /// "stays up" for 0 seconds).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub stays_up: Option<u64>,
     /// Run the workload as this user (`name`, `uid`, `uid:gid`).
     #[arg(long)]
@@ -77,12 +78,9 @@ fn check_of(args: &ProfileArgs) -> Result<Check, CmdError> {
 
 const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 
-pub fn run(
-    args: &ProfileArgs,
-    format: Format,
-    style: Style,
-    out: &mut dyn Write,
-) -> Result<Outcome, CmdError> {
+/// Everything a run needs, checked before the first trial: a mistake found after minutes of
+/// trials costs those minutes.
+fn preflight(args: &ProfileArgs) -> Result<Check, CmdError> {
     if args.timeout == 0 {
         return Err(CmdError::Usage(
             "--timeout must be at least 1 second".into(),
@@ -109,14 +107,52 @@ pub fn run(
             "--sysctl '{bad}': expected KEY=VALUE"
         )));
     }
+    if let Some(image) = &args.image {
+        if image.trim().is_empty() {
+            return Err(CmdError::Usage(
+                "--image is empty (give an image name or id)".into(),
+            ));
+        }
+        // The docker CLI would read it as one of its own options (`--image=--privileged`).
+        if image.starts_with('-') {
+            return Err(CmdError::Usage(format!(
+                "--image '{image}' is not a valid image reference (it starts with '-')"
+            )));
+        }
+    }
+    if let Some(path) = &args.output {
+        file::check_writable(path)?;
+    }
+    // A missing command fails every trial with exit 127, which would be reported as "the
+    // check fails even with the default set": name it up front, as trace does.
+    if let (None, Some(first)) = (&args.image, args.command.first()) {
+        match crate::trace::launch::resolve(std::ffi::OsStr::new(first)) {
+            None => return Err(CmdError::Usage(format!("{first}: command not found"))),
+            Some(path) => {
+                if let Err(e) = std::fs::metadata(&path) {
+                    return Err(CmdError::Usage(format!(
+                        "cannot run {first}: {}",
+                        crate::sources::io_reason(&e)
+                    )));
+                }
+            }
+        }
+    }
     // Local trials run `dropcap exec --user`: checked here, a bad user fails every trial with
     // nothing but "no process" from the tracer.
     if let (None, Some(user)) = (&args.image, &args.user) {
         crate::exec::resolve_user(user).map_err(|e| CmdError::Usage(e.to_string()))?;
     }
-    if let Some(path) = &args.output {
-        file::check_destination(path)?;
-    }
+    Ok(check)
+}
+
+pub fn run(
+    args: &ProfileArgs,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<Outcome, CmdError> {
+    let check = preflight(args)?;
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
     let mut runner: Box<dyn Runner> = match &args.image {
@@ -157,14 +193,14 @@ pub fn run(
     }
     let live = std::io::stderr().is_terminal();
     if live {
-        eprintln!("dropcap profile: {}", report::target_line(&runner.target()));
+        crate::say!("dropcap profile: {}", report::target_line(&runner.target()));
         if let Some(n) = &tracer_note {
-            eprintln!("  no tracer: {n}");
+            crate::say!("  no tracer: {n}");
         }
     }
     let mut progress = |t: &report::TrialRecord| {
         if live {
-            eprintln!("{}", report::trial_line(t, Style { color: false }));
+            crate::say!("{}", report::trial_line(t, Style { color: false }));
         }
     };
     let mut rep = profile::profile(

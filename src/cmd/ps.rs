@@ -74,7 +74,7 @@ pub fn run(
     let snapshot = all_processes(Path::new("/proc"))?;
     // Like ripgrep with an unreadable file: say so, show everything else, exit 2.
     for e in &snapshot.unreadable {
-        eprintln!("dropcap: ps: skipped {e}");
+        crate::say!("dropcap: ps: skipped {e}");
     }
     let outcome = if snapshot.unreadable.is_empty() {
         Outcome::Clean

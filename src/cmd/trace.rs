@@ -461,7 +461,7 @@ pub fn run(
     };
     privs::keep_only(keep).map_err(TraceCmdError::Drop)?;
     if !tracer.noaudit_available() {
-        eprintln!("dropcap: /proc/kallsyms hides addresses; noaudit checks cannot be told apart");
+        crate::say!("dropcap: /proc/kallsyms hides addresses; noaudit checks cannot be told apart");
     }
     let container_name = tracer.container().map(|c| c.id.clone());
     let cgroup_path: Option<CgroupRef> = tracer.cgroup().cloned();
@@ -537,6 +537,13 @@ pub fn run(
             if pid_mode && tracer.followed()? == 0 {
                 break; // every followed process has exited
             }
+            // `trace --pid N | head -1`: no write fails until the next event, which an idle
+            // target may never cause. A launched command is left to end by itself.
+            if child.is_none()
+                && crate::output::reader_gone(std::os::fd::AsFd::as_fd(&std::io::stdout()))
+            {
+                break;
+            }
             if let Some(c) = &cgroup_path {
                 if !c.path.exists() {
                     break; // the container stopped
@@ -550,7 +557,7 @@ pub fn run(
     }
     p.summary(&summary, started.elapsed(), status)?;
     if summary.lost > 0 {
-        eprintln!(
+        crate::say!(
             "dropcap: {} capability checks were lost (ring buffer full); the trace is incomplete",
             summary.lost
         );

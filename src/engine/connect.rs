@@ -76,6 +76,17 @@ pub fn connect(host: &str, timeout: Duration) -> Result<Docker, String> {
     Ok(docker.with_timeout(timeout))
 }
 
+/// bollard's timeout covers only the wait for an answer's headers: an engine that starts an
+/// answer and never finishes it would otherwise hang the audit past `--timeout`.
+pub async fn bounded<T>(
+    timeout: Duration,
+    request: impl std::future::Future<Output = Result<T, bollard::errors::Error>>,
+) -> Result<T, bollard::errors::Error> {
+    tokio::time::timeout(timeout, request)
+        .await
+        .unwrap_or(Err(bollard::errors::Error::RequestTimeoutError))
+}
+
 /// A client speaking the engine's API version. dockerd 20.10 refuses bollard's newer default,
 /// and bollard's own negotiation costs a `/version` call (~11 ms on dockerd, which asks
 /// containerd and runc for theirs); `/_ping` states the version in a header for ~1 ms.
@@ -93,19 +104,19 @@ pub async fn open(host: &str, timeout: Duration) -> Result<Docker, String> {
             return Ok(d);
         }
     }
-    connect(host, timeout)?
-        .negotiate_version()
+    bounded(timeout, connect(host, timeout)?.negotiate_version())
         .await
         .map_err(|e| describe(host, &e))
 }
 
 /// `Ok(None)` when `/_ping` gives no usable version (bollard then negotiates); `Err` only
-/// when the engine accepted the connection and then never answered.
+/// when the engine accepted the connection and then never answered, or answered without end.
 async fn ping_version(host: &str, timeout: Duration) -> Result<Option<ClientVersion>, String> {
     match super::raw::get(host, "/_ping", timeout).await {
         Ok(a) if a.status == 200 => Ok(version_header(&a)),
         Ok(_) => Ok(None),
-        Err(e) if e.contains("did not answer") => Err(e),
+        // After an endless answer bollard would read the next one without any limit.
+        Err(e) if e.contains("did not answer") || e.contains(super::raw::TOO_LARGE) => Err(e),
         Err(_) => Ok(None),
     }
 }
@@ -152,6 +163,9 @@ pub fn engine_info(v: &SystemVersion, host: &str) -> (EngineInfo, EngineKind) {
 pub fn describe(host: &str, e: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
     match e {
+        E::SocketNotFoundError(path) if path.is_empty() => {
+            format!("engine address '{host}' has no socket path (use unix:///path/to/docker.sock)")
+        }
         E::SocketNotFoundError(path) => format!(
             "cannot reach the engine: no socket at {path} (is dockerd or `podman system service` running? set DOCKER_HOST or --host)"
         ),
@@ -172,11 +186,35 @@ pub fn describe(host: &str, e: &bollard::errors::Error) -> String {
                 let what = super::connect::unix_path(host).unwrap_or(host);
                 format!("permission denied on {what} (run as root or as a member of the docker group)")
             } else if text.contains("Connection refused") || text.contains("connection refused") {
-                format!("cannot reach the engine at {host}: connection refused (is it running?)")
+                match unix_path(host).and_then(|p| not_a_socket(std::path::Path::new(p))) {
+                    Some(what) => format!(
+                        "cannot reach the engine: {} is {what}, not a socket (set DOCKER_HOST or --host to the engine's socket)",
+                        unix_path(host).unwrap_or(host)
+                    ),
+                    None => format!(
+                        "cannot reach the engine at {host}: connection refused (is it running?)"
+                    ),
+                }
             } else {
                 format!("cannot talk to the engine at {host}: {}", one_line(&text))
             }
         }
+    }
+}
+
+/// connect(2) refuses a regular file or a directory with the same ECONNREFUSED as a socket
+/// nobody listens on; what the path really is tells the user which mistake they made.
+pub(crate) fn not_a_socket(path: &std::path::Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    if kind.is_socket() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_file() {
+        Some("a regular file")
+    } else {
+        Some("a special file")
     }
 }
 

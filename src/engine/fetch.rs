@@ -1,6 +1,6 @@
 //! List, inspect concurrently, map, then read the host: the live audit's pipeline.
 
-use super::connect::{describe, engine_info, open, resolve_host, EngineKind};
+use super::connect::{bounded, describe, engine_info, open, resolve_host, EngineKind};
 use super::progress::Progress;
 use super::{disk, engine_error, host, libpod, map, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
@@ -48,7 +48,10 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         ..Default::default()
     };
     // /version (for the report) and the list do not depend on each other.
-    let (version, summaries) = tokio::join!(docker.version(), docker.list_containers(Some(list)));
+    let (version, summaries) = tokio::join!(
+        bounded(options.timeout, docker.version()),
+        bounded(options.timeout, docker.list_containers(Some(list)))
+    );
     let (info, kind) = match version {
         Ok(v) => engine_info(&v, &host),
         Err(e) => return fail(audit, describe(&host, &e)),
@@ -161,7 +164,7 @@ async fn inspect_one(
     if let Some(c) = state_root.and_then(|root| disk::read(root, &id)) {
         return Inspected::FromFiles(Box::new(c));
     }
-    let c = match docker.inspect_container(&id, None).await {
+    let c = match bounded(timeout, docker.inspect_container(&id, None)).await {
         Ok(c) => c,
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..

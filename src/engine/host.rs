@@ -27,7 +27,7 @@ const MAX_PROCESSES: usize = 4096;
 /// The processes of container `id` whose init is `pid`; `None` when that pid is not this
 /// container on this host.
 pub fn processes(proc_root: &Path, pid: u32, id: &str) -> Option<Vec<ProcessCaps>> {
-    let cgroup = std::fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup")).ok()?;
+    let cgroup = crate::process::read_text(proc_root.join(pid.to_string()).join("cgroup")).ok()?;
     if container_of(&cgroup)?.id != id {
         return None;
     }

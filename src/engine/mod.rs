@@ -17,6 +17,7 @@ pub mod names;
 mod progress;
 mod raw;
 
+pub(crate) use connect::not_a_socket;
 pub use connect::{resolve_host, EngineKind};
 pub use map::workload_from_inspect;
 

@@ -7,6 +7,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bigger answers are not what we asked for; refusing them bounds memory.
 const MAX_ANSWER: u64 = 16 << 20;
+/// How an answer over [`MAX_ANSWER`] is described; callers recognise it by this text.
+pub(crate) const TOO_LARGE: &str = "the answer is larger than";
 
 pub struct Answer {
     pub status: u16,
@@ -76,10 +78,16 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .map_err(|e| format!("sending {path}: {e}"))?;
     let mut raw = Vec::new();
     (&mut s)
-        .take(MAX_ANSWER)
+        .take(MAX_ANSWER + 1)
         .read_to_end(&mut raw)
         .await
         .map_err(|e| format!("reading {path}: {e}"))?;
+    if raw.len() as u64 > MAX_ANSWER {
+        return Err(format!(
+            "{path}: {TOO_LARGE} {} MiB (is this an engine?)",
+            MAX_ANSWER >> 20
+        ));
+    }
     split(raw, path)
 }
 
@@ -119,5 +127,26 @@ mod tests {
             .contains("404"));
         assert!(split(b"garbage".to_vec(), "/p").is_err());
         assert!(split(b"HTTP/1.0 abc\r\n\r\n".to_vec(), "/p").is_err());
+    }
+
+    /// Something on DOCKER_HOST that answers `/_ping` with an endless body is not an engine:
+    /// the answer must be refused, not cut at the limit and read as a complete `200 OK`.
+    #[tokio::test]
+    async fn an_answer_over_the_limit_is_refused_not_truncated() {
+        let (ours, mut theirs) = tokio::io::duplex(1 << 16);
+        tokio::spawn(async move {
+            let mut request = [0u8; 256];
+            let _ = theirs.read(&mut request).await;
+            let _ = theirs
+                .write_all(b"HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\n\r\n")
+                .await;
+            let chunk = vec![b' '; 1 << 16];
+            while theirs.write_all(&chunk).await.is_ok() {}
+        });
+        let err = exchange(ours, "/_ping").await.err().unwrap();
+        assert_eq!(
+            err,
+            "/_ping: the answer is larger than 16 MiB (is this an engine?)"
+        );
     }
 }

@@ -19,8 +19,8 @@ pub use user::{resolve_user, Identity};
 
 #[derive(Debug, Error)]
 pub enum ExecError {
-    #[error("cannot grant {missing}: dropcap's own {set} set lacks it (this host or sandbox never gives it)")]
-    NotHeld { missing: String, set: &'static str },
+    #[error("cannot grant {missing}: {why}")]
+    NotHeld { missing: String, why: String },
     #[error("{step}: {source}")]
     Sys {
         step: String,
@@ -61,9 +61,16 @@ pub fn apply(plan: &Plan) -> Result<(), ExecError> {
     for (set, held) in [("permitted", now.permitted), ("bounding", bounding)] {
         let missing = plan.caps.difference(held);
         if !missing.is_empty() {
+            // With nothing held at all, dropcap runs as an ordinary user: the host is not the
+            // reason, and the fix is different.
+            let why = if now.permitted.is_empty() {
+                "dropcap itself holds no capabilities (run it as root)".to_string()
+            } else {
+                format!("dropcap's own {set} set lacks it (this host or sandbox never gives it)")
+            };
             return Err(ExecError::NotHeld {
                 missing: missing.to_string(),
-                set,
+                why,
             });
         }
     }

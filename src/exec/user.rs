@@ -13,8 +13,8 @@ pub struct Identity {
 }
 
 pub fn resolve_user(spec: &str) -> Result<Identity, ExecError> {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let passwd = crate::process::read_text("/etc/passwd").unwrap_or_default();
+    let group = crate::process::read_text("/etc/group").unwrap_or_default();
     resolve_in(spec, &passwd, &group)
 }
 

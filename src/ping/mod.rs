@@ -45,7 +45,8 @@ pub enum PingError {
     #[error("writing output")]
     Io(#[source] std::io::Error),
     #[error("encoding JSON: {0}")]
-    Json(serde_json::Error),
+    /// The source, so `main` finds a closed pipe behind it (output past the buffer).
+    Json(#[source] serde_json::Error),
 }
 
 impl From<std::io::Error> for PingError {

@@ -9,6 +9,16 @@ pub use status::{ProcError, ProcStatus};
 
 use std::path::Path;
 
+/// A kernel text file such as `/proc/PID/status`, `stat` or `cgroup`. They quote `comm` and
+/// cgroup names byte for byte, and those need not be UTF-8: a process started from a file
+/// named `\xff` must not make its whole file (and `ps`, or a trace of its tree) unreadable.
+pub fn read_text(path: impl AsRef<Path>) -> std::io::Result<String> {
+    std::fs::read(path).map(|raw| match String::from_utf8(raw) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
 /// One process as `ps` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Process {
@@ -35,7 +45,7 @@ impl Process {
             }
             _ => format!("[{}]", status.name),
         };
-        let container = std::fs::read_to_string(dir.join("cgroup"))
+        let container = read_text(dir.join("cgroup"))
             .ok()
             .and_then(|t| container_of(&t));
         Ok(Process {

@@ -48,10 +48,8 @@ pub struct ProcStatus {
 impl ProcStatus {
     pub fn read(proc_root: &Path, pid: u32) -> Result<ProcStatus, ProcError> {
         let path = proc_root.join(pid.to_string()).join("status");
-        // Bytes, not a String: `Name:` is whatever the process put in its comm (prctl, or the
-        // file it executed), and one process named "\xff" must not make a listing fail.
-        let text = match std::fs::read(&path) {
-            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+        let text = match super::read_text(&path) {
+            Ok(t) => t,
             // ESRCH shows up when the process exits between readdir and read.
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound

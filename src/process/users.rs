@@ -8,7 +8,7 @@ pub struct Users(HashMap<u32, String>);
 
 impl Users {
     pub fn load() -> Users {
-        std::fs::read_to_string("/etc/passwd")
+        super::read_text("/etc/passwd")
             .map(|t| Users::parse(&t))
             .unwrap_or_default()
     }

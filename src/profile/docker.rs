@@ -56,15 +56,45 @@ pub struct DockerRunner {
     low_ports: std::collections::BTreeSet<u16>,
 }
 
-fn docker_out(args: &[&str]) -> Result<String, ProfileError> {
-    let out = Command::new("docker")
+/// How dockerd and the CLI say that an image name cannot be parsed.
+const BAD_REFERENCE: &str = "invalid reference format";
+
+/// One docker CLI call, killed after `limit`: the CLI itself waits for ever on an engine that
+/// accepts the connection and never answers.
+fn docker_out(args: &[&str], limit: Duration) -> Result<String, ProfileError> {
+    let child = Command::new("docker")
         .args(args)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| ProfileError::Docker {
             args: args.join(" "),
             reason: format!("cannot run the docker CLI: {e}"),
         })?;
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(limit) {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => return Err(docker_failed(args, &e.to_string())),
+        Err(_) => {
+            // SAFETY: plain kill(2). The waiting thread has not reaped the child (its wait
+            // is still blocked), so the pid cannot have been reused.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+            return Err(docker_failed(
+                args,
+                &format!(
+                    "no answer within {} s (is the engine hung?)",
+                    limit.as_secs_f64()
+                ),
+            ));
+        }
+    };
     if !out.status.success() {
         return Err(docker_failed(args, &String::from_utf8_lossy(&out.stderr)));
     }
@@ -115,15 +145,34 @@ impl Drop for Live {
 
 impl DockerRunner {
     pub fn new(spec: DockerSpec) -> Result<DockerRunner, ProfileError> {
-        let version = docker_out(&["version", "--format", "{{.Server.Version}}"])?;
-        let cfg = docker_out(&[
-            "image",
-            "inspect",
-            "--format",
-            "{{json .Config.Entrypoint}}\n{{json .Config.Cmd}}",
-            &spec.image,
-        ])
+        let version = docker_out(
+            &["version", "--format", "{{.Server.Version}}"],
+            spec.timeout,
+        )?;
+        let cfg = docker_out(
+            &[
+                "image",
+                "inspect",
+                "--format",
+                "{{json .Config.Entrypoint}}\n{{json .Config.Cmd}}",
+                &spec.image,
+            ],
+            spec.timeout,
+        )
         .map_err(|e| match e {
+            // Checked first: dockerd words this one "no such image: NAME: invalid reference".
+            ProfileError::Docker { reason, .. } if reason.contains(BAD_REFERENCE) => {
+                let why = reason
+                    .split_once(BAD_REFERENCE)
+                    .map(|(_, why)| why.trim_start_matches(':').trim())
+                    .filter(|why| !why.is_empty())
+                    .map(|why| format!(" ({why})"))
+                    .unwrap_or_default();
+                ProfileError::Usage(format!(
+                    "--image '{}' is not a valid image reference{why}",
+                    spec.image
+                ))
+            }
             ProfileError::Docker { reason, .. } if reason.contains("No such image") => {
                 ProfileError::Usage(format!(
                     "image '{}' is not on the local engine (dropcap profile never pulls; \
@@ -241,12 +290,15 @@ impl DockerRunner {
             if live.child.try_wait().ok().flatten().is_some() {
                 return Ok(None);
             }
-            if let Ok(s) = docker_out(&[
-                "inspect",
-                "--format",
-                "{{.Id}} {{.State.Pid}} {{.State.Running}}",
-                &live.name,
-            ]) {
+            if let Ok(s) = docker_out(
+                &[
+                    "inspect",
+                    "--format",
+                    "{{.Id}} {{.State.Pid}} {{.State.Running}}",
+                    &live.name,
+                ],
+                self.spec.timeout,
+            ) {
                 let f: Vec<&str> = s.split_whitespace().collect();
                 if let [id, pid, "true"] = f[..] {
                     if let Ok(pid) = pid.parse::<u32>() {
@@ -263,8 +315,8 @@ impl DockerRunner {
         }
     }
 
-    fn container_pid(name: &str) -> Option<u32> {
-        docker_out(&["inspect", "--format", "{{.State.Pid}}", name])
+    fn container_pid(name: &str, limit: Duration) -> Option<u32> {
+        docker_out(&["inspect", "--format", "{{.State.Pid}}", name], limit)
             .ok()?
             .parse()
             .ok()
@@ -310,7 +362,7 @@ impl DockerRunner {
                 Check::StaysUp { seconds } => started.elapsed() >= Duration::from_secs(*seconds),
                 Check::Http { port, path } => {
                     if pid.is_none() {
-                        pid = Self::container_pid(&live.name);
+                        pid = Self::container_pid(&live.name, self.spec.timeout);
                     }
                     match pid {
                         Some(p) => in_netns(p, || http_ok(*port, path)).unwrap_or(false),
@@ -320,7 +372,8 @@ impl DockerRunner {
                 Check::Command { command } => self.exec_check(&live.name, command, deadline)?,
             };
             if ok {
-                if let Some(p) = pid.or_else(|| Self::container_pid(&live.name)) {
+                if let Some(p) = pid.or_else(|| Self::container_pid(&live.name, self.spec.timeout))
+                {
                     self.low_ports.extend(low_ports(p));
                 }
                 return Ok((

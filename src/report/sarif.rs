@@ -35,15 +35,21 @@ fn uri(path: &Path) -> String {
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf());
-    let s = rel.to_string_lossy().replace('\\', "/");
-    percent_encode(s.strip_prefix("./").unwrap_or(&s))
+    // The name's own bytes, so a name that is not UTF-8 still points at its file.
+    let bytes: Vec<u8> = rel
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|b| if *b == b'\\' { b'/' } else { *b })
+        .collect();
+    percent_encode(bytes.strip_prefix(b"./").unwrap_or(&bytes))
 }
 
 /// Encodes everything but RFC 3986 unreserved characters, sub-delimiters, `/`, `:` and `@`,
 /// so names like `<stdin>` or `my file.yaml` stay valid URI references.
-fn percent_encode(s: &str) -> String {
+fn percent_encode(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    for &b in s {
         let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=/:@".contains(&b);
         if keep {
             out.push(b as char);
@@ -153,8 +159,12 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 mod tests {
     #[test]
     fn uris_are_valid_references() {
-        assert_eq!(super::percent_encode("<stdin>"), "%3Cstdin%3E");
-        assert_eq!(super::percent_encode("a b/c.yaml"), "a%20b/c.yaml");
-        assert_eq!(super::percent_encode("k8s/ü.yaml"), "k8s/%C3%BC.yaml");
+        assert_eq!(super::percent_encode(b"<stdin>"), "%3Cstdin%3E");
+        assert_eq!(super::percent_encode(b"a b/c.yaml"), "a%20b/c.yaml");
+        assert_eq!(
+            super::percent_encode("k8s/ü.yaml".as_bytes()),
+            "k8s/%C3%BC.yaml"
+        );
+        assert_eq!(super::percent_encode(b"\xff.yaml"), "%FF.yaml");
     }
 }

@@ -346,7 +346,7 @@ fn documents(text: &str) -> Box<dyn Iterator<Item = Result<tree::Doc, tree::Tree
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     // The OS message without Rust's " (os error N)" suffix.
     let s = e.to_string();
     match s.find(" (os error") {

@@ -46,7 +46,7 @@ pub fn v2_path_of(cgroup_text: &str) -> Option<&str> {
 
 /// The cgroup v2 directory a running process sits in.
 pub fn of_pid(pid: u32) -> io::Result<CgroupRef> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))?;
+    let text = crate::process::read_text(format!("/proc/{pid}/cgroup"))?;
     let rel = v2_path_of(&text).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,

@@ -7,7 +7,12 @@ use serde::Deserialize;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long the engine has for its whole answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// An inspect is a few kilobytes; more is not an engine's answer and is not read.
+const MAX_ANSWER: usize = 16 << 20;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -21,6 +26,10 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "Docker engine at {path}: {what}, not a socket (set DOCKER_HOST to the engine's socket)"
+    )]
+    NotASocket { path: String, what: &'static str },
     #[error("no such container: {0}")]
     NoSuchContainer(String),
     #[error("Docker engine answered {status} for container {name}: {body}")]
@@ -29,6 +38,8 @@ pub enum EngineError {
         status: u16,
         body: String,
     },
+    #[error("Docker engine at {path} did not answer within {} s", .after.as_secs_f64())]
+    Timeout { path: String, after: Duration },
     #[error("Docker engine: malformed answer: {0}")]
     Malformed(String),
     #[error("container {0} is not running")]
@@ -89,16 +100,23 @@ pub fn inspect_running(name: &str) -> Result<Inspect, EngineError> {
         path: path.display().to_string(),
         source,
     };
-    let mut s = UnixStream::connect(&path).map_err(connect)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(connect)?;
+    let mut s = UnixStream::connect(&path).map_err(|e| {
+        // connect(2) refuses a file or a directory like a socket nobody listens on.
+        match crate::engine::not_a_socket(&path) {
+            Some(what) => EngineError::NotASocket {
+                path: path.display().to_string(),
+                what,
+            },
+            None => connect(e),
+        }
+    })?;
+    s.set_write_timeout(Some(TIMEOUT)).map_err(connect)?;
     write!(
         s,
         "GET /containers/{name}/json HTTP/1.1\r\nHost: docker\r\nUser-Agent: dropcap\r\nConnection: close\r\n\r\n"
     )
     .map_err(connect)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(connect)?;
+    let raw = read_answer(&mut s, &path.display().to_string(), TIMEOUT)?;
     let (status, body) = parse_response(&raw)?;
     match status {
         200 => {}
@@ -117,6 +135,52 @@ pub fn inspect_running(name: &str) -> Result<Inspect, EngineError> {
         return Err(EngineError::NotRunning(name.to_string()));
     }
     Ok(inspect)
+}
+
+/// The answer up to EOF, within `timeout` and [`MAX_ANSWER`]: a read timeout alone restarts
+/// with every byte, so an engine trickling its answer (or sending one without end) would hang
+/// `trace` or fill memory.
+fn read_answer(s: &mut UnixStream, path: &str, timeout: Duration) -> Result<Vec<u8>, EngineError> {
+    let deadline = Instant::now() + timeout;
+    let timed_out = || EngineError::Timeout {
+        path: path.to_string(),
+        after: timeout,
+    };
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
+        }
+        let io = |source| EngineError::Connect {
+            path: path.to_string(),
+            source,
+        };
+        s.set_read_timeout(Some(left)).map_err(io)?;
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(raw),
+            Ok(n) => {
+                raw.extend_from_slice(&buf[..n]);
+                if raw.len() > MAX_ANSWER {
+                    return Err(EngineError::Malformed(format!(
+                        "larger than {} MiB",
+                        MAX_ANSWER >> 20
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(timed_out())
+            }
+            Err(e) => return Err(io(e)),
+        }
+    }
 }
 
 /// Status code and body of an HTTP/1.1 response, de-chunked when needed.
@@ -177,6 +241,38 @@ mod tests {
         assert!(parse_response(b"garbage").is_err());
         assert!(
             parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
+        );
+    }
+
+    /// A read timeout alone restarts with every byte: an engine that trickles its answer
+    /// must still end the wait at the deadline.
+    #[test]
+    fn a_trickled_answer_ends_at_the_deadline() {
+        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        std::thread::spawn(move || {
+            let _ = theirs.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{");
+            while theirs.write_all(b" ").is_ok() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let e = read_answer(&mut ours, "/e.sock", Duration::from_millis(300)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Docker engine at /e.sock did not answer within 0.3 s"
+        );
+    }
+
+    #[test]
+    fn an_endless_answer_is_refused() {
+        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        std::thread::spawn(move || {
+            let chunk = vec![b' '; 1 << 16];
+            while theirs.write_all(&chunk).is_ok() {}
+        });
+        let e = read_answer(&mut ours, "/e.sock", Duration::from_secs(600)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Docker engine: malformed answer: larger than 16 MiB"
         );
     }
 

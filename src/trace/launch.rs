@@ -151,7 +151,7 @@ impl Drop for Launched {
 
 /// Finds the program the way a shell does: a name with a slash is used as is, otherwise the
 /// first executable regular file of that name in `PATH`.
-fn resolve(program: &OsStr) -> Option<PathBuf> {
+pub(crate) fn resolve(program: &OsStr) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let p = Path::new(program);
     if program.as_bytes().contains(&b'/') {

@@ -298,7 +298,7 @@ impl Tracer {
 
 /// True while the process exists and has not exited (zombies and dead tasks have).
 pub(crate) fn is_running(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    let Ok(stat) = crate::process::read_text(format!("/proc/{pid}/stat")) else {
         return false;
     };
     // The state is the first field after the command name's closing parenthesis.
@@ -311,7 +311,7 @@ pub(crate) fn is_running(pid: u32) -> bool {
 
 /// The thread group (process) a pid or thread id belongs to; `None` when it does not exist.
 fn tgid_of(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let status = crate::process::read_text(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("Tgid:"))
@@ -330,7 +330,7 @@ fn descendants(roots: &[u32]) -> Vec<u32> {
             let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                 continue;
             };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            let Ok(stat) = crate::process::read_text(format!("/proc/{pid}/stat")) else {
                 continue;
             };
             // comm may hold spaces and parentheses: fields restart after the last ')'.

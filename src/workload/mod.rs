@@ -17,9 +17,16 @@ use std::path::PathBuf;
 /// A place in a file, 1-based like editors and SARIF.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
+    #[serde(serialize_with = "lossy_path")]
     pub file: PathBuf,
     pub line: u32,
     pub column: u32,
+}
+
+/// File names need not be UTF-8 and JSON strings must be: serde refuses such a path outright,
+/// which cut a `--format json` report short after its first bytes.
+fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
 }
 
 impl std::fmt::Display for Location {
