@@ -512,7 +512,7 @@ fn permission_denied_on_the_socket() {
 /// the garbage one an error.
 #[test]
 fn removed_and_malformed_containers_do_not_stop_the_audit() {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     use std::os::unix::net::UnixListener;
     let dir = tempfile::tempdir().expect("tempdir");
     let sock = dir.path().join("engine.sock");
@@ -529,15 +529,7 @@ fn removed_and_malformed_containers_do_not_stop_the_audit() {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { break };
             let mut reader = BufReader::new(s.try_clone().expect("clone"));
-            let mut first = String::new();
-            let _ = reader.read_line(&mut first);
-            loop {
-                let mut l = String::new();
-                if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
-                    break;
-                }
-            }
-            let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let path = common::read_request_path(&mut reader);
             let (status, body) = if path.ends_with("/_ping") {
                 ("200 OK\r\nApi-Version: 1.41", "OK".to_string())
             } else if path.ends_with("/version") {

@@ -140,7 +140,7 @@ fn trickling_engine(
     list: String,
     inspect: String,
 ) -> (tempfile::TempDir, String) {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     use std::os::unix::net::UnixListener;
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("engine.sock");
@@ -152,15 +152,7 @@ fn trickling_engine(
             let inspect = inspect.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(s.try_clone().unwrap());
-                let mut first = String::new();
-                let _ = reader.read_line(&mut first);
-                loop {
-                    let mut l = String::new();
-                    if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
-                        break;
-                    }
-                }
-                let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+                let path = common::read_request_path(&mut reader);
                 let body = if path.ends_with("/_ping") {
                     "OK".to_string()
                 } else if path.ends_with("/version") {
@@ -192,18 +184,15 @@ fn trickling_engine(
     (dir, host)
 }
 
-/// bollard's own timeout covers only the wait for the headers; an engine that starts an
-/// answer and never finishes it must still end the audit at --timeout, with one line.
-#[test]
-fn an_engine_that_never_finishes_its_answer_times_out() {
-    let (_dir, host) = trickling_engine("/containers/json", String::new(), String::new());
+/// `audit --host HOST --timeout 1` as JSON, which must end with exit 2.
+fn audit_json_with_timeout_1(host: &str) -> serde_json::Value {
     let out = dropcap()
         .args([
             "--format",
             "json",
             "audit",
             "--host",
-            &host,
+            host,
             "--timeout",
             "1",
         ])
@@ -211,7 +200,15 @@ fn an_engine_that_never_finishes_its_answer_times_out() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// bollard's own timeout covers only the wait for the headers; an engine that starts an
+/// answer and never finishes it must still end the audit at --timeout, with one line.
+#[test]
+fn an_engine_that_never_finishes_its_answer_times_out() {
+    let (_dir, host) = trickling_engine("/containers/json", String::new(), String::new());
+    let v = audit_json_with_timeout_1(&host);
     let msg = v["errors"][0]["message"].as_str().unwrap();
     assert!(msg.contains("did not answer"), "{msg}");
     assert!(msg.contains("in time"), "{msg}");
@@ -224,21 +221,7 @@ fn an_engine_that_never_finishes_its_answer_times_out() {
         r#"{{"Id":"{good}","Name":"/web","Config":{{"Image":"nginx"}},"State":{{"Running":false}},"HostConfig":{{"CapAdd":["CAP_SYS_ADMIN"],"CapDrop":null,"Privileged":false}}}}"#
     );
     let (_dir, host) = trickling_engine("/containers/trickle", list, inspect);
-    let out = dropcap()
-        .args([
-            "--format",
-            "json",
-            "audit",
-            "--host",
-            &host,
-            "--timeout",
-            "1",
-        ])
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = audit_json_with_timeout_1(&host);
     assert_eq!(v["summary"]["workloads"], 1, "{v}");
     let msg = v["errors"][0]["message"].as_str().unwrap();
     assert!(msg.starts_with("container trickle"), "{msg}");

@@ -204,3 +204,17 @@ pub fn container(prefix: &str, args: &[&str], start: bool) -> ContainerGuard {
     docker(&full);
     guard
 }
+
+/// For the fake engines of tests: reads one HTTP request's line and headers from `reader` and
+/// returns its path (`/v1.41/containers/json`, ...), or "" on a closed connection.
+pub fn read_request_path(reader: &mut impl std::io::BufRead) -> String {
+    let mut first = String::new();
+    let _ = reader.read_line(&mut first);
+    loop {
+        let mut l = String::new();
+        if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+            break;
+        }
+    }
+    first.split_whitespace().nth(1).unwrap_or("").to_string()
+}
