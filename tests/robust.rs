@@ -414,8 +414,30 @@ fn bad_values_are_one_line() {
             &["decode", "--pid", ""],
             "dropcap: invalid value '' for '--pid <PID>': cannot parse integer from empty string\n",
         ),
+        (
+            &["audit", "--timeout", "0"],
+            "dropcap: invalid value '0' for '--timeout <SECONDS>': 0 is not in 1..=86400\n",
+        ),
+        (
+            &["audit", "--concurrency", "0"],
+            "dropcap: invalid value '0' for '--concurrency <N>': 0 is not in 1..=1024\n",
+        ),
     ] {
         dropcap().args(args).assert().code(2).stderr(line);
+    }
+    // Engine flags with paths would be silently ignored by the static audit.
+    for flag in [
+        &["--host", "unix:///x"][..],
+        &["--filter", "name=web"],
+        &["--api-only"],
+    ] {
+        dropcap()
+            .arg("audit")
+            .args(flag)
+            .arg("examples")
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("cannot be used with '[PATH]...'"));
     }
     // A negative number is a bad value, not an unknown flag.
     for (args, line) in [

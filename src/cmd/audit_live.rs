@@ -14,24 +14,26 @@ use std::io::Write;
 pub struct EngineArgs {
     /// Engine address: unix:///path, tcp://host:port or a socket path [default: $DOCKER_HOST,
     /// then unix:///var/run/docker.sock]. Podman: its `podman system service` socket.
-    #[arg(long, short = 'H', value_name = "HOST")]
+    #[arg(long, short = 'H', value_name = "HOST", conflicts_with = "paths")]
     pub host: Option<String>,
     /// Only containers matching this `docker ps --filter` (label=k=v, name=web, id=…);
     /// repeatable.
-    #[arg(long, value_name = "KEY=VALUE")]
+    #[arg(long, value_name = "KEY=VALUE", conflicts_with = "paths")]
     pub filter: Vec<String>,
     /// Container inspects in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 32, conflicts_with = "paths",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub concurrency: usize,
     /// Give up on an engine request after this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, conflicts_with = "paths",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// Do not read running containers' processes and sysctls from /proc.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "paths")]
     pub no_proc: bool,
     /// Inspect every container through the API even when dockerd's state files are readable
     /// here (slower; the answers are the same).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "paths")]
     pub api_only: bool,
 }
 
@@ -49,10 +51,10 @@ pub fn run_engine(
     let options = EngineOptions {
         host: engine.host.clone(),
         filters: engine.filter.clone(),
-        concurrency: engine.concurrency.max(1),
+        concurrency: engine.concurrency,
         read_processes: !engine.no_proc,
         state_files: !engine.api_only,
-        timeout: std::time::Duration::from_secs(engine.timeout.max(1)),
+        timeout: std::time::Duration::from_secs(engine.timeout),
         ..EngineOptions::default()
     };
     let audit = audit_engine_blocking(None, &options);
