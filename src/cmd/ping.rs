@@ -71,7 +71,8 @@ pub struct PingArgs {
     /// Numeric output: print addresses, not names.
     #[arg(short = 'n')]
     pub numeric: bool,
-    /// Health-check mode: print nothing, answer with the exit code (0 reply, 1 none, 2 error).
+    /// Health-check mode: print nothing, answer with the exit code (0 reply, 1 none, 2 error);
+    /// only on exit 2 is the reason written to stderr, which Docker keeps in the health log.
     /// Defaults to one request and a 1-second timeout unless -c / -W say otherwise.
     #[arg(long)]
     pub check: bool,
