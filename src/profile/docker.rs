@@ -120,6 +120,9 @@ fn docker_failed(args: &[&str], stderr: &str) -> ProfileError {
     }
 }
 
+/// How long removing one trial container may take before dropcap gives up on it.
+const CLEANUP_LIMIT: Duration = Duration::from_secs(30);
+
 /// Removes the container (and kills the CLI that runs it) unless it already ended by itself.
 struct Live {
     name: String,
@@ -132,12 +135,16 @@ impl Drop for Live {
         if self.clean {
             return;
         }
-        let _ = Command::new("docker")
-            .args(["rm", "-f", "-v", &self.name])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        // Bounded like every other CLI call: a hung engine must not hang the cleanup (and so
+        // Ctrl-C) for ever. What could not be removed is said, so it can be removed by hand.
+        if let Err(e) = docker_out(&["rm", "-f", "-v", &self.name], CLEANUP_LIMIT) {
+            if !e.to_string().contains("No such container") {
+                crate::say!(
+                    "dropcap: profile: trial container {} may be left: {e}",
+                    self.name
+                );
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
