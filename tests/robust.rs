@@ -23,7 +23,9 @@ impl OddlyNamed {
         let exe = dir
             .path()
             .join(std::ffi::OsStr::from_bytes(b"\xffdropcap-odd"));
-        std::fs::copy("/bin/sleep", &exe).unwrap();
+        // A symlink, not a copy: comm is the name exec was given, and a freshly written copy
+        // can fail with ETXTBSY when another test thread forks while its write fd is open.
+        std::os::unix::fs::symlink("/bin/sleep", &exe).unwrap();
         let child = std::process::Command::new(&exe)
             .arg(seconds)
             .spawn()
