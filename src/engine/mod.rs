@@ -15,7 +15,7 @@ mod libpod;
 mod map;
 pub mod names;
 mod progress;
-mod raw;
+pub(crate) mod raw;
 
 pub(crate) use connect::not_a_socket;
 pub use connect::{resolve_host, EngineKind};

@@ -10,6 +10,7 @@ const MAX_ANSWER: u64 = 16 << 20;
 /// How an answer over [`MAX_ANSWER`] is described; callers recognise it by this text.
 pub(crate) const TOO_LARGE: &str = "the answer is larger than";
 
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     head: String,
@@ -68,7 +69,9 @@ async fn get_inner(host: &str, path: &str) -> Result<Answer, String> {
     }
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+/// The GET on an already connected stream; `trace` connects its own socket (see
+/// `crate::trace::engine`).
+pub(crate) async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     path: &str,
 ) -> Result<Answer, String> {

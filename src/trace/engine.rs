@@ -1,18 +1,17 @@
 //! The one Docker Engine API call `trace --container` needs: inspect, over the unix socket.
 //!
-//! A dozen lines of HTTP/1.1 instead of an async client: one GET, `Connection: close`, read
-//! to EOF. Honours `DOCKER_HOST=unix://...`; other transports are refused with a message.
+//! The HTTP exchange (HTTP/1.0, bounded size) is the live audit's raw client
+//! ([`crate::engine::raw`]); this module adds only what `trace` needs around it: the socket
+//! from `DOCKER_HOST` as raw bytes (a path need not be UTF-8), a deadline for the whole answer,
+//! and errors that name the engine. Other transports are refused with a message.
 
 use serde::Deserialize;
-use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long the engine has for its whole answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// An inspect is a few kilobytes; more is not an engine's answer and is not read.
-const MAX_ANSWER: usize = 16 << 20;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -100,7 +99,7 @@ pub fn inspect_running(name: &str) -> Result<Inspect, EngineError> {
         path: path.display().to_string(),
         source,
     };
-    let mut s = UnixStream::connect(&path).map_err(|e| {
+    let s = UnixStream::connect(&path).map_err(|e| {
         // connect(2) refuses a file or a directory like a socket nobody listens on.
         match crate::engine::not_a_socket(&path) {
             Some(what) => EngineError::NotASocket {
@@ -110,152 +109,77 @@ pub fn inspect_running(name: &str) -> Result<Inspect, EngineError> {
             None => connect(e),
         }
     })?;
-    s.set_write_timeout(Some(TIMEOUT)).map_err(connect)?;
-    write!(
+    let answer = request(
         s,
-        "GET /containers/{name}/json HTTP/1.1\r\nHost: docker\r\nUser-Agent: dropcap\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(connect)?;
-    let raw = read_answer(&mut s, &path.display().to_string(), TIMEOUT)?;
-    let (status, body) = parse_response(&raw)?;
-    match status {
+        &path.display().to_string(),
+        &format!("/containers/{name}/json"),
+        TIMEOUT,
+    )?;
+    match answer.status {
         200 => {}
         404 => return Err(EngineError::NoSuchContainer(name.to_string())),
         _ => {
             return Err(EngineError::Status {
                 name: name.to_string(),
-                status,
-                body: String::from_utf8_lossy(&body).trim().to_string(),
+                status: answer.status,
+                body: String::from_utf8_lossy(&answer.body).trim().to_string(),
             })
         }
     }
     let inspect: Inspect =
-        serde_json::from_slice(&body).map_err(|e| EngineError::Malformed(e.to_string()))?;
+        serde_json::from_slice(&answer.body).map_err(|e| EngineError::Malformed(e.to_string()))?;
     if !inspect.state.running || inspect.state.pid == 0 {
         return Err(EngineError::NotRunning(name.to_string()));
     }
     Ok(inspect)
 }
 
-/// The answer up to EOF, within `timeout` and [`MAX_ANSWER`]: a read timeout alone restarts
-/// with every byte, so an engine trickling its answer (or sending one without end) would hang
-/// `trace` or fill memory.
-fn read_answer(s: &mut UnixStream, path: &str, timeout: Duration) -> Result<Vec<u8>, EngineError> {
-    let deadline = Instant::now() + timeout;
-    let timed_out = || EngineError::Timeout {
-        path: path.to_string(),
-        after: timeout,
+/// One GET on a connected socket, the whole answer within `timeout`: a read timeout alone
+/// restarts with every byte, so an engine trickling its answer would hang `trace`.
+fn request(
+    s: UnixStream,
+    shown: &str,
+    url: &str,
+    timeout: Duration,
+) -> Result<crate::engine::raw::Answer, EngineError> {
+    let io = |source| EngineError::Connect {
+        path: shown.to_string(),
+        source,
     };
-    let mut raw = Vec::new();
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(timed_out());
+    s.set_nonblocking(true).map_err(io)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io)?;
+    rt.block_on(async {
+        let s = tokio::net::UnixStream::from_std(s).map_err(io)?;
+        match tokio::time::timeout(timeout, crate::engine::raw::exchange(s, url)).await {
+            Ok(answer) => answer.map_err(EngineError::Malformed),
+            Err(_) => Err(EngineError::Timeout {
+                path: shown.to_string(),
+                after: timeout,
+            }),
         }
-        let io = |source| EngineError::Connect {
-            path: path.to_string(),
-            source,
-        };
-        s.set_read_timeout(Some(left)).map_err(io)?;
-        match s.read(&mut buf) {
-            Ok(0) => return Ok(raw),
-            Ok(n) => {
-                raw.extend_from_slice(&buf[..n]);
-                if raw.len() > MAX_ANSWER {
-                    return Err(EngineError::Malformed(format!(
-                        "larger than {} MiB",
-                        MAX_ANSWER >> 20
-                    )));
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(timed_out())
-            }
-            Err(e) => return Err(io(e)),
-        }
-    }
-}
-
-/// Status code and body of an HTTP/1.1 response, de-chunked when needed.
-fn parse_response(raw: &[u8]) -> Result<(u16, Vec<u8>), EngineError> {
-    let bad = |m: &str| EngineError::Malformed(m.to_string());
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let body = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("no status line"))?;
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    if !chunked {
-        return Ok((status, body.to_vec()));
-    }
-    let mut out = Vec::new();
-    let mut rest = body;
-    loop {
-        let eol = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| bad("truncated chunk size"))?;
-        let size_txt = String::from_utf8_lossy(&rest[..eol]);
-        let size = usize::from_str_radix(size_txt.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| bad("bad chunk size"))?;
-        rest = &rest[eol + 2..];
-        if size == 0 {
-            return Ok((status, out));
-        }
-        if rest.len() < size {
-            return Err(bad("truncated chunk"));
-        }
-        out.extend_from_slice(&rest[..size]);
-        rest = rest.get(size + 2..).unwrap_or(&[]);
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn plain_and_chunked_responses() {
-        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-        assert_eq!(parse_response(plain).unwrap(), (200, b"{}".to_vec()));
-        let chunked =
-            b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).unwrap(), (404, b"abcde".to_vec()));
-        assert!(parse_response(b"garbage").is_err());
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
-        );
-    }
-
     /// A read timeout alone restarts with every byte: an engine that trickles its answer
     /// must still end the wait at the deadline.
     #[test]
     fn a_trickled_answer_ends_at_the_deadline() {
-        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        use std::io::Write;
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
         std::thread::spawn(move || {
             let _ = theirs.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{");
             while theirs.write_all(b" ").is_ok() {
                 std::thread::sleep(Duration::from_millis(20));
             }
         });
-        let e = read_answer(&mut ours, "/e.sock", Duration::from_millis(300)).unwrap_err();
+        let e = request(ours, "/e.sock", "/p", Duration::from_millis(300)).unwrap_err();
         assert_eq!(
             e.to_string(),
             "Docker engine at /e.sock did not answer within 0.3 s"
@@ -264,15 +188,16 @@ mod tests {
 
     #[test]
     fn an_endless_answer_is_refused() {
-        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        use std::io::Write;
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
         std::thread::spawn(move || {
             let chunk = vec![b' '; 1 << 16];
             while theirs.write_all(&chunk).is_ok() {}
         });
-        let e = read_answer(&mut ours, "/e.sock", Duration::from_secs(600)).unwrap_err();
+        let e = request(ours, "/e.sock", "/p", Duration::from_secs(600)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Docker engine: malformed answer: larger than 16 MiB"
+            "Docker engine: malformed answer: /p: the answer is larger than 16 MiB (is this an engine?)"
         );
     }
 
