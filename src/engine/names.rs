@@ -1,7 +1,7 @@
 //! Container names for `ps`: one list call, best effort. `ps` must work without an engine, so
 //! every failure (no socket, no permission, a slow engine) just means "no names".
 
-use super::connect::{open, resolve_host};
+use super::connect::{bounded, open, resolve_host};
 use bollard::query_parameters::ListContainersOptions;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,9 +24,7 @@ pub fn container_names(timeout: Duration) -> HashMap<String, String> {
             all: false,
             ..Default::default()
         };
-        let Ok(Ok(summaries)) =
-            tokio::time::timeout(timeout, docker.list_containers(Some(list))).await
-        else {
+        let Ok(summaries) = bounded(timeout, docker.list_containers(Some(list))).await else {
             return HashMap::new();
         };
         summaries
