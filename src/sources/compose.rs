@@ -235,10 +235,7 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
             }
             "privileged" => {
                 s.privileged = v.as_bool().map(|b| (b, k.pos));
-                if s.privileged.is_none() && !v.is_null() {
-                    s.problems
-                        .push((v.pos, "privileged must be true or false".to_string()));
-                }
+                super::bool_shape(name, v, &mut s.problems);
             }
             "user" => s.user = v.as_text().map(str::to_string),
             "security_opt" => {

@@ -115,9 +115,7 @@ fn shape(hc: &Node, problems: &mut Vec<(super::tree::Pos, String)>) {
         }
     }
     if let Some(v) = hc.get("Privileged") {
-        if !v.is_null() && v.as_bool().is_none() {
-            problems.push((v.pos, "Privileged must be true or false".to_string()));
-        }
+        super::bool_shape("Privileged", v, problems);
     }
     if let Some(v) = hc.get("Sysctls") {
         if !v.is_null() && !v.is_map() {

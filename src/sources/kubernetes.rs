@@ -84,7 +84,7 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
     let mut problems = Vec::new();
     let pod_sc = pod.get("securityContext");
     if let Some(v) = pod_sc {
-        map_shape("pod securityContext", v, &mut problems);
+        super::map_shape("pod securityContext", v, &mut problems);
     }
     let pod_user = pod_sc.and_then(|s| s.get("runAsUser"));
     let pod_group = pod_sc.and_then(|s| s.get("runAsGroup"));
@@ -125,14 +125,14 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
 
             let sc = c.get("securityContext");
             if let Some(v) = sc {
-                map_shape("securityContext", v, &mut problems);
+                super::map_shape("securityContext", v, &mut problems);
             }
             if let Some((ck, caps)) = sc.and_then(|s| s.get_entry("capabilities")) {
                 w.has_caps_block = !caps.is_null();
                 w.caps_location = Some(ctx.loc(ck.pos));
                 w.cap_add = cap_entries(ctx, caps.get("add"));
                 w.cap_drop = cap_entries(ctx, caps.get("drop"));
-                map_shape("securityContext.capabilities", caps, &mut problems);
+                super::map_shape("securityContext.capabilities", caps, &mut problems);
                 super::duplicate_keys(caps, &mut problems);
                 for (key, label) in [("add", "capabilities.add"), ("drop", "capabilities.drop")] {
                     if let Some(v) = caps.get(key) {
@@ -146,25 +146,19 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                         value: b,
                         location: Some(ctx.loc(pk.pos)),
                     };
-                } else if !pv.is_null() {
-                    problems.push((
-                        pv.pos,
-                        "securityContext.privileged must be true or false".to_string(),
-                    ));
                 }
+                super::bool_shape("securityContext.privileged", pv, &mut problems);
             }
             if let Some((ak, av)) = sc.and_then(|s| s.get_entry("allowPrivilegeEscalation")) {
                 w.no_new_privileges = av.as_bool().map(|allow| Setting {
                     value: !allow,
                     location: Some(ctx.loc(ak.pos)),
                 });
-                if w.no_new_privileges.is_none() && !av.is_null() {
-                    problems.push((
-                        av.pos,
-                        "securityContext.allowPrivilegeEscalation must be true or false"
-                            .to_string(),
-                    ));
-                }
+                super::bool_shape(
+                    "securityContext.allowPrivilegeEscalation",
+                    av,
+                    &mut problems,
+                );
             }
             let uid = sc.and_then(|s| s.get("runAsUser")).or(pod_user);
             let gid = sc.and_then(|s| s.get("runAsGroup")).or(pod_group);
@@ -208,14 +202,6 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
     problems.sort_by_key(|(pos, _)| (pos.line, pos.col));
     for (pos, message) in problems {
         out.errors.push(SourceError::at(ctx.file, pos, message));
-    }
-}
-
-/// A field the API types as an object. kubectl refuses anything else; reading a string or a
-/// list as "absent" would report the defaults while the author meant something else.
-fn map_shape(label: &str, v: &Node, problems: &mut Vec<(super::tree::Pos, String)>) {
-    if !v.is_null() && !v.is_map() {
-        problems.push((v.pos, format!("{label} must be a map")));
     }
 }
 

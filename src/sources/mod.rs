@@ -209,6 +209,21 @@ pub(crate) fn list_shape(key: &str, v: &tree::Node, problems: &mut Vec<(Pos, Str
     }
 }
 
+/// A field typed as a boolean: compose, kubectl and the engine refuse anything else, and
+/// reading `privileged: "yes"` as false would hide what was meant.
+pub(crate) fn bool_shape(key: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
+    if !v.is_null() && v.as_bool().is_none() {
+        problems.push((v.pos, format!("{key} must be true or false")));
+    }
+}
+
+/// A field typed as an object, for the same reason as [`bool_shape`].
+pub(crate) fn map_shape(key: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
+    if !v.is_null() && !v.is_map() {
+        problems.push((v.pos, format!("{key} must be a map")));
+    }
+}
+
 /// Keys a mapping repeats. Compose and kubectl refuse such files; dropcap reads the last value
 /// (see [`tree::Node::entries`]) but must say so, or a repeated service or `cap_add` could hide
 /// the one the reader sees first.
