@@ -55,7 +55,7 @@ impl Facts {
         // /proc/self, not /proc/<getpid()>: the two differ when /proc belongs to another pid
         // namespace than ours (a container started with the host's /proc mounted).
         let path = Path::new("/proc/self/status");
-        let effective = std::fs::read_to_string(path)
+        let effective = crate::process::read_text(path)
             .map_err(|e| format!("{}: {e}", path.display()))
             .and_then(|text| {
                 ProcStatus::parse(&text, std::process::id(), path).map_err(|e| e.to_string())

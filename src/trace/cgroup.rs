@@ -21,7 +21,7 @@ pub struct CgroupRef {
 
 /// Where cgroup2 is mounted, from `/proc/self/mountinfo`.
 pub fn v2_mount() -> io::Result<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let text = crate::process::read_text("/proc/self/mountinfo")?;
     v2_mount_in(&text).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
