@@ -137,6 +137,34 @@ impl ContainerIndex {
 mod tests {
     use super::*;
 
+    /// A mount point whose name is not UTF-8 appears in mountinfo byte for byte; it must not
+    /// make the cgroup2 mount unfindable. Needs root (it mounts a tmpfs, then removes it).
+    #[test]
+    fn a_mount_point_that_is_not_utf8_does_not_hide_cgroup2() {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: geteuid(2) cannot fail and touches no memory.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the unit tests as root"
+            );
+            eprintln!("SKIPPED a_mount_point_that_is_not_utf8_does_not_hide_cgroup2: not root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"\xffmnt"));
+        std::fs::create_dir(&odd).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "dropcap-test", "-o", "size=4k"])
+            .arg(&odd)
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        let found = v2_mount();
+        let _ = std::process::Command::new("umount").arg(&odd).status();
+        assert!(found.is_ok(), "{found:?}");
+    }
+
     #[test]
     fn finds_v2_mount_in_hybrid_mountinfo() {
         let mi = "\
