@@ -212,14 +212,6 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
             .push((svc.pos, "a service must be a map of settings".to_string()));
     }
     for (k, v) in svc.entries() {
-        if let Some(want) = expected_shape(k.as_str().unwrap_or("")) {
-            if !v.is_null() && !want.accepts(v) {
-                s.problems.push((
-                    v.pos,
-                    format!("{} must be {}", k.as_str().unwrap_or(""), want.what),
-                ));
-            }
-        }
         let Some(name) = k.as_str() else { continue };
         match name {
             "image" => s.image = v.as_text().map(str::to_string),
@@ -239,15 +231,25 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
             }
             "user" => s.user = v.as_text().map(str::to_string),
             "security_opt" => {
+                if !v.is_null() && !v.is_seq() {
+                    s.problems
+                        .push((v.pos, "security_opt must be a list of options".to_string()));
+                }
                 for (opt, p) in scalars(v) {
                     if let Some(b) = no_new_privileges(&opt) {
                         s.no_new_privileges = Some((b, p));
                     }
                 }
             }
-            "sysctls" => s.sysctls = sysctls(v),
+            "sysctls" => {
+                map_or_list(name, v, &mut s.problems);
+                s.sysctls = sysctls(v);
+            }
             "network_mode" => s.host_network = v.as_text().map(|m| m == "host"),
-            "labels" => s.suppressions.extend(label_suppressions(v)),
+            "labels" => {
+                map_or_list(name, v, &mut s.problems);
+                s.suppressions.extend(label_suppressions(v));
+            }
             "extends" => s.extends = extends(v),
             _ => {}
         }
@@ -255,28 +257,15 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
     s
 }
 
-/// What compose accepts for a key dropcap reads beyond the capability lists (which
-/// [`super::list_shape`] checks with finer messages).
-struct Shape {
-    list: bool,
-    map: bool,
-    what: &'static str,
-}
-
-impl Shape {
-    fn accepts(&self, v: &Node) -> bool {
-        (self.list && v.is_seq()) || (self.map && v.is_map())
+/// `sysctls` and `labels` take a map or a list of `name=value`; anything else is refused by
+/// compose, and reading it as absent would hide what the author meant.
+fn map_or_list(key: &str, v: &Node, problems: &mut Vec<(Pos, String)>) {
+    if !v.is_null() && !v.is_seq() && !v.is_map() {
+        problems.push((
+            v.pos,
+            format!("{key} must be a map or a list of name=value"),
+        ));
     }
-}
-
-fn expected_shape(key: &str) -> Option<Shape> {
-    let (list, map, what) = match key {
-        "security_opt" => (true, false, "a list of options"),
-        "sysctls" => (true, true, "a map or a list of name=value"),
-        "labels" => (true, true, "a map or a list of name=value"),
-        _ => return None,
-    };
-    Some(Shape { list, map, what })
 }
 
 fn scalars(list: &Node) -> Vec<(String, Pos)> {
