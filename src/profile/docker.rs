@@ -13,7 +13,7 @@ use super::runner::{
 use super::trace::{TraceTarget, Traced, Tracer};
 use super::{interrupt, ProfileError};
 use crate::caps::CapSet;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,9 +60,10 @@ pub struct DockerRunner {
 const BAD_REFERENCE: &str = "invalid reference format";
 
 /// One docker CLI call, killed after `limit`: the CLI itself waits for ever on an engine that
-/// accepts the connection and never answers.
+/// accepts the connection and never answers. The child stays ours until it is reaped, so the
+/// kill can never reach a recycled pid.
 fn docker_out(args: &[&str], limit: Duration) -> Result<String, ProfileError> {
-    let child = Command::new("docker")
+    let mut child = Command::new("docker")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -72,28 +73,41 @@ fn docker_out(args: &[&str], limit: Duration) -> Result<String, ProfileError> {
             args: args.join(" "),
             reason: format!("cannot run the docker CLI: {e}"),
         })?;
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(limit) {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => return Err(docker_failed(args, &e.to_string())),
-        Err(_) => {
-            // SAFETY: plain kill(2). The waiting thread has not reaped the child (its wait
-            // is still blocked), so the pid cannot have been reused.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+    // Drained on their own threads so a chatty CLI cannot block on a full pipe meanwhile.
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
             }
-            return Err(docker_failed(
-                args,
-                &format!(
-                    "no answer within {} s (is the engine hung?)",
-                    limit.as_secs_f64()
-                ),
-            ));
+            buf
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(docker_failed(
+                    args,
+                    &format!(
+                        "no answer within {} s (is the engine hung?)",
+                        limit.as_secs_f64()
+                    ),
+                ));
+            }
+            Err(e) => return Err(docker_failed(args, &e.to_string())),
         }
+    };
+    let out = std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     };
     if !out.status.success() {
         return Err(docker_failed(args, &String::from_utf8_lossy(&out.stderr)));
