@@ -74,23 +74,20 @@ pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
         let Some(loaded) = walk::load(input) else {
             continue;
         };
-        if let walk::Input::Found(p) = input {
-            if !loaded.errors.is_empty()
-                || !loaded.notes.is_empty()
-                || loaded.kinds.iter().any(|k| *k != DocKind::Unknown)
-            {
-                audited.push(p);
+        let auditable =
+            !loaded.errors.is_empty() || loaded.kinds.iter().any(|k| *k != DocKind::Unknown);
+        let name = match input {
+            walk::Input::Found(p) => {
+                if auditable || !loaded.notes.is_empty() {
+                    audited.push(p);
+                }
+                None
             }
-        }
-        let explicit = !matches!(input, walk::Input::Found(_));
-        if explicit
-            && loaded.errors.is_empty()
-            && loaded.kinds.iter().all(|k| *k == DocKind::Unknown)
-        {
-            let name = match input {
-                walk::Input::File(p) | walk::Input::Found(p) => p.display().to_string(),
-                walk::Input::Stdin => sources::STDIN_NAME.to_string(),
-            };
+            walk::Input::File(p) => Some(p.display().to_string()),
+            walk::Input::Stdin => Some(sources::STDIN_NAME.to_string()),
+        };
+        // Only for inputs named on the command line: a directory walk is full of such files.
+        if let Some(name) = name.filter(|_| !auditable) {
             // Not an error (a Helm values file is fine YAML), but worth saying.
             crate::say!(
                 "dropcap: {}: nothing to audit (no compose services, Kubernetes workloads or inspect output)",
