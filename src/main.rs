@@ -3,7 +3,7 @@
 
 mod cli;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use dropcap::output::{Format, Style};
 use dropcap::{cmd, Outcome};
@@ -122,6 +122,8 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             cmd::trace::run(a, format, style, &mut out)?
         }
         Command::Ping(a) => cmd::ping::run(a, format, style, &mut out)?,
+        Command::Completions(a) => cmd::completions::run(a, Cli::command(), &mut out)?,
+        Command::Man(a) => cmd::man::run(a, Cli::command(), &mut out)?,
     };
     out.flush()?;
     Ok(outcome)
