@@ -40,8 +40,35 @@ pub fn run(args: &ManArgs, mut cli: Command, out: &mut dyn Write) -> Result<Outc
             single(sub)?
         }
     };
-    out.write_all(&page)?;
+    out.write_all(ascii(&String::from_utf8_lossy(&page)).as_bytes())?;
     Ok(Outcome::Clean)
+}
+
+/// Help texts use a few typographic characters that groff's ASCII device (man in a C locale,
+/// as in most containers) has no glyph for and warns about; they get their ASCII spelling.
+/// Another such character fails `tests/manpage.rs`, so it gets added here.
+const ASCII: &[(char, &str)] = &[
+    ('\u{2026}', "..."),
+    ('\u{2013}', "-"),
+    ('\u{2014}', "--"),
+    ('\u{2192}', "->"),
+    ('\u{2265}', ">="),
+    ('\u{2264}', "<="),
+    ('\u{00d7}', "x"),
+    ('\u{222a}', "+"),
+    ('\u{2018}', "'"),
+    ('\u{2019}', "'"),
+];
+
+fn ascii(page: &str) -> String {
+    let mut out = String::with_capacity(page.len());
+    for c in page.chars() {
+        match ASCII.iter().find(|(from, _)| *from == c) {
+            Some((_, to)) => out.push_str(to),
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 fn visible(cli: &Command) -> impl Iterator<Item = &Command> {
