@@ -113,7 +113,10 @@ fn section<'a>(text: &'a str, name: &str) -> &'a str {
         .find(&format!("\n{name}\n"))
         .unwrap_or_else(|| panic!("no {name} section:\n{text}"));
     let rest = &text[start + name.len() + 2..];
-    let end = Regex::new(r"\n[A-Z]").unwrap().find(rest).map_or(rest.len(), |m| m.start());
+    let end = Regex::new(r"\n[A-Z]")
+        .unwrap()
+        .find(rest)
+        .map_or(rest.len(), |m| m.start());
     &rest[..end]
 }
 
@@ -124,7 +127,10 @@ fn has_token(text: &str, token: &str) -> bool {
 
 #[test]
 fn the_whole_manual_renders_and_documents_every_command_and_flag() {
-    if !common::tool("man", "the_whole_manual_renders_and_documents_every_command_and_flag") {
+    if !common::tool(
+        "man",
+        "the_whole_manual_renders_and_documents_every_command_and_flag",
+    ) {
         return;
     }
     let page = dropcap(&["man"]);
@@ -151,7 +157,10 @@ fn the_whole_manual_renders_and_documents_every_command_and_flag() {
         assert!(has_token(exit, code), "exit status {code} missing:\n{exit}");
     }
     let env = section(&text, "ENVIRONMENT");
-    assert!(env.contains("DOCKER_HOST") && env.contains("NO_COLOR"), "{env}");
+    assert!(
+        env.contains("DOCKER_HOST") && env.contains("NO_COLOR"),
+        "{env}"
+    );
     let see = section(&text, "SEE ALSO");
     for r in ["capabilities(7)", "pscap(8)", "capsh(1)", "getcap(8)"] {
         assert!(see.contains(r), "SEE ALSO lacks {r}");
@@ -192,7 +201,11 @@ fn each_command_page_renders_with_its_flags() {
         render(&page, &[]);
         let text = render(&page, &["--nh", "--nj"]);
         let title = format!("DROPCAP-{}(1)", cmd.to_uppercase());
-        assert!(text.starts_with(&title), "{cmd}: {}", &text[..80.min(text.len())]);
+        assert!(
+            text.starts_with(&title),
+            "{cmd}: {}",
+            &text[..80.min(text.len())]
+        );
         for flag in flags(Some(&cmd)) {
             assert!(has_token(&text, &flag), "dropcap man {cmd} lacks {flag}");
         }
