@@ -47,11 +47,9 @@ impl Sandbox {
         let dir = tempfile::tempdir().unwrap();
         let cache = repo().join("target/pre-commit");
         let bin_dir = common::dropcap_bin().parent().unwrap().to_path_buf();
-        let path = std::env::join_paths(
-            std::iter::once(bin_dir).chain(std::env::split_paths(
-                &std::env::var_os("PATH").unwrap_or_default(),
-            )),
-        )
+        let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
         .unwrap();
         let env = vec![
             // pre-commit's own cache (clones, environments) stays with this test run.
@@ -60,8 +58,14 @@ impl Sandbox {
             ("CARGO_TARGET_DIR".to_string(), cache.join("cargo")),
             ("CARGO_PROFILE_RELEASE_LTO".to_string(), "false".into()),
             ("CARGO_PROFILE_RELEASE_OPT_LEVEL".to_string(), "0".into()),
-            ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS".to_string(), "16".into()),
-            ("CARGO_PROFILE_RELEASE_INCREMENTAL".to_string(), "true".into()),
+            (
+                "CARGO_PROFILE_RELEASE_CODEGEN_UNITS".to_string(),
+                "16".into(),
+            ),
+            (
+                "CARGO_PROFILE_RELEASE_INCREMENTAL".to_string(),
+                "true".into(),
+            ),
             // The -system hooks find the dropcap under test.
             ("PATH".to_string(), PathBuf::from(path)),
         ];
@@ -98,7 +102,12 @@ impl Sandbox {
     fn git(&self, args: &[&str]) -> Output {
         self.run(
             Command::new("git")
-                .args(["-c", "user.name=dropcap test", "-c", "user.email=test@dropcap.invalid"])
+                .args([
+                    "-c",
+                    "user.name=dropcap test",
+                    "-c",
+                    "user.email=test@dropcap.invalid",
+                ])
                 .args(args),
         )
     }
@@ -125,22 +134,31 @@ fn bad_fails_good_passes(hook: &str) {
     sb.write("compose.yaml", BAD);
     let out = sb.commit("bad");
     let said = text(&out);
-    assert!(!out.status.success(), "{hook}: a SYS_ADMIN service was committed:\n{said}");
+    assert!(
+        !out.status.success(),
+        "{hook}: a SYS_ADMIN service was committed:\n{said}"
+    );
     assert!(
         said.contains("compose.yaml:4:") && said.contains("DC003"),
         "{hook}: the failure does not show the finding:\n{said}"
     );
     sb.write("compose.yaml", GOOD);
     let out = sb.commit("good");
-    assert!(out.status.success(), "{hook}: a clean compose file was refused:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "{hook}: a clean compose file was refused:\n{}",
+        text(&out)
+    );
     let log = sb.git(&["log", "--oneline"]);
     assert_eq!(String::from_utf8_lossy(&log.stdout).lines().count(), 1);
 }
 
 #[test]
 fn the_audit_hook_built_by_pre_commit_blocks_a_bad_compose_file() {
-    if !common::tool("pre-commit", "the_audit_hook_built_by_pre_commit_blocks_a_bad_compose_file")
-    {
+    if !common::tool(
+        "pre-commit",
+        "the_audit_hook_built_by_pre_commit_blocks_a_bad_compose_file",
+    ) {
         return;
     }
     bad_fails_good_passes("dropcap-audit");
@@ -148,7 +166,10 @@ fn the_audit_hook_built_by_pre_commit_blocks_a_bad_compose_file() {
 
 #[test]
 fn the_system_audit_hook_blocks_a_bad_compose_file() {
-    if !common::tool("pre-commit", "the_system_audit_hook_blocks_a_bad_compose_file") {
+    if !common::tool(
+        "pre-commit",
+        "the_system_audit_hook_blocks_a_bad_compose_file",
+    ) {
         return;
     }
     bad_fails_good_passes("dropcap-audit-system");
@@ -172,10 +193,7 @@ fn the_audit_hook_passes_args_through() {
     );
     let out = sb.commit("high only");
     assert!(out.status.success(), "{}", text(&out));
-    sb.write(
-        "compose.yaml",
-        BAD,
-    );
+    sb.write("compose.yaml", BAD);
     let out = sb.commit("critical");
     assert!(!out.status.success(), "{}", text(&out));
 }

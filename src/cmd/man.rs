@@ -60,9 +60,22 @@ const ASCII: &[(char, &str)] = &[
     ('\u{2019}', "'"),
 ];
 
+/// Also keeps only the first of the quote-string preambles every rendered piece starts with.
 fn ascii(page: &str) -> String {
     let mut out = String::with_capacity(page.len());
-    for c in page.chars() {
+    let mut preamble = 0;
+    let mut tidy = String::with_capacity(page.len());
+    for line in page.lines() {
+        if is_preamble(line) {
+            preamble += 1;
+            if preamble > 2 {
+                continue;
+            }
+        }
+        tidy.push_str(line);
+        tidy.push('\n');
+    }
+    for c in tidy.chars() {
         match ASCII.iter().find(|(from, _)| *from == c) {
             Some((_, to)) => out.push_str(to),
             None => out.push(c),
@@ -145,7 +158,7 @@ fn body(
     let mut out = String::new();
     let mut headed = false;
     for line in text.lines() {
-        if line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq") {
+        if is_preamble(line) {
             continue;
         }
         if let Some(heading) = line.strip_prefix(".SH ") {
@@ -164,6 +177,11 @@ fn body(
         out.insert_str(0, ".PP\n");
     }
     Ok(out.into_bytes())
+}
+
+/// The two lines roff puts before every rendered piece (they define the quote string).
+fn is_preamble(line: &str) -> bool {
+    line.starts_with(".ie \\n(.g .ds Aq") || line.starts_with(".el .ds Aq")
 }
 
 fn write_roff(w: &mut Vec<u8>, roff: &Roff) -> std::io::Result<()> {
