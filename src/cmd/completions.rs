@@ -40,9 +40,7 @@ pub fn run(args: &CompletionsArgs, cli: Command, out: &mut dyn Write) -> Result<
 
 /// The definition with completion candidates attached, for generating scripts only.
 pub fn with_candidates(cli: Command) -> Command {
-    let commands: Vec<PossibleValue> = cli
-        .get_subcommands()
-        .filter(|c| !c.is_hide_set())
+    let commands: Vec<PossibleValue> = super::man::paged(&cli)
         .map(|c| {
             let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
             PossibleValue::new(c.get_name().to_string()).help(about)

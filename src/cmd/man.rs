@@ -29,8 +29,8 @@ pub fn run(args: &ManArgs, mut cli: Command, out: &mut dyn Write) -> Result<Outc
     let page = match &args.command {
         None => whole(&cli)?,
         Some(name) => {
-            let Some(sub) = cli.find_subcommand(name).filter(|s| !s.is_hide_set()) else {
-                let names: Vec<&str> = visible(&cli).map(|s| s.get_name()).collect();
+            let Some(sub) = paged(&cli).find(|s| s.get_name() == name) else {
+                let names: Vec<&str> = paged(&cli).map(|s| s.get_name()).collect();
                 return Err(CmdError::Usage(format!(
                     "man: no command '{}' (commands: {})",
                     crate::output::printable(name),
@@ -86,6 +86,11 @@ fn ascii(page: &str) -> String {
 
 fn visible(cli: &Command) -> impl Iterator<Item = &Command> {
     cli.get_subcommands().filter(|s| !s.is_hide_set())
+}
+
+/// Commands that get a page of their own: not clap's `help`, which has nothing to say there.
+pub fn paged(cli: &Command) -> impl Iterator<Item = &Command> {
+    visible(cli).filter(|s| s.get_name() != "help")
 }
 
 /// dropcap(1): every command in one page.
