@@ -9,23 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn script(shell: &str, dir: &Path) -> PathBuf {
-    let out = Command::new(common::dropcap_bin())
-        .args(["completions", shell])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.stdout.is_empty(), "{shell}: empty script");
+    let text = common::dropcap_ok(&["completions", shell]);
+    assert!(!text.is_empty(), "{shell}: empty script");
     let name = if shell == "zsh" {
         "_dropcap".to_string()
     } else {
         format!("dropcap.{shell}")
     };
     let path = dir.join(name);
-    std::fs::write(&path, &out.stdout).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -177,29 +169,13 @@ fn elvish_and_powershell_scripts_name_every_command() {
 #[test]
 fn completed_arguments_still_take_every_spelling() {
     for cap in ["cap_net_raw", "CAP_NET_RAW", "net_raw", "13"] {
-        let out = Command::new(common::dropcap_bin())
-            .args(["explain", cap])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "explain {cap}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::dropcap_ok(&["explain", cap]);
     }
     if !common::is_root("completed_arguments_still_take_every_spelling") {
         return;
     }
     for caps in ["0x2000", "cap_net_raw+ep", "net_raw,chown", "13"] {
-        let out = Command::new(common::dropcap_bin())
-            .args(["exec", "--caps", caps, "--", "true"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "exec --caps {caps}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::dropcap_ok(&["exec", "--caps", caps, "--", "true"]);
     }
 }
 

@@ -7,19 +7,7 @@ use regex::Regex;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn dropcap(args: &[&str]) -> String {
-    let out = Command::new(common::dropcap_bin())
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "dropcap {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::dropcap_ok as dropcap;
 
 /// The page as `man -l -` shows it at 80 columns in an ASCII locale (as in most containers);
 /// `extra` are more man options. Panics when man writes anything to stderr (groff's warnings

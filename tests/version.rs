@@ -7,12 +7,7 @@ use std::process::Command;
 
 #[test]
 fn version_names_the_commit_of_the_build() {
-    let out = Command::new(common::dropcap_bin())
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let line = String::from_utf8(out.stdout).unwrap();
+    let line = common::dropcap_ok(&["--version"]);
     let git = |args: &[&str]| {
         Command::new("git")
             .arg("-C")
@@ -37,9 +32,6 @@ fn version_names_the_commit_of_the_build() {
         format!("dropcap {} (commit {commit})", env!("CARGO_PKG_VERSION"))
     );
     // Every command says the same.
-    let sub = Command::new(common::dropcap_bin())
-        .args(["audit", "--version"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&sub.stdout).contains(&format!("(commit {commit})")));
+    let sub = common::dropcap_ok(&["audit", "--version"]);
+    assert!(sub.contains(&format!("(commit {commit})")), "{sub}");
 }

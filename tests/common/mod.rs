@@ -234,3 +234,20 @@ pub fn tool(program: &str, test: &str) -> bool {
     }
     found
 }
+
+/// Runs the dropcap under test with `args`; panics with its stderr unless it exits 0, and
+/// returns its stdout.
+pub fn dropcap_ok(args: &[&str]) -> String {
+    let out = Command::new(dropcap_bin())
+        .args(args)
+        .output()
+        .expect("run dropcap");
+    assert!(
+        out.status.success(),
+        "dropcap {}: {}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
