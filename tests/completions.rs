@@ -180,10 +180,17 @@ fn completed_arguments_still_take_every_spelling() {
 }
 
 #[test]
-fn an_unknown_shell_is_a_usage_error() {
-    let out = Command::new(common::dropcap_bin())
-        .args(["completions", "tcsh"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+fn an_unknown_shell_or_a_json_format_is_an_error() {
+    for args in [
+        &["completions", "tcsh"][..],
+        &["--format", "json", "completions", "bash"],
+        &["--format", "json", "man"],
+    ] {
+        let out = Command::new(common::dropcap_bin())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }
