@@ -20,10 +20,10 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Arguments, by clap id, whose values are rule ids (`audit`/`fix --rule`).
-const RULE_ARGS: &[&str] = &["rule"];
-/// Arguments, by clap id, whose values are capabilities (`exec --caps`, `explain CAP`).
-const CAP_ARGS: &[&str] = &["caps", "capability"];
+/// Arguments whose values are rule ids (`audit`/`fix --rule`), by clap id or long flag.
+const RULE_ARGS: &[&str] = &["rule", "rules"];
+/// Arguments whose values are capabilities (`exec --caps`, `explain CAP`), by id or long flag.
+const CAP_ARGS: &[&str] = &["caps", "cap", "capability", "capabilities"];
 /// The argument of `dropcap man`, whose values are the other commands.
 const MAN_COMMAND: (&str, &str) = ("man", "command");
 
@@ -58,20 +58,25 @@ pub fn with_candidates(cli: Command) -> Command {
 }
 
 fn attach(mut cmd: Command) -> Command {
-    let ids: Vec<String> = cmd
+    let named = |a: &clap::Arg, names: &[&str]| {
+        names.contains(&a.get_id().as_str()) || a.get_long().is_some_and(|l| names.contains(&l))
+    };
+    let found: Vec<(String, Vec<PossibleValue>)> = cmd
         .get_arguments()
-        .map(|a| a.get_id().to_string())
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| {
+            let values = if named(a, RULE_ARGS) {
+                rule_ids()
+            } else if named(a, CAP_ARGS) {
+                cap_names()
+            } else {
+                return None;
+            };
+            Some((a.get_id().to_string(), values))
+        })
         .collect();
-    for id in ids {
-        if RULE_ARGS.contains(&id.as_str()) {
-            cmd = cmd.mut_arg(&id, |a| {
-                a.value_parser(PossibleValuesParser::new(rule_ids()))
-            });
-        } else if CAP_ARGS.contains(&id.as_str()) {
-            cmd = cmd.mut_arg(&id, |a| {
-                a.value_parser(PossibleValuesParser::new(cap_names()))
-            });
-        }
+    for (id, values) in found {
+        cmd = cmd.mut_arg(&id, |a| a.value_parser(PossibleValuesParser::new(values)));
     }
     let subs: Vec<String> = cmd
         .get_subcommands()
@@ -111,12 +116,13 @@ mod tests {
         String::from_utf8(buf).unwrap()
     }
 
+    /// Found by its long flag, whatever the field is called (`fix --rule` is still to come).
     #[test]
     fn a_rule_flag_completes_every_catalog_id_with_its_title() {
         let script = fish(
             Command::new("x").subcommand(
                 Command::new("fix").arg(
-                    Arg::new("rule")
+                    Arg::new("rules")
                         .long("rule")
                         .action(clap::ArgAction::Append),
                 ),
