@@ -40,7 +40,7 @@ pub fn run(args: &ManArgs, mut cli: Command, out: &mut dyn Write) -> Result<Outc
             single(sub)?
         }
     };
-    out.write_all(ascii(&String::from_utf8_lossy(&page)).as_bytes())?;
+    out.write_all(finish(&String::from_utf8_lossy(&page)).as_bytes())?;
     Ok(Outcome::Clean)
 }
 
@@ -60,26 +60,25 @@ const ASCII: &[(char, &str)] = &[
     ('\u{2019}', "'"),
 ];
 
-/// Also keeps only the first of the quote-string preambles every rendered piece starts with.
-fn ascii(page: &str) -> String {
+/// The page as printed: roff's quote-string preamble (two lines every rendered piece starts
+/// with) only once, and typographic characters in their ASCII spelling.
+fn finish(page: &str) -> String {
     let mut out = String::with_capacity(page.len());
-    let mut preamble = 0;
-    let mut tidy = String::with_capacity(page.len());
+    let mut preamble_lines = 0;
     for line in page.lines() {
         if is_preamble(line) {
-            preamble += 1;
-            if preamble > 2 {
+            preamble_lines += 1;
+            if preamble_lines > 2 {
                 continue;
             }
         }
-        tidy.push_str(line);
-        tidy.push('\n');
-    }
-    for c in tidy.chars() {
-        match ASCII.iter().find(|(from, _)| *from == c) {
-            Some((_, to)) => out.push_str(to),
-            None => out.push(c),
+        for c in line.chars() {
+            match ASCII.iter().find(|(from, _)| *from == c) {
+                Some((_, to)) => out.push_str(to),
+                None => out.push(c),
+            }
         }
+        out.push('\n');
     }
     out
 }
@@ -125,6 +124,7 @@ fn whole(cli: &Command) -> std::io::Result<Vec<u8>> {
     Ok(w)
 }
 
+/// A copy of `sub` with the global options hidden: the whole manual lists them once.
 fn without_globals(sub: &Command) -> Command {
     let mut own = sub.clone();
     for id in GLOBAL {
