@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs dropcap's whole test suite on a fresh Debian 12 machine: installs what the tests need
 # (Docker engine, Podman, busybox-static, pscap, iputils ping, strace, docker-compose, clang/libbpf for
-# the BPF object, zsh, fish, man-db and pre-commit),
+# the BPF object, zsh, fish, elvish, man-db and pre-commit),
 # starts containerd and dockerd when the engine is not answering, then runs `cargo test`.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
@@ -21,9 +21,10 @@ have ip || need_pkgs+=(iproute2)
 have clang || need_pkgs+=(clang llvm)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need_pkgs+=(libbpf-dev)
 have bpftool || need_pkgs+=(bpftool)
-# Completion scripts are loaded in zsh and fish; the man page is rendered by man-db's man.
+# Completion scripts are loaded in zsh, fish and elvish; the man page is rendered by man-db's man.
 have zsh || need_pkgs+=(zsh)
 have fish || need_pkgs+=(fish)
+have elvish || need_pkgs+=(elvish)
 have man || need_pkgs+=(man-db)
 have groff || need_pkgs+=(groff-base)
 have git || need_pkgs+=(git)
