@@ -70,6 +70,11 @@ fn bash_script_loads_and_completes() {
         ["NET_RAW"]
     );
     assert_eq!(
+        bash_complete(&s, &["dropcap", "explain", "NET_R"]),
+        ["NET_RAW"]
+    );
+    assert_eq!(bash_complete(&s, &["dropcap", "man", "pro"]), ["profile"]);
+    assert_eq!(
         bash_complete(&s, &["dropcap", "audit", "--policy", "pss-"]),
         ["pss-baseline", "pss-restricted"]
     );
