@@ -755,7 +755,7 @@ impl<'input, T: Input> Scanner<'input, T> {
             }
         }
 
-        if (self.mark.col as isize) < self.indent {
+        if (self.mark.col as isize) < self.indent && !self.lenient_flow_close() {
             return Err(ScanError::new_str(self.mark, "invalid indentation"));
         }
 
@@ -2046,7 +2046,7 @@ impl<'input, T: Input> Scanner<'input, T> {
                 ));
             }
 
-            if (self.mark.col as isize) < self.indent {
+            if (self.mark.col as isize) < self.indent && !self.lenient_quoted_continuation() {
                 return Err(ScanError::new_str(
                     start_mark,
                     "invalid indentation in quoted scalar",
@@ -2283,6 +2283,28 @@ impl<'input, T: Input> Scanner<'input, T> {
 
         self.tokens.push_back(tok);
         Ok(())
+    }
+
+    /// dropcap: the closing `]` or `}` of a flow collection may sit left of the block
+    /// indentation (typically at the column of the key that holds the collection), as libyaml
+    /// and Go's yaml accept. YAML 1.2 forbids it; docker compose and kubectl read such files.
+    /// Flow *content* left of the indentation stays an error (the parser still rejects it in
+    /// `scan_plain_scalar` and in the parser's flow states).
+    fn lenient_flow_close(&self) -> bool {
+        self.flow_level > 0 && matches!(self.input.peek(), ']' | '}')
+    }
+
+    /// dropcap: a continuation line of a multi-line quoted scalar may be indented less than the
+    /// key that holds the scalar, down to the column of the enclosing block collection (its
+    /// parent key or the `-` of its list item), as libyaml and Go's yaml accept. Column 0 stays
+    /// an error, so a top-level key's scalar must still be indented (YAML test suite QB6E).
+    fn lenient_quoted_continuation(&self) -> bool {
+        let col = self.mark.col as isize;
+        let parent = match self.indents.len() {
+            0 | 1 => -1,
+            n => self.indents[n - 2].indent,
+        };
+        col >= 1 && col >= parent
     }
 
     /// Scan for a plain scalar.
