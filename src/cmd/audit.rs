@@ -59,7 +59,7 @@ pub fn run(
         let (workloads, errors) = static_workloads(&args.paths);
         Report::build(args.policy, args.fail_on, None, workloads, errors)
     };
-    report::write(&report, format, style, out)?;
+    report::write(&report, format, style, out, &mut std::io::stderr())?;
     Ok(report.outcome())
 }
 

@@ -94,11 +94,29 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
 
     // DC002: privileged makes every other capability rule moot.
     if w.privileged.value {
+        // Named even though privileged covers them: a reader (and checkov) should see that
+        // SYS_MODULE was asked for, which matters once `privileged` is removed.
+        let added: Vec<String> = w
+            .cap_add
+            .iter()
+            .filter(|e| e.caps.is_some())
+            .map(|e| e.raw.trim().to_string())
+            .collect();
+        let also = if added.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; also adds {} (covered by privileged, kept if privileged is removed)",
+                added.join(", ")
+            )
+        };
         s.emit(
             "DC002",
             None,
             CapSet::all_known(),
-            "runs privileged: every capability, all host devices, no seccomp or AppArmor".into(),
+            format!(
+                "runs privileged: every capability, all host devices, no seccomp or AppArmor{also}"
+            ),
             remedy::unprivileged(w),
             w.privileged.location.clone(),
         );
@@ -304,6 +322,30 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
                 e.location.clone(),
             );
         }
+    }
+
+    // DC014: PSS restricted asks for allowPrivilegeEscalation: false everywhere, even where
+    // nothing is left to regain (DC011's reason to stay quiet does not apply to a standard).
+    let nnp_setting = w.no_new_privileges.as_ref();
+    if !nnp_setting.is_some_and(|s| s.value) {
+        let set_true = nnp_setting.is_some();
+        let message = match (w.syntax, set_true) {
+            (Syntax::Kubernetes, true) => "allowPrivilegeEscalation is true; PSS restricted requires false on every container".to_string(),
+            (Syntax::Kubernetes, false) => "allowPrivilegeEscalation is not set (unset means true); PSS restricted requires false on every container".to_string(),
+            (_, true) => "no-new-privileges is false; PSS restricted's equivalent requires no-new-privileges:true".to_string(),
+            (_, false) => "no-new-privileges is not set; PSS restricted's equivalent requires no-new-privileges:true".to_string(),
+        };
+        s.emit(
+            "DC014",
+            None,
+            effective,
+            message,
+            remedy::no_new_privileges(w),
+            nnp_setting
+                .and_then(|s| s.location.clone())
+                .or_else(|| w.context_location.clone())
+                .or_else(|| w.location.clone()),
+        );
     }
 
     // DC011: setuid binaries could regain what the bounding set still holds.

@@ -123,7 +123,9 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             w.location = Some(ctx.loc(c.pos));
             w.host_network = host_network;
 
-            let sc = c.get("securityContext");
+            let sc_entry = c.get_entry("securityContext");
+            w.context_location = sc_entry.map(|(k, _)| ctx.loc(k.pos));
+            let sc = sc_entry.map(|(_, v)| v);
             if let Some(v) = sc {
                 super::map_shape("securityContext", v, &mut problems);
             }

@@ -160,6 +160,8 @@ pub struct Workload {
     pub location: Option<Location>,
     /// Where the capability settings belong (the `capabilities:` / `cap_add:` key), if present.
     pub caps_location: Option<Location>,
+    /// Kubernetes: the container's `securityContext:` key, where a missing setting belongs.
+    pub context_location: Option<Location>,
     pub cap_add: Vec<CapEntry>,
     pub cap_drop: Vec<CapEntry>,
     /// Kubernetes only: whether `securityContext.capabilities` exists at all (PSS restricted
@@ -198,6 +200,7 @@ impl Workload {
             syntax,
             location: None,
             caps_location: None,
+            context_location: None,
             cap_add: Vec::new(),
             cap_drop: Vec::new(),
             has_caps_block: false,
