@@ -17,30 +17,228 @@ pub enum DocKind {
 }
 
 pub fn classify(root: &Node) -> DocKind {
+    classify_why(root).0
+}
+
+/// Top-level keys of the compose specification; docker compose refuses any other (except
+/// `x-*`), which is what tells a compose file from an API dump that happens to have `services`.
+const COMPOSE_TOP: &[&str] = &[
+    "version", "name", "services", "networks", "volumes", "configs", "secrets", "include", "models",
+];
+
+/// Service keys of the compose specification (a service needs at least one to be a service).
+const COMPOSE_SERVICE: &[&str] = &[
+    "annotations",
+    "attach",
+    "blkio_config",
+    "build",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "command",
+    "configs",
+    "container_name",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "depends_on",
+    "deploy",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extends",
+    "external_links",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "ipc",
+    "isolation",
+    "labels",
+    "label_file",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "network_mode",
+    "networks",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "ports",
+    "post_start",
+    "pre_stop",
+    "privileged",
+    "profiles",
+    "provider",
+    "pull_policy",
+    "read_only",
+    "restart",
+    "runtime",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "use_api_socket",
+    "user",
+    "userns_mode",
+    "uts",
+    "volumes",
+    "volumes_from",
+    "working_dir",
+];
+
+/// What a document is, and when it is none of the kinds dropcap audits, why not (for
+/// `--verbose`): a skipped document must never be a silent guess.
+pub fn classify_why(root: &Node) -> (DocKind, Option<String>) {
+    if root.is_null() {
+        return (DocKind::Unknown, None);
+    }
     if root.is_map() {
         if root.get("apiVersion").is_some() && root.get("kind").is_some() {
-            return DocKind::Kubernetes;
+            return (DocKind::Kubernetes, None);
         }
-        if root.get("HostConfig").is_some_and(Node::is_map) {
-            return DocKind::Inspect;
+        if root.get("HostConfig").is_some() {
+            return inspect_object(root);
         }
         if let Some(s) = root.get("services") {
-            if s.is_map() || s.is_null() {
-                return DocKind::Compose;
-            }
+            return compose(root, s);
         }
-        return DocKind::Unknown;
+        return (
+            DocKind::Unknown,
+            Some("no apiVersion and kind, no compose services, no HostConfig".into()),
+        );
     }
     if let Some(first) = root.items().first() {
-        if first.get("HostConfig").is_some_and(Node::is_map) {
-            return DocKind::Inspect;
+        if first.get("HostConfig").is_some() {
+            return inspect_object(first);
         }
         if first.get("apiVersion").is_some() && first.get("kind").is_some() {
             // A bare JSON array of objects (some tools emit that instead of a `List`).
-            return DocKind::Kubernetes;
+            return (DocKind::Kubernetes, None);
         }
     }
-    DocKind::Unknown
+    let what = if root.is_seq() { "a list" } else { "a scalar" };
+    (
+        DocKind::Unknown,
+        Some(format!(
+            "{what}, not a map with apiVersion and kind, compose services or HostConfig"
+        )),
+    )
+}
+
+/// `docker inspect` output has `HostConfig` with the container's settings and a `State`
+/// object; `GET /containers/json` (what `docker ps` reads) has a two-key `HostConfig`, a
+/// `State` string and `Names`, and no capabilities at all: auditing it as inspect output would
+/// report Docker's default set for every container, whatever they really run with.
+fn inspect_object(obj: &Node) -> (DocKind, Option<String>) {
+    let hc = obj.get("HostConfig");
+    if !hc.is_some_and(Node::is_map) {
+        return (
+            DocKind::Unknown,
+            Some("HostConfig is not a map".to_string()),
+        );
+    }
+    let state_is_text = obj.get("State").is_some_and(|s| s.as_text().is_some());
+    let has_settings = hc.is_some_and(|h| {
+        ["CapAdd", "CapDrop", "Privileged", "SecurityOpt"]
+            .iter()
+            .any(|k| h.get(k).is_some())
+    });
+    if (state_is_text || obj.get("Names").is_some()) && !has_settings {
+        return (
+            DocKind::Unknown,
+            Some(
+                "a container list (GET /containers/json, as `docker ps` reads it), not inspect output: it holds no capabilities; audit `docker inspect $(docker ps -q)` instead"
+                    .to_string(),
+            ),
+        );
+    }
+    (DocKind::Inspect, None)
+}
+
+fn compose(root: &Node, services: &Node) -> (DocKind, Option<String>) {
+    let super::tree::Kind::Map(pairs) = &root.kind else {
+        return (DocKind::Unknown, None);
+    };
+    if let Some(k) = pairs
+        .iter()
+        .filter_map(|(k, _)| k.as_str())
+        .find(|k| !k.starts_with("x-") && *k != "<<" && !COMPOSE_TOP.contains(k))
+    {
+        return (
+            DocKind::Unknown,
+            Some(format!(
+                "a `services` key, but `{k}` is not a compose top-level key (docker compose would refuse it)"
+            )),
+        );
+    }
+    if services.is_null() {
+        return (DocKind::Compose, None);
+    }
+    if !services.is_map() {
+        return (
+            DocKind::Unknown,
+            Some("`services` is not a map of services".to_string()),
+        );
+    }
+    let entries = services.entries();
+    if entries.is_empty() {
+        return (DocKind::Compose, None);
+    }
+    // Wrongly shaped services next to real ones are the compose reader's errors to report;
+    // a `services` map in which no entry is a service is not compose at all.
+    let is_service = |v: &Node| {
+        v.entries().iter().any(|(k, _)| {
+            k.as_str()
+                .is_some_and(|k| COMPOSE_SERVICE.contains(&k) || k.starts_with("x-"))
+        })
+    };
+    let empty = |v: &Node| v.is_null() || (v.is_map() && v.entries().is_empty());
+    if entries.iter().any(|(_, v)| is_service(v)) || entries.iter().all(|(_, v)| empty(v)) {
+        (DocKind::Compose, None)
+    } else {
+        (
+            DocKind::Unknown,
+            Some(
+                "a `services` map, but no entry has a compose service key (image, build, ...)"
+                    .to_string(),
+            ),
+        )
+    }
 }
 
 /// Offset of a NUL byte in the first 8 KiB, the test git and ripgrep use for "binary".

@@ -52,9 +52,29 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         | "ReplicaSet"
         | "ReplicationController"
         | "Job" => &["spec", "template"],
+        // OpenShift's DeploymentConfig has the same pod template as a Deployment.
+        "DeploymentConfig" => &["spec", "template"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template"],
         "PodTemplate" => &["template"],
-        _ => return,
+        // Argo Rollouts, Knative Services and other custom resources that embed a pod
+        // template where a Deployment has it: their containers run like a Deployment's.
+        _ if obj
+            .path(&["spec", "template", "spec"])
+            .is_some_and(|p| p.get("containers").is_some()) =>
+        {
+            out.notes.push(format!(
+                "{}: note: {kind} is not a kind dropcap knows; audited the pod template at its spec.template.spec",
+                ctx.loc(obj.pos)
+            ));
+            &["spec", "template"]
+        }
+        _ => {
+            out.skipped.push(format!(
+                "{}: skipped: kind {kind} has no pod template",
+                ctx.loc(obj.pos)
+            ));
+            return;
+        }
     };
     let (pod, pod_meta) = if template.is_empty() {
         (obj.get("spec"), None)

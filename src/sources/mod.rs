@@ -65,6 +65,8 @@ pub struct Loaded {
     pub notes: Vec<String>,
     /// The text failed to parse and holds `{{ ... }}`: most likely an unrendered template.
     pub template: bool,
+    /// Documents and objects skipped as not auditable, and why (`--verbose` prints them).
+    pub skipped: Vec<String>,
 }
 
 impl Loaded {
@@ -312,7 +314,11 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
                 break;
             }
         };
-        let kind = detect::classify(&doc.root);
+        let (kind, why) = detect::classify_why(&doc.root);
+        if let Some(why) = why {
+            out.skipped
+                .push(format!("{}: skipped: {why}", ctx.loc(doc.root.pos)));
+        }
         let before = out.workloads.len();
         match kind {
             DocKind::Compose => compose::read(&ctx, &doc.root, &mut out),
