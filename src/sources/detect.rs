@@ -1,7 +1,7 @@
 //! What a document is, decided by its content: people name compose files `stack.yml` and keep
 //! manifests without extensions, so names are only a hint for which files to open at all.
 
-use super::tree::Node;
+use super::tree::{Node, Pos};
 use serde::Serialize;
 use std::path::Path;
 
@@ -241,9 +241,77 @@ fn compose(root: &Node, services: &Node) -> (DocKind, Option<String>) {
     }
 }
 
-/// Offset of a NUL byte in the first 8 KiB, the test git and ripgrep use for "binary".
+/// Offset of a NUL byte in the first 8 KiB, the test git and ripgrep use for "binary". Text
+/// in UTF-16 or UTF-32 with a byte order mark (valid YAML) is full of NUL bytes and is not
+/// binary.
 pub fn binary_offset(bytes: &[u8]) -> Option<usize> {
+    if wide_encoding(bytes).is_some() {
+        return None;
+    }
     bytes.iter().take(8192).position(|&b| b == 0)
+}
+
+/// UTF-16/32 byte order marks, as YAML 1.2 (5.2) detects encodings; the bool is little-endian.
+fn wide_encoding(bytes: &[u8]) -> Option<(usize, bool)> {
+    match bytes {
+        [0, 0, 0xFE, 0xFF, ..] => Some((4, false)),
+        [0xFF, 0xFE, 0, 0, ..] => Some((4, true)),
+        [0xFE, 0xFF, ..] => Some((2, false)),
+        [0xFF, 0xFE, ..] => Some((2, true)),
+        _ => None,
+    }
+}
+
+/// Text in UTF-16 or UTF-32 with a byte order mark, decoded; `None` for anything else. An
+/// invalid code unit is an error at its position (line and column in characters).
+pub fn decode_wide(bytes: &[u8]) -> Option<Result<String, (Pos, String)>> {
+    let (width, little) = wide_encoding(bytes)?;
+    let body = &bytes[width..];
+    let unit = |c: &[u8]| -> u32 {
+        let mut v = 0u32;
+        if little {
+            for &b in c.iter().rev() {
+                v = (v << 8) | u32::from(b);
+            }
+        } else {
+            for &b in c {
+                v = (v << 8) | u32::from(b);
+            }
+        }
+        v
+    };
+    let mut out = String::with_capacity(body.len() / width);
+    let bad = |out: &str| {
+        let line = out.matches('\n').count() + 1;
+        let col = out.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Err((
+            Pos {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                col: u32::try_from(col).unwrap_or(u32::MAX),
+            },
+            format!("invalid UTF-{}", width * 8),
+        ))
+    };
+    if body.len() % width != 0 {
+        return Some(bad(&out));
+    }
+    if width == 4 {
+        for c in body.chunks_exact(4) {
+            match char::from_u32(unit(c)) {
+                Some(ch) => out.push(ch),
+                None => return Some(bad(&out)),
+            }
+        }
+    } else {
+        let units = body.chunks_exact(2).map(|c| unit(c) as u16);
+        for r in char::decode_utf16(units) {
+            match r {
+                Ok(ch) => out.push(ch),
+                Err(_) => return Some(bad(&out)),
+            }
+        }
+    }
+    Some(Ok(out))
 }
 
 /// Extensions always parsed when found in a directory.

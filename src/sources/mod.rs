@@ -281,6 +281,12 @@ pub fn load_reader(name: &Path, reader: impl Read) -> Loaded {
 
 /// Audits bytes: refuses binary data and invalid UTF-8 with a position, then parses.
 pub fn load_bytes(name: &Path, bytes: &[u8]) -> Loaded {
+    if let Some(decoded) = detect::decode_wide(bytes) {
+        return match decoded {
+            Ok(text) => load_text(name, &text),
+            Err((pos, message)) => Loaded::error(SourceError::at(name, pos, message)),
+        };
+    }
     if let Some(i) = detect::binary_offset(bytes) {
         let pos = byte_pos(&bytes[..i]);
         return Loaded::error(SourceError::at(
@@ -353,16 +359,68 @@ fn documents(text: &str) -> Box<dyn Iterator<Item = Result<tree::Doc, tree::Tree
     if !json::starts_like_json(text) {
         return Box::new(tree::documents(text));
     }
-    let mut docs = json::documents(text);
-    match docs.next() {
-        None => Box::new(std::iter::empty()),
-        Some(Ok(d)) => Box::new(std::iter::once(Ok(d)).chain(docs)),
-        Some(Err(e)) => {
-            if text.len() <= YAML_FALLBACK_MAX && tree::documents(text).all(|d| d.is_ok()) {
-                Box::new(tree::documents(text))
-            } else {
-                Box::new(std::iter::once(Err(e)))
+    Box::new(JsonFirst {
+        text,
+        json: Some(json::documents(text)),
+        yaml: None,
+        read: 0,
+    })
+}
+
+/// A text that starts like JSON: read with the JSON reader while it is JSON, and when it stops
+/// being JSON (flow YAML such as `{a: 1}`, or a JSON document followed by `---` and YAML
+/// documents), re-read with the YAML parser from the start, skipping the documents already
+/// read, so nothing after the first non-JSON byte is lost. Only small texts are re-read (the
+/// YAML scanner's memory grows with flow content); a large one gets the JSON reader's error.
+struct JsonFirst<'a> {
+    text: &'a str,
+    json: Option<json::Docs<'a>>,
+    yaml: Option<tree::Docs<'a>>,
+    /// Documents already handed out.
+    read: usize,
+}
+
+impl Iterator for JsonFirst<'_> {
+    type Item = Result<tree::Doc, tree::TreeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(yaml) = self.yaml.as_mut() {
+            return yaml.next();
+        }
+        let json = self.json.as_mut()?;
+        let json_err = match json.next()? {
+            Ok(d) => {
+                self.read += 1;
+                return Some(Ok(d));
             }
+            Err(e) => e,
+        };
+        self.json = None;
+        if self.text.len() > YAML_FALLBACK_MAX {
+            return Some(Err(json_err));
+        }
+        let mut yaml = tree::documents(self.text);
+        for _ in 0..self.read {
+            match yaml.next() {
+                Some(Ok(_)) => {}
+                // The YAML parser reads the same prefix differently (JSON values separated
+                // only by whitespace): the JSON reader's account stands.
+                _ => return Some(Err(json_err)),
+            }
+        }
+        match yaml.next() {
+            // Neither reader accepts it: the one that got further knows where it breaks
+            // (`{a: [}` fails at its second byte as JSON, at the `}` as YAML).
+            Some(Err(yaml_err)) => {
+                let later =
+                    (yaml_err.pos.line, yaml_err.pos.col) > (json_err.pos.line, json_err.pos.col);
+                Some(Err(if later { yaml_err } else { json_err }))
+            }
+            Some(Ok(d)) => {
+                self.yaml = Some(yaml);
+                Some(Ok(d))
+            }
+            None => Some(Err(json_err)),
         }
     }
 }
