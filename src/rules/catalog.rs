@@ -19,7 +19,7 @@ impl RuleInfo {
     }
 }
 
-static RULES: [RuleInfo; 14] = [
+static RULES: [RuleInfo; 15] = [
     RuleInfo {
         id: "DC001",
         title: "invalid-capability",
@@ -131,6 +131,14 @@ static RULES: [RuleInfo; 14] = [
         standards: &["PSS restricted", "CIS Kubernetes 5.2.6"],
         policies: &[PssRestricted],
         help: "PSS restricted requires allowPrivilegeEscalation: false on every container (init and ephemeral containers included), whatever capabilities it keeps; unset means true. Compose and inspect workloads are held to the equivalent no-new-privileges:true.",
+    },
+    RuleInfo {
+        id: "DC015",
+        title: "cap-prefix-in-kubernetes",
+        severity: Severity::Medium,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "Kubernetes capability names take no CAP_ prefix: containerd's CRI plugin prefixes every name again, so drop: [CAP_NET_RAW] drops nothing and add: [CAP_SYS_ADMIN] adds nothing, while CRI-O accepts both. dropcap counts such a drop as not dropped and such an add as added.",
     },
 ];
 

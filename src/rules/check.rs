@@ -3,7 +3,7 @@
 use super::remedy;
 use super::{rule_info, Finding, Policy, Severity, WorkloadRef};
 use crate::caps::{parse_cap, Cap, CapSet, Risk};
-use crate::workload::{CapEntry, Location, Syntax, Workload};
+use crate::workload::{CapEntry, Location, Runtime, Syntax, Workload};
 
 /// PSS compares strings exactly: in a Kubernetes manifest `CAP_CHOWN` or `chown` is not on the
 /// allow-list. Elsewhere the spelling is the engine's business (Docker's API itself reports
@@ -88,6 +88,38 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
             CapSet::EMPTY,
             message,
             remediation,
+            e.location.clone(),
+        );
+    }
+
+    // DC015: `CAP_` in a Kubernetes list means different things to containerd and CRI-O.
+    for (e, adding) in w
+        .cap_add
+        .iter()
+        .map(|e| (e, true))
+        .chain(w.cap_drop.iter().map(|e| (e, false)))
+        .filter(|(e, _)| e.cri_prefixed)
+    {
+        let Some(cap) = e.caps.and_then(|c| c.iter().next()) else {
+            continue;
+        };
+        let list = if adding { "add" } else { "drop" };
+        let stance = if adding {
+            "dropcap counts it as added"
+        } else {
+            "dropcap counts it as kept"
+        };
+        s.emit(
+            "DC015",
+            None,
+            CapSet::EMPTY.with(cap),
+            format!(
+                "{list} '{}': {}; {}; {stance}",
+                e.raw.trim(),
+                crate::workload::cri_prefix_effect(Runtime::Containerd, adding, &cap.name()),
+                crate::workload::cri_prefix_effect(Runtime::Crio, adding, &cap.name()),
+            ),
+            remedy::rename(w, e.raw.trim(), &cap.name()),
             e.location.clone(),
         );
     }

@@ -229,7 +229,15 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
 
 fn cap_entries(ctx: &Ctx, list: Option<&Node>) -> Vec<CapEntry> {
     let items = list.map(Node::items).unwrap_or(&[]);
-    ctx.cap_entries(items.iter().filter_map(|n| Some((n.as_text()?, n.pos))))
+    let mut entries = ctx.cap_entries(items.iter().filter_map(|n| Some((n.as_text()?, n.pos))));
+    for e in &mut entries {
+        e.cri_prefixed = e.caps.is_some()
+            && e.raw
+                .trim()
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("cap_"));
+    }
+    entries
 }
 
 /// Suppressions from annotations, read once per object (not once per container: a hostile

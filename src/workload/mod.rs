@@ -96,6 +96,29 @@ pub struct CapEntry {
     pub caps: Option<CapSet>,
     pub is_all: bool,
     pub location: Option<Location>,
+    /// Kubernetes only: written with the `CAP_` prefix, which the CRI runtimes treat
+    /// differently (see [`cri_prefix_effect`]).
+    #[serde(skip)]
+    pub cri_prefixed: bool,
+}
+
+/// What a CRI runtime does with a `CAP_`-prefixed name in a Kubernetes capability list, from
+/// their sources: containerd's CRI plugin writes `"CAP_" + strings.ToUpper(name)` for every
+/// entry, so `CAP_NET_RAW` becomes `CAP_CAP_NET_RAW`: dropping it removes nothing, and adding
+/// it hands runc a name it ignores with a warning. CRI-O prefixes only names without a `cap_`
+/// prefix (any case) and upper-cases them later, so `CAP_NET_RAW` and `cap_net_raw` work.
+/// Both upper-case unprefixed names (`net_raw` works) and match `ALL` in any case.
+pub fn cri_prefix_effect(runtime: Runtime, adding: bool, cap: &str) -> String {
+    match (runtime, adding) {
+        (Runtime::Crio, true) => format!("CRI-O adds {cap}"),
+        (Runtime::Crio, false) => format!("CRI-O drops {cap}"),
+        (_, true) => format!(
+            "containerd passes CAP_CAP_{cap}, which runc ignores with a warning: nothing is added"
+        ),
+        (_, false) => format!(
+            "containerd looks for CAP_CAP_{cap}, finds nothing to drop: {cap} stays"
+        ),
+    }
 }
 
 impl CapEntry {
@@ -112,6 +135,7 @@ impl CapEntry {
             caps,
             is_all,
             location,
+            cri_prefixed: false,
         }
     }
 }
@@ -238,7 +262,9 @@ impl Workload {
             self.runtime.default_caps(),
             self.added(),
             self.adds_all(),
-            union_named(&self.cap_drop),
+            // A `CAP_`-prefixed drop is dropped by CRI-O but not by containerd: the worst
+            // case counts (an add counts as added, since CRI-O adds it).
+            union_named(self.cap_drop.iter().filter(|e| !e.cri_prefixed)),
             self.drops_all(),
             self.privileged.value,
         )
@@ -308,9 +334,8 @@ impl Workload {
 
 /// The capabilities an `ALL`-free reading of the list names; Moby matches `ALL` as a literal
 /// next to named entries, so effective-set arithmetic needs the named ones on their own.
-fn union_named(entries: &[CapEntry]) -> CapSet {
+fn union_named<'a>(entries: impl Iterator<Item = &'a CapEntry>) -> CapSet {
     entries
-        .iter()
         .filter(|e| !e.is_all)
         .filter_map(|e| e.caps)
         .fold(CapSet::EMPTY, CapSet::union)
