@@ -19,7 +19,7 @@ impl RuleInfo {
     }
 }
 
-static RULES: [RuleInfo; 15] = [
+static RULES: [RuleInfo; 16] = [
     RuleInfo {
         id: "DC001",
         title: "invalid-capability",
@@ -139,6 +139,14 @@ static RULES: [RuleInfo; 15] = [
         standards: &[],
         policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
         help: "Kubernetes capability names take no CAP_ prefix: containerd's CRI plugin prefixes every name again, so drop: [CAP_NET_RAW] drops nothing and add: [CAP_SYS_ADMIN] adds nothing, while CRI-O accepts both. dropcap counts such a drop as not dropped and such an add as added.",
+    },
+    RuleInfo {
+        id: "DC016",
+        title: "added-capability-not-effective",
+        severity: Severity::Low,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "A capability is added to a container that runs as a non-root user: neither Docker nor containerd nor CRI-O sets ambient capabilities, so the process starts with an empty effective set and the add only widens the bounding set. Give the binary a file capability (setcap) or run as root with drop ALL; for ports below 1024 set net.ipv4.ip_unprivileged_port_start instead.",
     },
 ];
 

@@ -243,6 +243,60 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
         }
     }
 
+    // DC016: an add that a non-root process never gets in its effective set.
+    if let Some(who) = w.non_root() {
+        let nnp = w.no_new_privileges.as_ref().is_some_and(|s| s.value);
+        for e in w.cap_add.iter().filter(|e| !e.is_all) {
+            let Some(cap) = e.caps.and_then(|c| c.iter().next()) else {
+                continue;
+            };
+            // A running container says what really happened: a process that holds it (a
+            // file capability, an image that switches users itself) makes the add effective.
+            if w.processes.iter().any(|p| p.effective.contains(cap)) {
+                continue;
+            }
+            let seen = if w.processes.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (confirmed: none of its {} processes has it in CapEff)",
+                    w.processes.len()
+                )
+            };
+            let ways = if nnp {
+                "no-new-privileges also stops file capabilities, so nothing in it can use it"
+                    .to_string()
+            } else {
+                format!(
+                    "only a binary with the file capability (setcap cap_{}+ep) can use it",
+                    cap.name().to_ascii_lowercase()
+                )
+            };
+            let port = if cap == Cap::NET_BIND_SERVICE {
+                "; for ports below 1024 set net.ipv4.ip_unprivileged_port_start=0 instead"
+            } else {
+                ""
+            };
+            s.emit(
+                "DC016",
+                None,
+                CapSet::EMPTY.with(cap),
+                format!(
+                    "adds {cap}, but the container runs as {who}: it is not effective{seen}; {ways}{port}"
+                ),
+                if nnp {
+                    remedy::remove_add(w, e.raw.trim())
+                } else {
+                    format!(
+                        "{} (or run as root with it as the only capability, or give the binary the file capability)",
+                        remedy::remove_add(w, e.raw.trim())
+                    )
+                },
+                e.location.clone(),
+            );
+        }
+    }
+
     // DC007 / DC008: drop ALL.
     let has_literal_all = w.cap_drop.iter().any(|e| e.raw.trim() == "ALL");
     let drops_all = if s.policy == Policy::PssRestricted {

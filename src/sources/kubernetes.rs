@@ -182,6 +182,11 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                     &mut problems,
                 );
             }
+            w.run_as_non_root = sc
+                .and_then(|s| s.get("runAsNonRoot"))
+                .or(pod_sc.and_then(|s| s.get("runAsNonRoot")))
+                .and_then(Node::as_bool)
+                .unwrap_or(false);
             let uid = sc.and_then(|s| s.get("runAsUser")).or(pod_user);
             let gid = sc.and_then(|s| s.get("runAsGroup")).or(pod_group);
             w.user = match (uid.and_then(Node::as_text), gid.and_then(Node::as_text)) {

@@ -115,9 +115,9 @@ pub fn cri_prefix_effect(runtime: Runtime, adding: bool, cap: &str) -> String {
         (_, true) => format!(
             "containerd passes CAP_CAP_{cap}, which runc ignores with a warning: nothing is added"
         ),
-        (_, false) => format!(
-            "containerd looks for CAP_CAP_{cap}, finds nothing to drop: {cap} stays"
-        ),
+        (_, false) => {
+            format!("containerd looks for CAP_CAP_{cap}, finds nothing to drop: {cap} stays")
+        }
     }
 }
 
@@ -193,6 +193,8 @@ pub struct Workload {
     pub has_caps_block: bool,
     pub privileged: Setting<bool>,
     pub user: Option<String>,
+    /// Kubernetes `runAsNonRoot: true` (container or pod): the image's user, never uid 0.
+    pub run_as_non_root: bool,
     /// Docker `no-new-privileges` / Kubernetes `allowPrivilegeEscalation: false`.
     pub no_new_privileges: Option<Setting<bool>>,
     pub sysctls: BTreeMap<String, Setting<String>>,
@@ -233,6 +235,7 @@ impl Workload {
                 location: None,
             },
             user: None,
+            run_as_non_root: false,
             no_new_privileges: None,
             sysctls: BTreeMap::new(),
             observed_sysctls: BTreeMap::new(),
@@ -314,6 +317,24 @@ impl Workload {
         match user.split_once(':') {
             Some((_, g)) => g.parse().ok(),
             None => user.parse().ok(),
+        }
+    }
+
+    /// Who the process runs as when that is known not to be root: `uid 1000` or "a non-root
+    /// user" (`runAsNonRoot`). Neither Docker nor the CRI runtimes set ambient capabilities, so
+    /// such a process starts with an empty effective set whatever was added.
+    pub fn non_root(&self) -> Option<String> {
+        let uid = self
+            .user
+            .as_deref()
+            .map(|u| u.split(':').next().unwrap_or("").trim());
+        match uid.map(str::parse::<u64>) {
+            Some(Ok(0)) => None,
+            Some(Ok(n)) => Some(format!("uid {n}")),
+            // A name: only the image knows its uid (unless it says root).
+            Some(Err(_)) if uid == Some("root") => None,
+            _ if self.run_as_non_root => Some("a non-root user (runAsNonRoot)".to_string()),
+            _ => None,
         }
     }
 
