@@ -434,7 +434,7 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn too_large(len: u64) -> String {
+pub(crate) fn too_large(len: u64) -> String {
     format!(
         "file is {:.1} MiB; dropcap reads inputs up to {} MiB (split it into smaller files)",
         len as f64 / 1048576.0,
