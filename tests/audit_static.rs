@@ -316,7 +316,7 @@ fn verbose_says_why_a_document_was_skipped() {
     for needle in [
         "services-api-dump.json:1:1: skipped: a `services` key, but `routers` is not a compose top-level key",
         "docker-ps-list.json:1:1: skipped: a container list (GET /containers/json",
-        "pod-template-kinds.yaml:29:1: skipped: kind Service has no pod template",
+        "pod-template-kinds.yaml:28:1: skipped: kind Service has no pod template",
         "pod-template-kinds.yaml:15:1: note: Rollout is not a kind dropcap knows",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in\n{err}");
