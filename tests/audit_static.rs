@@ -246,7 +246,10 @@ fn errors_go_to_stderr_in_every_format() {
         let text = String::from_utf8(out.stdout).unwrap();
         if format != "table" {
             // The document keeps them too.
-            assert!(text.contains("while parsing a flow sequence"), "{format}: {text}");
+            assert!(
+                text.contains("while parsing a flow sequence"),
+                "{format}: {text}"
+            );
         }
     }
 }
@@ -283,7 +286,11 @@ fn hidden_directories_are_counted_and_audited_with_hidden() {
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    securityContext: {privileged: true}\n",
     )
     .unwrap();
-    std::fs::write(d.join(".deploy/k8s/svc.yml"), "apiVersion: v1\nkind: Service\n").unwrap();
+    std::fs::write(
+        d.join(".deploy/k8s/svc.yml"),
+        "apiVersion: v1\nkind: Service\n",
+    )
+    .unwrap();
     std::fs::write(d.join(".git/config.yaml"), "services: {}\n").unwrap();
     let out = dropcap().args(["audit"]).arg(d).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -293,7 +300,11 @@ fn hidden_directories_are_counted_and_audited_with_hidden() {
             && err.contains(".deploy/k8s/pod.yaml; --hidden audits them"),
         "{err}"
     );
-    let out = dropcap().args(["audit", "--hidden"]).arg(d).output().unwrap();
+    let out = dropcap()
+        .args(["audit", "--hidden"])
+        .arg(d)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("critical DC002"), "{text}");

@@ -367,6 +367,68 @@ mod tests {
         assert_eq!(kind("just text"), DocKind::Unknown);
     }
 
+    fn why(text: &str) -> (DocKind, Option<String>) {
+        classify_why(&documents(text).next().unwrap().unwrap().root)
+    }
+
+    #[test]
+    fn compose_is_told_by_its_keys_not_by_a_services_key() {
+        // traefik's raw data and istio's config dump: not compose, and --verbose says why.
+        let (k, w) =
+            why("{\"routers\": {}, \"services\": {\"a@file\": {\"status\": \"enabled\"}}}");
+        assert_eq!(k, DocKind::Unknown);
+        assert!(w
+            .unwrap()
+            .contains("`routers` is not a compose top-level key"));
+        let (k, w) = why("services:\n  a: {vips: [x], endpoints: {}}\n");
+        assert_eq!(k, DocKind::Unknown);
+        assert!(w.unwrap().contains("no entry has a compose service key"));
+        // Compose with extensions, empty services, and a wrongly shaped service next to a
+        // real one (the compose reader reports it).
+        assert_eq!(
+            kind("version: '3'\nx-common: &c {restart: always}\nname: s\nservices:\n  a: {<<: *c, image: x}\n"),
+            DocKind::Compose
+        );
+        assert_eq!(kind("services:\n  a: {}\n  b:\n"), DocKind::Compose);
+        assert_eq!(
+            kind("services:\n  a: x\n  b: {image: y}\n"),
+            DocKind::Compose
+        );
+    }
+
+    #[test]
+    fn a_container_list_is_not_inspect_output() {
+        let (k, w) = why("[{\"Id\": \"a\", \"Names\": [\"/w\"], \"State\": \"running\", \"HostConfig\": {\"NetworkMode\": \"bridge\"}}]");
+        assert_eq!(k, DocKind::Unknown);
+        assert!(w.unwrap().contains("GET /containers/json"));
+        assert_eq!(
+            kind("[{\"Id\": \"a\", \"State\": {\"Running\": true}, \"HostConfig\": {\"CapAdd\": null}}]"),
+            DocKind::Inspect
+        );
+    }
+
+    #[test]
+    fn utf16_and_utf32_with_a_bom_are_text() {
+        let t = "a: 1\nb: é\n";
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(t.encode_utf16().flat_map(u16::to_le_bytes));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(t.encode_utf16().flat_map(u16::to_be_bytes));
+        let mut b32 = vec![0, 0, 0xFE, 0xFF];
+        b32.extend(t.chars().flat_map(|c| (c as u32).to_be_bytes()));
+        for bytes in [&le, &be, &b32] {
+            assert_eq!(binary_offset(bytes), None);
+            assert_eq!(decode_wide(bytes).unwrap().unwrap(), t);
+        }
+        // A lone surrogate: an error at its line and column.
+        let mut bad = vec![0xFF, 0xFE];
+        bad.extend("a: 1\nb: ".encode_utf16().flat_map(u16::to_le_bytes));
+        bad.extend(0xD800u16.to_le_bytes());
+        let (pos, msg) = decode_wide(&bad).unwrap().unwrap_err();
+        assert_eq!((pos.line, pos.col, msg.as_str()), (2, 4, "invalid UTF-16"));
+        assert!(decode_wide(b"a: 1\n").is_none());
+    }
+
     #[test]
     fn sniffing() {
         assert!(looks_like_config("# c\nservices:\n  a: {}\n"));

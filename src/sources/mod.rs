@@ -567,6 +567,38 @@ mod tests {
     }
 
     #[test]
+    fn a_json_document_followed_by_yaml_documents_loses_none() {
+        let text = "{\"a\": 1}\n---\nb: [x]\n---\nc: 3\n";
+        let docs: Vec<_> = documents(text).collect::<Result<_, _>>().unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[2].root.get("c").unwrap().pos, Pos { line: 5, col: 4 });
+    }
+
+    #[test]
+    fn flow_yaml_errors_are_where_the_yaml_breaks() {
+        let e = documents("{a: 1,\n b: [x}\n")
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(e.pos.line, 2, "{e:?}");
+        // Broken JSON keeps the JSON reader's position when it got further.
+        let e = documents("{\"a\": [1, 2,, 3]}")
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!((e.pos.line, e.pos.col), (1, 13), "{e:?}");
+    }
+
+    #[test]
+    fn cr_only_json_counts_lines_like_yaml() {
+        let text = "{\"a\":\r \"x\",\r\"b\": [\r\r  1]}";
+        let json = json::documents(text).next().unwrap().unwrap().root;
+        let yaml = tree::documents(text).next().unwrap().unwrap().root;
+        for r in [&json, &yaml] {
+            assert_eq!(r.get("a").unwrap().pos, Pos { line: 2, col: 2 });
+            assert_eq!(r.get("b").unwrap().items()[0].pos, Pos { line: 5, col: 3 });
+        }
+    }
+
+    #[test]
     fn positions_of_invalid_utf8_and_nul() {
         let l = load_bytes(Path::new("f"), b"a: 1\nb: \xff\n");
         assert_eq!(l.errors[0].line, Some(2));
