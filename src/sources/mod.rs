@@ -316,7 +316,7 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
             Ok(d) => d,
             Err(e) => {
                 out.errors.push(SourceError::at(name, e.pos, e.message));
-                out.template = text.contains("{{") && text.contains("}}");
+                out.template = has_template_expressions(text);
                 break;
             }
         };
@@ -346,7 +346,19 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
             break;
         }
     }
+    if !out.workloads.is_empty() && has_template_expressions(text) {
+        // Valid YAML with `{{ }}` only inside strings: audited as written, but the rendered
+        // chart may differ, and the reader must know the findings are about the template.
+        out.notes.push(format!(
+            "{}: note: holds template expressions ({{{{ ... }}}}); audited as written, audit the rendered output too",
+            name.display()
+        ));
+    }
     out
+}
+
+fn has_template_expressions(text: &str) -> bool {
+    text.find("{{").is_some_and(|i| text[i..].contains("}}"))
 }
 
 /// Flow-style YAML that is not JSON is only re-read with the YAML parser when small: the
