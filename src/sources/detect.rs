@@ -292,7 +292,7 @@ pub fn decode_wide(bytes: &[u8]) -> Option<Result<String, (Pos, String)>> {
             format!("invalid UTF-{}", width * 8),
         ))
     };
-    if body.len() % width != 0 {
+    if !body.len().is_multiple_of(width) {
         return Some(bad(&out));
     }
     if width == 4 {
