@@ -470,9 +470,11 @@ fn unreachable_engine_is_one_line_and_exit_2() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stdout);
+    // Errors go to stderr in every format, the summary to stdout.
+    let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("tcp://127.0.0.1:1: error:"), "{text}");
     assert!(text.contains("connection refused"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 error"));
 }
 
 #[test]
