@@ -133,12 +133,19 @@ impl Report {
     }
 }
 
+/// Writes the report to `out` and every input error to `errors` (stderr for the CLI) in every
+/// format: a CI log that shows only stderr, or a JSON/SARIF document redirected to a file, must
+/// still say why the exit code is 2. JSON and SARIF keep the errors in the document too.
 pub fn write(
     report: &Report,
     format: Format,
     style: Style,
     out: &mut dyn Write,
+    errors: &mut dyn Write,
 ) -> std::io::Result<()> {
+    for e in &report.errors {
+        writeln!(errors, "{}", crate::output::printable(&e.to_string()))?;
+    }
     match format {
         Format::Table => table::write(report, style, out),
         Format::Json => json::write(report, out),
