@@ -542,7 +542,7 @@ mod tests {
         let web = &l.workloads[0];
         let rules: Vec<&str> = web.suppressions.iter().map(|s| s.rule.as_str()).collect();
         assert_eq!(rules, vec!["DC001", "DC003"]);
-        assert_eq!(web.suppressions[0].reason, "healthcheck uses ping");
+        assert_eq!(&*web.suppressions[0].reason, "healthcheck uses ping");
         assert_eq!(l.workloads[1].suppressions[0].rule, "*");
         assert!(l.workloads[1].host_network);
     }

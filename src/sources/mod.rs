@@ -90,6 +90,7 @@ pub struct Ctx<'a> {
     /// current document is dropped and the rest of the file is not read.
     refused: Cell<Option<Pos>>,
     refused_why: Cell<&'static str>,
+    comment_cache: std::cell::RefCell<std::collections::HashMap<u32, Vec<Suppression>>>,
 }
 
 /// 41 capabilities exist; a longer list is not configuration anyone wrote by hand.
@@ -114,6 +115,7 @@ impl<'a> Ctx<'a> {
             invalid: Cell::new(0),
             refused: Cell::new(None),
             refused_why: Cell::new(""),
+            comment_cache: std::cell::RefCell::default(),
         }
     }
 
@@ -189,8 +191,15 @@ impl<'a> Ctx<'a> {
             column: pos.col,
         }
     }
+    /// Suppression comments for a workload declared on `pos.line`. Cached per line: in a
+    /// minified `kubectl get -o json` list every pod sits on the same multi-megabyte line, and
+    /// scanning it once per pod made 12,000 pods take minutes.
     pub fn comments(&self, pos: Pos) -> Vec<Suppression> {
-        suppress::comments_with(&|i| self.line(i), pos.line)
+        self.comment_cache
+            .borrow_mut()
+            .entry(pos.line)
+            .or_insert_with(|| suppress::comments_with(&|i| self.line(i), pos.line))
+            .clone()
     }
 }
 

@@ -140,7 +140,8 @@ pub struct ProcessCaps {
 pub struct Suppression {
     /// A rule id, or `*` for all rules.
     pub rule: String,
-    pub reason: String,
+    /// Shared: one comment or annotation suppresses several rules in many workloads.
+    pub reason: std::sync::Arc<str>,
 }
 
 /// Everything an audit rule may look at.
