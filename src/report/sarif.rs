@@ -127,7 +127,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             let mut n = json!({ "level": "error", "message": { "text": e.message } });
             n["locations"] = json!([{
                 "physicalLocation": {
-                    "artifactLocation": { "uri": uri(Path::new(&e.path)) },
+                    "artifactLocation": { "uri": uri(&e.path) },
                     "region": { "startLine": e.line.unwrap_or(1).max(1), "startColumn": e.column.unwrap_or(1).max(1) }
                 }
             }]);

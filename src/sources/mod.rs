@@ -38,7 +38,7 @@ pub use crate::report::InputError as SourceError;
 impl SourceError {
     pub fn file(path: &Path, message: impl Into<String>) -> SourceError {
         SourceError {
-            path: path.display().to_string(),
+            path: path.to_path_buf(),
             line: None,
             column: None,
             message: message.into(),
@@ -46,7 +46,7 @@ impl SourceError {
     }
     pub fn at(path: &Path, pos: Pos, message: impl Into<String>) -> SourceError {
         SourceError {
-            path: path.display().to_string(),
+            path: path.to_path_buf(),
             line: Some(pos.line),
             column: Some(pos.col),
             message: message.into(),

@@ -121,10 +121,7 @@ mod tests {
         let text = "services:\n  # keeps NET_RAW\n  # dropcap:ignore DC001 healthcheck pings\n  web:  # dropcap:ignore DC002,DC003: reviewed\n";
         let lines: Vec<&str> = text.lines().collect();
         let s = comments_at(&lines, 4);
-        let got: Vec<(&str, &str)> = s
-            .iter()
-            .map(|s| (s.rule.as_str(), &*s.reason))
-            .collect();
+        let got: Vec<(&str, &str)> = s.iter().map(|s| (s.rule.as_str(), &*s.reason)).collect();
         assert_eq!(
             got,
             vec![
@@ -162,7 +159,9 @@ mod tests {
         let rules: Vec<&str> = s.iter().map(|s| s.rule.as_str()).collect();
         assert_eq!(rules.len(), crate::rules::catalog().len() + 1, "{rules:?}");
         assert!(rules.contains(&"DC009") && rules.contains(&"*"));
-        assert!(s.windows(2).all(|w| Arc::ptr_eq(&w[0].reason, &w[1].reason)));
+        assert!(s
+            .windows(2)
+            .all(|w| Arc::ptr_eq(&w[0].reason, &w[1].reason)));
         assert!(parse_value("DC999,NOPE typo").is_empty());
     }
 }
