@@ -71,7 +71,9 @@ fn trace_follows_a_process_whose_name_is_not_utf8() {
     if !common::is_root("trace_follows_a_process_whose_name_is_not_utf8") {
         return;
     }
-    let odd = OddlyNamed::start("1");
+    // Long enough for trace to attach on a loaded machine (it took 1.1 s once, and a
+    // 1-second sleep had exited by then); trace ends when the process does.
+    let odd = OddlyNamed::start("4");
     let pid = odd.child.id().to_string();
     dropcap()
         .args(["trace", "--pid", &pid])
