@@ -206,15 +206,20 @@ impl<'a> Ctx<'a> {
 /// A capability list (`cap_add`, `add`...) must be a list of names, or empty: compose and
 /// Kubernetes refuse anything else, and reading it as absent would hide what was meant.
 pub(crate) fn list_shape(key: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
+    list_of(key, "capability names", v, problems);
+}
+
+/// A list of scalars (`what` says of which kind, for the message), or empty.
+pub(crate) fn list_of(key: &str, what: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
     if v.is_null() {
         return;
     }
     if !v.is_seq() {
-        problems.push((v.pos, format!("{key} must be a list of capability names")));
+        problems.push((v.pos, format!("{key} must be a list of {what}")));
         return;
     }
     if let Some(bad) = v.items().iter().find(|n| n.as_str().is_none()) {
-        problems.push((bad.pos, format!("{key} entries must be capability names")));
+        problems.push((bad.pos, format!("{key} entries must be {what}")));
     }
 }
 
