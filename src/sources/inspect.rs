@@ -115,7 +115,12 @@ fn shape(hc: &Node, problems: &mut Vec<(super::tree::Pos, String)>) {
         }
     }
     if let Some(v) = hc.get("SecurityOpt") {
-        super::list_of("SecurityOpt", "strings (like no-new-privileges)", v, problems);
+        super::list_of(
+            "SecurityOpt",
+            "strings (like no-new-privileges)",
+            v,
+            problems,
+        );
     }
     if let Some(v) = hc.get("Privileged") {
         super::bool_shape("Privileged", v, problems);

@@ -9,6 +9,7 @@
 
 pub mod compose;
 pub mod detect;
+mod fifo;
 pub mod inspect;
 pub mod json;
 pub mod kubernetes;
@@ -267,7 +268,12 @@ pub fn load_file(path: &Path) -> Loaded {
     if meta.is_file() && meta.len() > MAX_FILE_BYTES {
         return Loaded::error(SourceError::file(path, too_large(meta.len())));
     }
-    match std::fs::File::open(path) {
+    let opened = if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+        fifo::open(path)
+    } else {
+        std::fs::File::open(path)
+    };
+    match opened {
         Ok(f) => load_reader(path, f),
         Err(e) => Loaded::error(SourceError::file(path, io_reason(&e))),
     }
