@@ -17,7 +17,9 @@ use std::io::Write;
 /// An input that could not be read or parsed; the rest of the audit goes on without it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct InputError {
-    pub path: String,
+    /// Kept as the bytes the user gave; printed through [`crate::output::path_text`].
+    #[serde(serialize_with = "crate::workload::lossy_path")]
+    pub path: std::path::PathBuf,
     pub line: Option<u32>,
     pub column: Option<u32>,
     pub message: String,
@@ -25,7 +27,7 @@ pub struct InputError {
 
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path)?;
+        write!(f, "{}", crate::output::path_text(&self.path))?;
         if let Some(l) = self.line {
             write!(f, ":{l}")?;
             if let Some(c) = self.column {

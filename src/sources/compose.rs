@@ -91,7 +91,7 @@ impl Files {
     fn error(&self, at: At, message: String) -> SourceError {
         let l = self.loc(at);
         SourceError {
-            path: l.file.display().to_string(),
+            path: l.file.clone(),
             line: Some(l.line),
             column: Some(l.column),
             message,
@@ -742,7 +742,7 @@ mod tests {
         let web = &l.workloads[0];
         let rules: Vec<&str> = web.suppressions.iter().map(|s| s.rule.as_str()).collect();
         assert_eq!(rules, vec!["DC001", "DC003"]);
-        assert_eq!(web.suppressions[0].reason, "healthcheck uses ping");
+        assert_eq!(&*web.suppressions[0].reason, "healthcheck uses ping");
         assert_eq!(l.workloads[1].suppressions[0].rule, "*");
         assert!(l.workloads[1].host_network);
     }

@@ -400,7 +400,7 @@ metadata: {name: web}
         for w in &l.workloads {
             assert_eq!(w.suppressions.len(), 1);
             assert_eq!(w.suppressions[0].rule, "DC008");
-            assert_eq!(w.suppressions[0].reason, "short-lived job");
+            assert_eq!(&*w.suppressions[0].reason, "short-lived job");
         }
     }
 

@@ -255,7 +255,7 @@ mod tests {
         };
         let e = walk_error(Path::new("d"), &err);
         assert_eq!(
-            (e.path.as_str(), e.message.as_str()),
+            (e.path.to_str().unwrap(), e.message.as_str()),
             ("d/sub", "Permission denied")
         );
     }

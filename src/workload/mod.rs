@@ -25,13 +25,17 @@ pub struct Location {
 
 /// File names need not be UTF-8 and JSON strings must be: serde refuses such a path outright,
 /// which cut a `--format json` report short after its first bytes.
-fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&path.to_string_lossy())
+pub(crate) fn lossy_path<S: serde::Serializer>(
+    path: &std::path::Path,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::output::path_text(path))
 }
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+        let file = crate::output::path_text(&self.file);
+        write!(f, "{file}:{}:{}", self.line, self.column)
     }
 }
 
@@ -164,7 +168,8 @@ pub struct ProcessCaps {
 pub struct Suppression {
     /// A rule id, or `*` for all rules.
     pub rule: String,
-    pub reason: String,
+    /// Shared: one comment or annotation suppresses several rules in many workloads.
+    pub reason: std::sync::Arc<str>,
 }
 
 /// Everything an audit rule may look at.
