@@ -54,16 +54,18 @@ pub fn audit(data: &[u8]) {
         loaded.workloads,
         errors,
     );
-    for format in [Format::Json, Format::Sarif] {
-        let mut out = Vec::new();
-        dropcap::report::write(&report, format, Style { color: false }, &mut out)
+    for format in [Format::Json, Format::Sarif, Format::Table] {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        dropcap::report::write(&report, format, Style { color: false }, &mut out, &mut err)
             .expect("writing to memory");
-        let v: serde_json::Value = serde_json::from_slice(&out).expect("report is valid JSON");
-        assert!(v.is_object());
+        if format != Format::Table {
+            let v: serde_json::Value = serde_json::from_slice(&out).expect("report is valid JSON");
+            assert!(v.is_object());
+        }
+        // Every input error is exactly one line on stderr.
+        let lines = err.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(lines, report.errors.len(), "errors are one line each");
     }
-    let mut out = Vec::new();
-    dropcap::report::write(&report, Format::Table, Style { color: false }, &mut out)
-        .expect("writing to memory");
     let code = report.outcome().code();
     if report.errors.is_empty() {
         assert!(code <= 1, "no error but exit {code}");
