@@ -7,6 +7,7 @@ pub mod audit_live;
 pub mod decode;
 pub mod exec;
 pub mod explain;
+pub mod image;
 pub mod ping;
 pub mod profile;
 pub mod ps;
@@ -23,6 +24,8 @@ pub enum CmdError {
     Proc(#[from] crate::process::ProcError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
     #[error(transparent)]
     Profile(#[from] crate::profile::ProfileError),
     #[error("writing output: {0}")]

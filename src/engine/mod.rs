@@ -9,6 +9,7 @@
 
 mod connect;
 mod disk;
+pub mod export;
 mod fetch;
 mod host;
 mod libpod;

@@ -80,11 +80,12 @@ pub fn analyse(files: &ImageFiles, bounding: CapSet, no_new_privileges: bool) ->
                 path: f.path.clone(),
                 capabilities: bounding,
                 message: format!(
-                    "setuid root: a non-root user who runs it regains the bounding set ({} capabilities: {bounding})",
+                    "setuid root: a non-root user who runs it regains the bounding set ({}, {} capabilities)",
+                    crate::caps::spell::compact(bounding),
                     bounding.len()
                 ),
                 fix: format!(
-                    "set no-new-privileges (docker run --security-opt no-new-privileges, compose security_opt, Kubernetes allowPrivilegeEscalation: false), or add `RUN chmod u-s {}` to the Dockerfile",
+                    "set no-new-privileges (--security-opt no-new-privileges; Kubernetes allowPrivilegeEscalation: false), or add `RUN chmod u-s {}` to the Dockerfile",
                     f.path
                 ),
             });
