@@ -1,0 +1,452 @@
+//! `dropcap image`: crafted archives (layer order, whiteouts, hostile input) need nothing;
+//! the real Debian image (scripts/debian-image.sh) is compared with `getcap -r /` and `find`
+//! run inside a container of it, and with the `--tar` and `--rootfs` readers.
+
+mod common;
+
+use common::archive::{docker_save, layer, oci, Fake, PING_CAP};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dropcap(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dropcap"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Vec<Value> {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+/// `path capability-text` for every file with a capability, and the set-id paths, of the first
+/// image in a JSON report.
+fn lists(doc: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let files = doc["files"].as_array().unwrap();
+    let caps = files
+        .iter()
+        .filter(|f| !f["capability"].is_null())
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["path"].as_str().unwrap(),
+                f["capability_text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let setid = files
+        .iter()
+        .filter(|f| f["setuid"] == true || f["setgid"] == true)
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    (caps, setid)
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+/// The bottom layer has ping's capability and three setuid files; the upper layer rewrites
+/// ping without it, whites out passwd, makes /opt/x opaque and adds a setgid file.
+fn two_layers() -> Vec<Vec<u8>> {
+    let bottom = layer(&[
+        Fake::Dir("usr/bin/"),
+        Fake::File("usr/bin/ping", 0o755, 0, Some(PING_CAP)),
+        Fake::Link("usr/bin/ping4", "usr/bin/ping"),
+        Fake::File("usr/bin/su", 0o4755, 0, None),
+        Fake::File("usr/bin/passwd", 0o4755, 0, None),
+        Fake::File("opt/x/tool", 0o4711, 0, None),
+        Fake::File("usr/bin/keep", 0o4755, 1000, None),
+    ]);
+    let upper = layer(&[
+        Fake::File("usr/bin/ping", 0o755, 0, None),
+        Fake::File("usr/bin/.wh.passwd", 0o644, 0, None),
+        Fake::File("opt/x/.wh..wh..opq", 0o644, 0, None),
+        Fake::File("usr/bin/wall", 0o2755, 0, None),
+    ]);
+    vec![bottom, upper]
+}
+
+#[test]
+fn upper_layers_win_whatever_the_order_in_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("first.tar", docker_save(&two_layers(), false)),
+        ("last.tar", docker_save(&two_layers(), true)),
+        ("oci.tar", oci(&two_layers())),
+    ] {
+        let path = write(dir.path(), name, &bytes);
+        let out = dropcap(&["--format", "json", "image", "--tar", &path], dir.path());
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        let docs = json(&out);
+        let (caps, setid) = lists(&docs[0]);
+        // ping4 is a hard link to the bottom ping: it keeps the capability the upper layer's
+        // new ping file no longer has.
+        assert_eq!(
+            caps,
+            BTreeSet::from(["/usr/bin/ping4 cap_net_raw=ep".to_string()]),
+            "{name}"
+        );
+        let want: BTreeSet<String> = ["/usr/bin/keep", "/usr/bin/su", "/usr/bin/wall"]
+            .map(String::from)
+            .into();
+        assert_eq!(setid, want, "{name}");
+        assert_eq!(docs[0]["layers"], 2);
+    }
+    // Nothing was written next to the inputs.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+}
+
+#[test]
+fn a_set_judges_file_capabilities_and_setuid_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = layer(&[
+        Fake::File("usr/bin/ping", 0o755, 0, Some(PING_CAP)),
+        Fake::File("usr/bin/su", 0o4755, 0, None),
+    ]);
+    let path = write(dir.path(), "a.tar", &docker_save(&[l], false));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--format", "json", "image", "--tar", &path];
+        args.extend(extra);
+        dropcap(&args, dir.path())
+    };
+    let kinds = |o: &Output| -> Vec<String> {
+        json(o)[0]["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} {}",
+                    v["kind"].as_str().unwrap(),
+                    v["path"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    for spelling in [
+        &["--caps", "ALL -NET_RAW"][..],
+        &["--cap-drop", "NET_RAW"],
+        &["--caps", "0xa80405fb"],
+    ] {
+        let out = run(spelling);
+        assert_eq!(code(&out), 1, "{spelling:?}: {}", stderr(&out));
+        assert_eq!(
+            kinds(&out),
+            ["exec-fails /usr/bin/ping", "setuid-root /usr/bin/su"],
+            "{spelling:?}"
+        );
+    }
+    let out = run(&[
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "NET_RAW",
+        "--no-new-privileges",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(kinds(&out).is_empty());
+    // The empty set: ping cannot exec, and su regains nothing.
+    let out = run(&["--caps", ""]);
+    assert_eq!(kinds(&out), ["exec-fails /usr/bin/ping"]);
+    let table = dropcap(
+        &["image", "--tar", &path, "--cap-drop", "NET_RAW"],
+        dir.path(),
+    );
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("setcap -r /usr/bin/ping"), "{text}");
+    assert!(text.contains("no-new-privileges"), "{text}");
+}
+
+#[test]
+fn broken_xattrs_and_hostile_paths_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("usr/{}/x", "d/".repeat(2100));
+    let mut short_cap = PING_CAP.to_vec();
+    short_cap.pop();
+    let mut rev9 = PING_CAP.to_vec();
+    rev9[3] = 0x09;
+    let l = layer(&[
+        Fake::File("usr/bin/short", 0o755, 0, Some(&short_cap)),
+        Fake::File("usr/bin/rev9", 0o755, 0, Some(&rev9)),
+        Fake::RawPath(b"../../etc/evil", 0o4755),
+        Fake::RawPath(b"/usr/bin/absolute", 0o4755),
+        Fake::File(&long, 0o4755, 0, None),
+    ]);
+    let path = write(dir.path(), "h.tar", &docker_save(&[l], false));
+    let out = dropcap(&["--format", "json", "image", "--tar", &path], dir.path());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = &json(&out)[0];
+    let files = doc["files"].as_array().unwrap();
+    let errors: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            f["capability_error"]
+                .as_str()
+                .map(|e| format!("{} {e}", f["path"].as_str().unwrap()))
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].contains("/usr/bin/rev9") && errors[0].contains("unknown revision"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("/usr/bin/short") && errors[1].contains("must be 20 bytes"),
+        "{errors:?}"
+    );
+    assert!(files.iter().any(|f| f["path"] == "/usr/bin/absolute"));
+    let notes = doc["notes"].to_string();
+    assert!(notes.contains("leaves the root"), "{notes}");
+    assert!(notes.contains("PATH_MAX"), "{notes}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "something was written"
+    );
+}
+
+#[test]
+fn unreadable_archives_are_one_line_errors_and_good_ones_still_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let good_layer = layer(&[Fake::File("usr/bin/ping", 0o755, 0, Some(PING_CAP))]);
+    let good = write(
+        dir.path(),
+        "good.tar",
+        &docker_save(&[good_layer.clone()], false),
+    );
+    let full = docker_save(&[good_layer.clone(), good_layer], false);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated.tar",
+            full[..full.len() / 2 + 100].to_vec(),
+            "truncated.tar",
+        ),
+        (
+            "notalayer.tar",
+            docker_save(
+                &[b"this is not a tar archive at all, just text".repeat(20)],
+                false,
+            ),
+            "not a tar",
+        ),
+        ("empty.tar", Vec::new(), "empty archive"),
+        ("text.tar", b"hello\n".to_vec(), "text.tar"),
+        (
+            "nomanifest.tar",
+            layer(&[Fake::File("x", 0o644, 0, None)]),
+            "neither manifest.json nor index.json",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let bad = write(dir.path(), name, &bytes);
+        let out = dropcap(
+            &["--format", "json", "image", "--tar", &good, "--tar", &bad],
+            dir.path(),
+        );
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        let docs = json(&out);
+        assert_eq!(docs.len(), 1, "{name}: the good archive is still reported");
+    }
+    let out = dropcap(&["image", "--tar", "/nonexistent/x.tar"], dir.path());
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("/nonexistent/x.tar"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dropcap(&["image", "--rootfs", "/nonexistent/dir"], dir.path());
+    assert_eq!(code(&out), 2);
+    let out = dropcap(&["image"], dir.path());
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn a_missing_image_is_an_error_naming_it() {
+    if !common::docker_available("a_missing_image_is_an_error_naming_it") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dropcap(&["image", "dropcap-test/no-such-image:never"], dir.path());
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no-such-image:never: no such image"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `getcap -r /` and `find -perm` inside a container of `image`: the truth to compare with.
+fn inside(image: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let out = common::docker(&[
+        "run",
+        "--rm",
+        "--label",
+        "dropcap-test=1",
+        image,
+        "sh",
+        "-c",
+        "getcap -r / 2>/dev/null; echo ---; find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\)",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (caps, setid) = text.split_once("---\n").unwrap();
+    (
+        caps.lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+        setid
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+    )
+}
+
+fn engine_lists(image: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let dir = std::env::temp_dir();
+    let out = dropcap(&["--format", "json", "image", image], &dir);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    lists(&json(&out)[0])
+}
+
+/// The same image read from `docker save` (`--tar`) and from `docker export` unpacked with
+/// xattrs (`--rootfs`) must give the engine path's answer.
+fn assert_tar_and_rootfs_agree(image: &str, want: &(BTreeSet<String>, BTreeSet<String>)) {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved.tar");
+    common::docker(&["save", "-o", saved.to_str().unwrap(), image]);
+    let out = dropcap(
+        &[
+            "--format",
+            "json",
+            "image",
+            "--tar",
+            saved.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        &lists(&json(&out)[0]),
+        want,
+        "--tar disagrees with the engine path"
+    );
+
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let c = common::container("image-export", &[image, "true"], false);
+    let export = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "docker export {} | tar -x --xattrs --xattrs-include='*' -p -C {} -f -",
+            c.0,
+            root.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(export.success());
+    let out = dropcap(
+        &[
+            "--format",
+            "json",
+            "image",
+            "--rootfs",
+            root.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        &lists(&json(&out)[0]),
+        want,
+        "--rootfs disagrees with the engine path"
+    );
+}
+
+#[test]
+fn the_debian_image_matches_getcap_and_find_inside_it() {
+    let Some(image) = common::debian_image("the_debian_image_matches_getcap_and_find_inside_it")
+    else {
+        return;
+    };
+    let truth = inside(image);
+    assert!(
+        truth.0.contains("/usr/bin/ping cap_net_raw=ep"),
+        "{truth:?}"
+    );
+    assert!(truth.1.contains("/usr/bin/su"), "{truth:?}");
+    let ours = engine_lists(image);
+    assert_eq!(ours, truth);
+    assert_tar_and_rootfs_agree(image, &ours);
+}
+
+#[test]
+fn a_docker_build_on_top_of_debian_upper_layers_win() {
+    let Some(base) = common::debian_image("a_docker_build_on_top_of_debian_upper_layers_win")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {base}\n\
+             RUN setcap -r /usr/bin/ping\n\
+             RUN chmod u-s /usr/bin/chfn\n\
+             RUN rm /usr/bin/su\n\
+             RUN cp /bin/true /usr/local/bin/bindtool && setcap cap_net_bind_service+ep /usr/local/bin/bindtool\n\
+             RUN cp /bin/true /usr/local/bin/suidtool && chmod 4755 /usr/local/bin/suidtool\n"
+        ),
+    )
+    .unwrap();
+    let tag = format!("{}:latest", common::unique("image-build"));
+    let status = Command::new("docker")
+        .args(["build", "-q", "-t", &tag, "."])
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+        }
+    }
+    let _guard = Remove(tag.clone());
+    assert!(status.success(), "docker build failed");
+    let (caps, setid) = engine_lists(&tag);
+    assert_eq!(
+        caps,
+        BTreeSet::from(["/usr/local/bin/bindtool cap_net_bind_service=ep".to_string()])
+    );
+    assert!(
+        !setid.contains("/usr/bin/su") && !setid.contains("/usr/bin/chfn"),
+        "{setid:?}"
+    );
+    assert!(
+        setid.contains("/usr/local/bin/suidtool") && setid.contains("/usr/bin/passwd"),
+        "{setid:?}"
+    );
+    assert_eq!((caps.clone(), setid.clone()), inside(&tag));
+    assert_tar_and_rootfs_agree(&tag, &(caps, setid));
+}
