@@ -19,7 +19,7 @@ impl RuleInfo {
     }
 }
 
-static RULES: [RuleInfo; 13] = [
+static RULES: [RuleInfo; 15] = [
     RuleInfo {
         id: "DC001",
         title: "invalid-capability",
@@ -123,6 +123,22 @@ static RULES: [RuleInfo; 13] = [
         standards: &[],
         policies: &[Strict],
         help: "NET_BIND_SERVICE is added although net.ipv4.ip_unprivileged_port_start is 0 in the container (Docker's default since 20.10), so any process may bind ports below 1024 without it.",
+    },
+    RuleInfo {
+        id: "DC020",
+        title: "file-capability-exec-fails",
+        severity: Severity::High,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "A binary of the image carries a file capability with the effective bit that the container's bounding set does not cover: the kernel refuses to exec it (\"Operation not permitted\") without any capability check a tracer could see. Needs the image's files (live audit, or static audit with --images).",
+    },
+    RuleInfo {
+        id: "DC021",
+        title: "setuid-root-without-no-new-privileges",
+        severity: Severity::Medium,
+        standards: &["PSS restricted"],
+        policies: &[PssRestricted, Strict],
+        help: "The image holds setuid-root binaries and the container does not set no-new-privileges: any user in it who runs one regains every capability of the bounding set. Needs the image's files (live audit, or static audit with --images).",
     },
 ];
 
