@@ -450,3 +450,123 @@ fn a_docker_build_on_top_of_debian_upper_layers_win() {
     assert_eq!((caps.clone(), setid.clone()), inside(&tag));
     assert_tar_and_rootfs_agree(&tag, &(caps, setid));
 }
+
+/// Rule ids of the unsuppressed findings for workload `name` in an audit JSON report.
+fn rules_of(report: &Value, name: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["workload"]["name"] == name)
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn live_audit_reports_ping_that_cannot_exec_only_without_net_raw() {
+    let Some(image) =
+        common::debian_image("live_audit_reports_ping_that_cannot_exec_only_without_net_raw")
+    else {
+        return;
+    };
+    let label = common::unique("image-live");
+    let run = |caps: &[&str]| {
+        let mut args = vec!["--label", "dropcap-image-live", "--label"];
+        let l = format!("dropcap-image-live={label}");
+        args.push(&l);
+        args.extend(caps);
+        args.extend([image, "sleep", "300"]);
+        common::container("image-live", &args, true)
+    };
+    let dropped = run(&["--cap-drop", "NET_RAW"]);
+    let kept = run(&[
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "NET_RAW",
+        "--security-opt",
+        "no-new-privileges",
+    ]);
+    let filter = format!("label=dropcap-image-live={label}");
+    let out = dropcap(
+        &["--format", "json", "audit", "--filter", &filter],
+        &std::env::temp_dir(),
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let without = rules_of(&report, &dropped.0);
+    assert!(without.contains(&"DC020".to_string()), "{without:?}");
+    assert!(without.contains(&"DC021".to_string()), "{without:?}");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "DC020")
+        .unwrap();
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("/usr/bin/ping"),
+        "{finding}"
+    );
+    assert_eq!(finding["capabilities"], serde_json::json!(["NET_RAW"]));
+    let with = rules_of(&report, &kept.0);
+    assert!(
+        !with.contains(&"DC020".to_string()) && !with.contains(&"DC021".to_string()),
+        "{with:?}"
+    );
+    // The kernel agrees: ping cannot even start in the first container.
+    let exec = Command::new("docker")
+        .args(["exec", &dropped.0, "ping", "-c1", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert!(!exec.status.success());
+    let said = String::from_utf8_lossy(&exec.stderr).to_lowercase();
+    assert!(said.contains("operation not permitted"), "{exec:?}");
+    // --no-images: the image is not read, so neither rule can fire.
+    let out = dropcap(
+        &[
+            "--format",
+            "json",
+            "audit",
+            "--no-images",
+            "--filter",
+            &filter,
+        ],
+        &std::env::temp_dir(),
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rules_of(&report, &dropped.0).contains(&"DC020".to_string()));
+}
+
+#[test]
+fn static_audit_reads_local_images_and_names_the_missing_ones() {
+    let Some(image) =
+        common::debian_image("static_audit_reads_local_images_and_names_the_missing_ones")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let compose = format!(
+        "services:\n  pinger:\n    image: {image}\n    cap_drop: [NET_RAW]\n  other:\n    image: dropcap-test/never-built:1\n    cap_drop: [NET_RAW]\n"
+    );
+    let file = write(dir.path(), "compose.yaml", compose.as_bytes());
+    let out = dropcap(
+        &["--format", "json", "audit", "--images", &file],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rules_of(&report, "pinger").contains(&"DC020".to_string()));
+    assert!(!rules_of(&report, "other").contains(&"DC020".to_string()));
+    assert!(
+        stderr(&out).contains("dropcap-test/never-built:1: no such image"),
+        "{}",
+        stderr(&out)
+    );
+    // Without --images the static audit never asks the engine.
+    let out = dropcap(&["--format", "json", "audit", &file], dir.path());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rules_of(&report, "pinger").contains(&"DC020".to_string()));
+}
