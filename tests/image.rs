@@ -570,3 +570,47 @@ fn static_audit_reads_local_images_and_names_the_missing_ones() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!rules_of(&report, "pinger").contains(&"DC020".to_string()));
 }
+
+#[test]
+fn profile_proves_debian_ping_needs_net_raw_in_four_trials_and_says_why() {
+    let test = "profile_proves_debian_ping_needs_net_raw_in_four_trials_and_says_why";
+    let Some(image) = common::debian_image(test) else {
+        return;
+    };
+    if !common::is_root(test) {
+        return;
+    }
+    let out = dropcap(
+        &[
+            "--format",
+            "json",
+            "profile",
+            "--timeout",
+            "20",
+            "--image",
+            image,
+            "--cmd",
+            "ping -c1 127.0.0.1",
+        ],
+        &std::env::temp_dir(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["proven"], serde_json::json!(["NET_RAW"]), "{v:#}");
+    let notes = v["notes"].to_string();
+    if notes.contains("tracer unavailable") {
+        assert!(
+            !common::in_ci(),
+            "CI must profile with the eBPF tracer: {notes}"
+        );
+        eprintln!("SKIPPED the trial count of {test}: no eBPF tracer here");
+        return;
+    }
+    let trials = v["trial_count"].as_u64().unwrap();
+    assert!(trials <= 4, "{trials} trials: {v:#}");
+    assert!(
+        notes.contains("/usr/bin/ping carries the file capability cap_net_raw=ep"),
+        "{notes}"
+    );
+    assert!(notes.contains("setcap -r /usr/bin/ping"), "{notes}");
+}

@@ -6,7 +6,6 @@
 //! effective bit the program starts and only lacks the capability. A setuid-root file gives
 //! a non-root caller the whole bounding set, unless no-new-privileges is set.
 
-use super::layer::FileEntry;
 use super::ImageFiles;
 use crate::caps::{Cap, CapSet};
 use serde::Serialize;
@@ -58,7 +57,7 @@ pub fn analyse(files: &ImageFiles, bounding: CapSet, no_new_privileges: bool) ->
                             "exec fails with \"Operation not permitted\": its file capability ({}) needs {missing}, which the bounding set lacks",
                             cap.text()
                         ),
-                        fix: fix_for_file_cap(f, missing),
+                        fix: fix_for_file_cap(&f.path, missing),
                     }
                 } else {
                     Verdict {
@@ -69,7 +68,7 @@ pub fn analyse(files: &ImageFiles, bounding: CapSet, no_new_privileges: bool) ->
                             "starts without {missing} (its file capability {} has no effective bit, so the exec itself succeeds)",
                             cap.text()
                         ),
-                        fix: fix_for_file_cap(f, missing),
+                        fix: fix_for_file_cap(&f.path, missing),
                     }
                 });
             }
@@ -94,29 +93,36 @@ pub fn analyse(files: &ImageFiles, bounding: CapSet, no_new_privileges: bool) ->
     out
 }
 
-/// Keep the capability, or take the capability off the file. For ping, the table's
-/// alternative (ICMP datagram sockets) makes the second way work without any capability.
-fn fix_for_file_cap(f: &FileEntry, missing: CapSet) -> String {
+/// Keep the capability, or take the capability off the file.
+pub fn fix_for_file_cap(path: &str, missing: CapSet) -> String {
     let add: Vec<String> = missing.iter().map(|c| format!("--cap-add {c}")).collect();
-    let keep = format!("keep {missing} ({})", add.join(" "));
-    let strip = format!("add `RUN setcap -r {}` to the Dockerfile", f.path);
-    let base = f.path.rsplit('/').next().unwrap_or("");
-    let is_ping = base.starts_with("ping") && missing == CapSet::EMPTY.with(Cap::NET_RAW);
-    if is_ping {
+    format!(
+        "keep {missing} ({}), or {}",
+        add.join(" "),
+        remove_file_cap(path, missing)
+    )
+}
+
+/// Taking the capability off the file. For ping, the table's alternative (ICMP datagram
+/// sockets) makes that work without any capability.
+pub fn remove_file_cap(path: &str, missing: CapSet) -> String {
+    let strip = format!("add `RUN setcap -r {path}` to the Dockerfile");
+    let base = path.rsplit('/').next().unwrap_or("");
+    if base.starts_with("ping") && missing == CapSet::EMPTY.with(Cap::NET_RAW) {
         let alt = Cap::NET_RAW
             .info()
             .and_then(|i| i.alternative)
             .unwrap_or("");
-        format!("{keep}, or {strip}: iputils ping then uses ICMP datagram sockets. {alt}")
+        format!("{strip}: iputils ping then uses ICMP datagram sockets. {alt}")
     } else {
-        format!("{keep}, or {strip} if the program works without it")
+        format!("{strip} if the program works without it")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::FileCap;
+    use crate::image::{FileCap, FileEntry};
 
     fn files(entries: Vec<FileEntry>) -> ImageFiles {
         ImageFiles {
