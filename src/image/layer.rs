@@ -75,7 +75,14 @@ pub struct LayerScan {
     /// Entries that were reported instead of kept (hostile or overlong paths).
     pub notes: Vec<String>,
     pub entries: u64,
+    /// The layer's /etc/passwd and /etc/group, to name owners the tar headers leave unnamed
+    /// (`docker import` writes none).
+    pub passwd: Option<Vec<u8>>,
+    pub group: Option<Vec<u8>>,
 }
+
+/// Account files larger than this are not account files anyone uses; they are skipped.
+const ACCOUNTS_LIMIT: u64 = 1 << 20;
 
 pub fn path_hash(path: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
@@ -187,6 +194,23 @@ fn scan_tar<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
             }
         }
         let regular = kind.is_file() || kind == tar::EntryType::Continuous;
+        if regular && (path == "/etc/passwd" || path == "/etc/group") {
+            let mut body = Vec::new();
+            if (&mut entry)
+                .take(ACCOUNTS_LIMIT)
+                .read_to_end(&mut body)
+                .is_ok()
+            {
+                if path == "/etc/passwd" {
+                    scan.passwd = Some(body);
+                } else {
+                    scan.group = Some(body);
+                }
+            }
+            scan.written.insert(path_hash(&path));
+            continue;
+        }
+        let header = entry.header();
         let mode = header.mode().unwrap_or(0) & 0o7777;
         let xattr = if regular { cap_xattr(&mut entry) } else { None };
         if !regular || (mode & 0o6000 == 0 && xattr.is_none()) {
@@ -246,6 +270,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn account_names_come_from_passwd_lines() {
+        let passwd = b"root:x:0:0:root:/root:/bin/bash\nshadow:x:42:\n\nbad line\n";
+        assert_eq!(account_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(account_name(passwd, 42).as_deref(), Some("shadow"));
+        assert_eq!(account_name(passwd, 7), None);
+    }
+
+    #[test]
     fn paths_are_normalised_and_escapes_refused() {
         assert_eq!(normalize(b"./usr/bin/ping").unwrap(), "/usr/bin/ping");
         assert_eq!(normalize(b"/usr//bin/./ping").unwrap(), "/usr/bin/ping");
@@ -253,5 +285,27 @@ mod tests {
         assert!(normalize(b"../etc/passwd").is_err());
         assert!(normalize(b"usr/../../x").is_err());
         assert!(normalize("a/".repeat(3000).as_bytes()).is_err());
+    }
+}
+
+/// `name:x:ID:...` lines → the name of `id`, as getpwuid/getgrgid would find it.
+pub fn account_name(file: &[u8], id: u64) -> Option<String> {
+    String::from_utf8_lossy(file).lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let number: u64 = fields.nth(1)?.trim().parse().ok()?;
+        (number == id && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
+/// Fills in owner and group names the headers did not carry.
+pub fn name_owners(files: &mut [FileEntry], passwd: Option<&[u8]>, group: Option<&[u8]>) {
+    for f in files {
+        if f.user.is_none() {
+            f.user = passwd.and_then(|p| account_name(p, f.uid));
+        }
+        if f.group.is_none() {
+            f.group = group.and_then(|g| account_name(g, f.gid));
+        }
     }
 }

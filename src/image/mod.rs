@@ -73,11 +73,16 @@ pub struct ImageFiles {
 impl ImageFiles {
     pub fn from_layers(image: &str, layers: &archive::ImageLayers) -> ImageFiles {
         let merged = merge::merge(layers.in_order());
+        let mut files: Vec<FileEntry> = merged.into_values().collect();
+        // The topmost copy of each account file is the one the container sees.
+        let passwd = layers.in_order().filter_map(|l| l.passwd.as_deref()).last();
+        let group = layers.in_order().filter_map(|l| l.group.as_deref()).last();
+        layer::name_owners(&mut files, passwd, group);
         ImageFiles {
             image: image.to_string(),
             id: layers.config.as_ref().map(|c| image_id(c)),
             layers: layers.order.len(),
-            files: merged.into_values().collect(),
+            files,
             notes: layers.notes.clone(),
         }
     }
@@ -123,7 +128,13 @@ pub fn read_tar(path: &Path, want: Option<&str>) -> Result<ImageFiles, ImageErro
 
 /// An unpacked root file system.
 pub fn read_rootfs(path: &Path) -> Result<ImageFiles, ImageError> {
-    let (files, notes, _) = rootfs::scan(path)?;
+    let (mut files, notes, _) = rootfs::scan(path)?;
+    let read = |name: &str| std::fs::read(path.join(name)).ok();
+    layer::name_owners(
+        &mut files,
+        read("etc/passwd").as_deref(),
+        read("etc/group").as_deref(),
+    );
     Ok(ImageFiles {
         image: path.display().to_string(),
         id: None,
