@@ -60,7 +60,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     p.display().to_string()
 }
 
-/// The bottom layer has ping's capability and three setuid files; the upper layer rewrites
+/// The bottom layer has ping's capability and three setuid files; the top layer rewrites
 /// ping without it, whites out passwd, makes /opt/x opaque and adds a setgid file.
 fn two_layers() -> Vec<Vec<u8>> {
     let bottom = layer(&[
@@ -72,13 +72,15 @@ fn two_layers() -> Vec<Vec<u8>> {
         Fake::File("opt/x/tool", 0o4711, 0, None),
         Fake::File("usr/bin/keep", 0o4755, 1000, None),
     ]);
+    // A layer that changed nothing is an empty tar in `docker save`.
+    let empty = layer(&[]);
     let upper = layer(&[
         Fake::File("usr/bin/ping", 0o755, 0, None),
         Fake::File("usr/bin/.wh.passwd", 0o644, 0, None),
         Fake::File("opt/x/.wh..wh..opq", 0o644, 0, None),
         Fake::File("usr/bin/wall", 0o2755, 0, None),
     ]);
-    vec![bottom, upper]
+    vec![bottom, empty, upper]
 }
 
 #[test]
@@ -105,7 +107,7 @@ fn upper_layers_win_whatever_the_order_in_the_archive() {
             .map(String::from)
             .into();
         assert_eq!(setid, want, "{name}");
-        assert_eq!(docs[0]["layers"], 2);
+        assert_eq!(docs[0]["layers"], 3);
     }
     // Nothing was written next to the inputs.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);

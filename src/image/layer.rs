@@ -239,12 +239,7 @@ fn scan_tar<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
         };
         scan.files.insert(path, file);
     }
-    if scan.entries == 0 {
-        return Err(ImageError::Layer {
-            layer: name.to_string(),
-            message: "not a tar archive (no entries)".into(),
-        });
-    }
+    // No entries is a real layer: Docker saves a layer that changed nothing as an empty tar.
     Ok(scan)
 }
 

@@ -344,7 +344,11 @@ fn image_rules(s: &mut Sink<'_>, bounding: CapSet, nnp: bool) {
                 None,
                 v.capabilities,
                 format!("{} of image {image}: {}", v.path, v.message),
-                v.fix,
+                format!(
+                    "keep {} in the container's capabilities, or {}",
+                    v.capabilities,
+                    crate::image::analysis::remove_file_cap(&v.path, v.capabilities)
+                ),
                 None,
             ),
             crate::image::VerdictKind::SetuidRoot => {
