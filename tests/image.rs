@@ -229,7 +229,7 @@ fn unreadable_archives_are_one_line_errors_and_good_ones_still_report() {
     let good = write(
         dir.path(),
         "good.tar",
-        &docker_save(&[good_layer.clone()], false),
+        &docker_save(std::slice::from_ref(&good_layer), false),
     );
     let full = docker_save(&[good_layer.clone(), good_layer], false);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![

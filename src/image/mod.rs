@@ -8,6 +8,7 @@
 //! root ([`rootfs`]). Nothing is ever extracted or written. [`analysis`] judges the files
 //! against a set; the audit and the profile ask this module, never the other way round.
 
+pub mod accounts;
 pub mod analysis;
 pub mod archive;
 pub mod layer;
@@ -77,7 +78,7 @@ impl ImageFiles {
         // The topmost copy of each account file is the one the container sees.
         let passwd = layers.in_order().filter_map(|l| l.passwd.as_deref()).last();
         let group = layers.in_order().filter_map(|l| l.group.as_deref()).last();
-        layer::name_owners(&mut files, passwd, group);
+        accounts::name_owners(&mut files, passwd, group);
         ImageFiles {
             image: image.to_string(),
             id: layers.config.as_ref().map(|c| image_id(c)),
@@ -130,7 +131,7 @@ pub fn read_tar(path: &Path, want: Option<&str>) -> Result<ImageFiles, ImageErro
 pub fn read_rootfs(path: &Path) -> Result<ImageFiles, ImageError> {
     let (mut files, notes, _) = rootfs::scan(path)?;
     let read = |name: &str| std::fs::read(path.join(name)).ok();
-    layer::name_owners(
+    accounts::name_owners(
         &mut files,
         read("etc/passwd").as_deref(),
         read("etc/group").as_deref(),
