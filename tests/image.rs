@@ -330,25 +330,24 @@ fn engine_lists(image: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     lists(&json(&out)[0])
 }
 
+/// The lists `dropcap image FLAG PATH` reports.
+fn read_with(flag: &str, path: &Path, cwd: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let out = dropcap(
+        &["--format", "json", "image", flag, path.to_str().unwrap()],
+        cwd,
+    );
+    assert_eq!(code(&out), 0, "{flag}: {}", stderr(&out));
+    lists(&json(&out)[0])
+}
+
 /// The same image read from `docker save` (`--tar`) and from `docker export` unpacked with
 /// xattrs (`--rootfs`) must give the engine path's answer.
 fn assert_tar_and_rootfs_agree(image: &str, want: &(BTreeSet<String>, BTreeSet<String>)) {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("saved.tar");
     common::docker(&["save", "-o", saved.to_str().unwrap(), image]);
-    let out = dropcap(
-        &[
-            "--format",
-            "json",
-            "image",
-            "--tar",
-            saved.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
-        &lists(&json(&out)[0]),
+        &read_with("--tar", &saved, dir.path()),
         want,
         "--tar disagrees with the engine path"
     );
@@ -366,19 +365,8 @@ fn assert_tar_and_rootfs_agree(image: &str, want: &(BTreeSet<String>, BTreeSet<S
         .status()
         .unwrap();
     assert!(export.success());
-    let out = dropcap(
-        &[
-            "--format",
-            "json",
-            "image",
-            "--rootfs",
-            root.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
-        &lists(&json(&out)[0]),
+        &read_with("--rootfs", &root, dir.path()),
         want,
         "--rootfs disagrees with the engine path"
     );

@@ -136,14 +136,8 @@ mod tests {
 
     fn entry(path: &str, mode: u32, cap: Option<FileCap>) -> FileEntry {
         FileEntry {
-            path: path.into(),
-            mode,
-            uid: 0,
-            gid: 0,
-            user: None,
-            group: None,
             capability: cap,
-            capability_error: None,
+            ..FileEntry::new(path.into(), mode, 0, 0)
         }
     }
 

@@ -40,6 +40,19 @@ fn octal<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl FileEntry {
+    /// A file with no capability and no names yet; readers fill in what they find.
+    pub fn new(path: String, mode: u32, uid: u64, gid: u64) -> FileEntry {
+        FileEntry {
+            path,
+            mode,
+            uid,
+            gid,
+            user: None,
+            group: None,
+            capability: None,
+            capability_error: None,
+        }
+    }
     pub fn setuid(&self) -> bool {
         self.mode & 0o4000 != 0
     }

@@ -31,16 +31,7 @@ mod tests {
     use super::*;
 
     fn file(path: &str, mode: u32) -> FileEntry {
-        FileEntry {
-            path: path.into(),
-            mode,
-            uid: 0,
-            gid: 0,
-            user: None,
-            group: None,
-            capability: None,
-            capability_error: None,
-        }
+        FileEntry::new(path.into(), mode, 0, 0)
     }
 
     fn layer(files: &[(&str, u32)]) -> LayerScan {

@@ -62,14 +62,14 @@ pub fn scan(root: &Path) -> Result<(Vec<FileEntry>, Vec<String>, u64), ImageErro
                 Some(Err(e)) => (None, Some(e.to_string())),
             };
             files.push(FileEntry {
-                path: format!("/{}", rel.to_string_lossy()),
-                mode,
-                uid: u64::from(m.uid()),
-                gid: u64::from(m.gid()),
-                user: None,
-                group: None,
                 capability,
                 capability_error,
+                ..FileEntry::new(
+                    format!("/{}", rel.to_string_lossy()),
+                    mode,
+                    u64::from(m.uid()),
+                    u64::from(m.gid()),
+                )
             });
         }
     }
