@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Image-scan benchmark: `dropcap image IMAGE` (release build, the engine's image export parsed
 # as it streams) against
-#   1. the floor: `docker save IMAGE | tar -t`, reading every layer once and doing nothing,
+#   1. the floor: `docker save IMAGE | tar -t`, reading every layer once and doing nothing
+#      (and the same stream fetched with curl from the Engine API, without the docker CLI),
 #   2. the usual way: `docker export` of a container unpacked with xattrs, then `getcap -r` and
 #      `find -perm` over it.
 # for the Debian test image (scripts/debian-image.sh) and a larger one with postgresql that
@@ -49,7 +50,9 @@ peak_rss() {
   /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident set size/ {printf "%.1f", $6/1024}'
 }
 
+SOCK=${DOCKER_SOCK:-/var/run/docker.sock}
 floor() { docker save "$1" | tar -t >/dev/null; }
+floor_api() { curl -sf --unix-socket "$SOCK" "http://engine/images/$1/get" | tar -t >/dev/null; }
 export_getcap() {
   rm -rf "$WORK/root"; mkdir -p "$WORK/root"
   docker export "$CID" | tar -x --xattrs --xattrs-include='*' -p -C "$WORK/root" -f -
@@ -57,19 +60,20 @@ export_getcap() {
   find "$WORK/root" -xdev -type f \( -perm -4000 -o -perm -2000 \) >/dev/null
 }
 
-printf '%-40s %8s %10s %8s %12s %8s %14s\n' image size_MiB floor_s dropcap_s ratio_floor getcap_s dropcap_RSS_MiB
+printf '%-40s %8s %8s %8s %9s %11s %9s %8s %14s\n' image size_MiB floor_s api_s dropcap_s ratio_floor ratio_api getcap_s dropcap_RSS_MiB
 for image in "$SMALL" "$LARGE"; do
   size=$(docker image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f", $1/1048576}')
   CID=$(docker create "$image" true)
   # Warm the page cache for every contender alike.
   floor "$image"
   f=$(median floor "$image")
+  a=$(median floor_api "$image")
   d=$(median "$DROPCAP" image "$image")
   g=$(median export_getcap)
   rss=$(peak_rss "$DROPCAP" image "$image")
   floor_rss=$(peak_rss sh -c "docker save '$image' | tar -t")
   docker rm -f "$CID" >/dev/null; CID=""
-  printf '%-40s %8s %10.3f %8.3f %12.2f %8.3f %14s\n' "$image" "$size" "$f" "$d" \
-    "$(echo "$d / $f" | bc -l)" "$g" "$rss"
+  printf '%-40s %8s %8.3f %8.3f %9.3f %11.2f %9.2f %8.3f %14s\n' "$image" "$size" "$f" "$a" "$d" \
+    "$(echo "$d / $f" | bc -l)" "$(echo "$d / $a" | bc -l)" "$g" "$rss"
   echo "  dropcap vs export+getcap: $(echo "$g / $d" | bc -l | xargs printf '%.1f')x faster; floor pipeline peak RSS (largest process) ${floor_rss} MiB" >&2
 done
