@@ -222,6 +222,22 @@ fn broken_xattrs_and_hostile_paths_are_reported_not_fatal() {
     );
 }
 
+/// Many large blobs that look like JSON documents: they must not all be kept in memory.
+fn json_bomb() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut doc = vec![b' '; 4 << 20];
+    doc[0] = b'{';
+    for i in 0..6 {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(doc.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("blobs/sha256/{i:064x}"), &doc[..])
+            .unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
 #[test]
 fn unreadable_archives_are_one_line_errors_and_good_ones_still_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -247,6 +263,7 @@ fn unreadable_archives_are_one_line_errors_and_good_ones_still_report() {
             "not a tar",
         ),
         ("empty.tar", Vec::new(), "empty archive"),
+        ("jsonbomb.tar", json_bomb(), "MiB of JSON documents"),
         ("text.tar", b"hello\n".to_vec(), "text.tar"),
         (
             "nomanifest.tar",

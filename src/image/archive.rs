@@ -10,7 +10,10 @@ use std::collections::HashMap;
 use std::io::{BufReader, Read};
 
 /// manifest.json and OCI manifests are a few KiB; anything far larger is not one of them.
-const JSON_LIMIT: u64 = 8 << 20;
+const JSON_LIMIT: u64 = 4 << 20;
+/// All JSON documents kept together: a crafted archive of many large blobs that begin with `{`
+/// must not fill memory.
+const JSON_TOTAL_LIMIT: usize = 16 << 20;
 
 /// The layers of one image, bottom first, and what identifies it.
 #[derive(Debug)]
@@ -86,6 +89,7 @@ pub fn read<R: Read>(
         .entries()
         .map_err(|e| ImageError::archive(source, e))?;
     let mut count = 0u64;
+    let mut json_total = 0usize;
     for entry in entries {
         let entry = entry.map_err(|e| {
             let message = if count == 0 {
@@ -131,7 +135,21 @@ pub fn read<R: Read>(
                 .take(JSON_LIMIT)
                 .read_to_end(&mut body)
                 .map_err(|e| ImageError::archive(source, e))?;
-            if body.first() == Some(&b'{') || body.first() == Some(&b'[') {
+            // Only documents the layer order can come from: legacy per-layer `json` files and
+            // `repositories` are not needed.
+            let wanted =
+                name == "manifest.json" || name == "index.json" || name.starts_with("blobs/");
+            if wanted && (body.first() == Some(&b'{') || body.first() == Some(&b'[')) {
+                json_total += body.len();
+                if json_total > JSON_TOTAL_LIMIT {
+                    return Err(ImageError::Archive {
+                        source_name: source.to_string(),
+                        message: format!(
+                            "more than {} MiB of JSON documents: not an image archive",
+                            JSON_TOTAL_LIMIT >> 20
+                        ),
+                    });
+                }
                 seen.json.insert(name, body);
             }
             continue;
