@@ -621,3 +621,62 @@ fn profile_proves_debian_ping_needs_net_raw_in_four_trials_and_says_why() {
     );
     assert!(notes.contains("setcap -r /usr/bin/ping"), "{notes}");
 }
+
+/// An engine whose export stalls halfway: bollard's timeout covers only the answer's headers,
+/// so without the idle timeout the read would hang for good.
+#[test]
+fn an_export_that_stalls_is_an_error_not_a_hang() {
+    use std::io::{BufReader, Write};
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("stall.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    // A valid header of a 1 MiB entry, then only part of its data.
+    let mut h = tar::Header::new_gnu();
+    h.set_path("l00/layer.tar").unwrap();
+    h.set_size(1 << 20);
+    h.set_mode(0o644);
+    h.set_cksum();
+    let mut partial = h.as_bytes().to_vec();
+    partial.extend([0u8; 1024]);
+    // Detached: it serves until the test process ends.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { break };
+            let mut reader = BufReader::new(s.try_clone().unwrap());
+            let path = common::read_request_path(&mut reader);
+            if path.ends_with("/get") {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let _ = write!(s, "{head}{:x}\r\n", partial.len());
+                let _ = s.write_all(&partial);
+                let _ = s.write_all(b"\r\n");
+                held.push(s);
+                continue;
+            }
+            let (status, body) = if path.ends_with("/_ping") {
+                ("200 OK\r\nApi-Version: 1.41", "OK".to_string())
+            } else {
+                ("200 OK", r#"{"Id":"sha256:0123"}"#.to_string())
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let start = std::time::Instant::now();
+    let host = format!("unix://{}", sock.display());
+    let out = dropcap(
+        &["image", "--timeout", "1", "--host", &host, "stalled:1"],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+    assert!(
+        stderr(&out).contains("sent nothing for 1 s"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -57,17 +57,31 @@ pub async fn image_id(docker: &Docker, name: &str) -> Result<String, ImageError>
     }
 }
 
-/// Reads image `name` of the engine behind `docker`.
-pub async fn read_image(docker: &Docker, name: &str) -> Result<ImageFiles, ImageError> {
+/// Reads image `name` of the engine behind `docker`. bollard's timeout covers only the answer's
+/// headers, so an export that stalls for `idle` mid-stream ends the read with an error instead
+/// of hanging it.
+pub async fn read_image(
+    docker: &Docker,
+    name: &str,
+    idle: Duration,
+) -> Result<ImageFiles, ImageError> {
     let id = image_id(docker, name).await?;
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let client = docker.clone();
     let export_id = id.clone();
     let pump = tokio::spawn(async move {
-        let mut stream = client.export_image(&export_id);
-        while let Some(item) = stream.next().await {
+        let mut stream = std::pin::pin!(client.export_image(&export_id));
+        loop {
+            let item = match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(item)) => item.map_err(|e| e.to_string()),
+                Ok(None) => break,
+                Err(_) => Err(format!(
+                    "the engine sent nothing for {} s in the middle of the export",
+                    idle.as_secs()
+                )),
+            };
             let failed = item.is_err();
-            if tx.send(item.map_err(|e| e.to_string())).await.is_err() || failed {
+            if tx.send(item).await.is_err() || failed {
                 break;
             }
         }
@@ -125,7 +139,7 @@ pub fn read_images_blocking(
         };
         let mut out = Vec::with_capacity(names.len());
         for name in names {
-            out.push(read_image(&docker, name).await);
+            out.push(read_image(&docker, name, timeout).await);
         }
         out
     })

@@ -119,7 +119,7 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         .collect();
 
     if options.read_images {
-        attach_images(&docker, &mut workloads, &mut audit).await;
+        attach_images(&docker, &mut workloads, &mut audit, options.timeout).await;
     }
 
     if options.read_processes && workloads.iter().any(|(_, pid)| pid.is_some()) {
@@ -152,6 +152,7 @@ async fn attach_images(
     docker: &Docker,
     workloads: &mut [(crate::workload::Workload, Option<u32>)],
     audit: &mut EngineAudit,
+    idle: std::time::Duration,
 ) {
     let mut cache: HashMap<String, Option<std::sync::Arc<crate::image::ImageFiles>>> =
         HashMap::new();
@@ -160,7 +161,7 @@ async fn attach_images(
             continue;
         };
         if !cache.contains_key(&id) {
-            let read = match super::export::read_image(docker, &id).await {
+            let read = match super::export::read_image(docker, &id, idle).await {
                 Ok(files) => Some(std::sync::Arc::new(files)),
                 Err(e) => {
                     let shown = w.image.clone().unwrap_or_else(|| id.clone());
