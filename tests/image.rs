@@ -238,6 +238,19 @@ fn json_bomb() -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// A layer whose PAX header claims 3 GiB: the tar crate would allocate it whole.
+fn pax_bomb() -> Vec<u8> {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XHeader);
+    h.set_size(3 << 30);
+    h.set_mode(0o644);
+    h.set_path("pax").unwrap();
+    h.set_cksum();
+    let mut bytes = h.as_bytes().to_vec();
+    bytes.extend([b'9'; 8192]);
+    bytes
+}
+
 #[test]
 fn unreadable_archives_are_one_line_errors_and_good_ones_still_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -264,6 +277,11 @@ fn unreadable_archives_are_one_line_errors_and_good_ones_still_report() {
         ),
         ("empty.tar", Vec::new(), "empty archive"),
         ("jsonbomb.tar", json_bomb(), "MiB of JSON documents"),
+        (
+            "paxbomb.tar",
+            docker_save(&[pax_bomb()], false),
+            "metadata entry",
+        ),
         ("text.tar", b"hello\n".to_vec(), "text.tar"),
         (
             "nomanifest.tar",

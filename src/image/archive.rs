@@ -83,7 +83,7 @@ pub fn read<R: Read>(
     source: &str,
     want: Option<&str>,
 ) -> Result<ImageLayers, ImageError> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(super::guard::MetaGuard::new(reader));
     let mut seen = Seen::default();
     let entries = archive
         .entries()

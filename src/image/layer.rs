@@ -170,7 +170,7 @@ pub fn scan<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
 }
 
 fn scan_tar<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
-    let mut archive = tar::Archive::new(reader);
+    let mut archive = tar::Archive::new(super::guard::MetaGuard::new(reader));
     let mut scan = LayerScan::default();
     let entries = archive.entries().map_err(|e| ImageError::layer(name, e))?;
     for entry in entries {

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod analysis;
 pub mod archive;
+mod guard;
 pub mod layer;
 pub mod merge;
 pub mod rootfs;
