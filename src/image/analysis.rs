@@ -151,13 +151,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn ping_fails_to_exec_without_net_raw_and_not_with_it() {
-        let img = files(vec![entry(
+    fn ping(effective: bool, rootid: Option<u32>) -> ImageFiles {
+        files(vec![entry(
             "/usr/bin/ping",
             0o755,
-            Some(ping_cap(true, None)),
-        )]);
+            Some(ping_cap(effective, rootid)),
+        )])
+    }
+
+    #[test]
+    fn ping_fails_to_exec_without_net_raw_and_not_with_it() {
+        let img = ping(true, None);
         let docker = CapSet::docker_default();
         assert!(analyse(&img, docker, false).is_empty());
         let v = analyse(&img, docker.without(Cap::NET_RAW), false);
@@ -170,22 +174,14 @@ mod tests {
 
     #[test]
     fn no_effective_bit_means_the_exec_succeeds() {
-        let img = files(vec![entry(
-            "/usr/bin/ping",
-            0o755,
-            Some(ping_cap(false, None)),
-        )]);
+        let img = ping(false, None);
         let v = analyse(&img, CapSet::EMPTY, true);
         assert_eq!(v[0].kind, VerdictKind::NotGranted);
     }
 
     #[test]
     fn a_namespaced_capability_for_another_root_is_ignored() {
-        let img = files(vec![entry(
-            "/usr/bin/ping",
-            0o755,
-            Some(ping_cap(true, Some(100000))),
-        )]);
+        let img = ping(true, Some(100000));
         assert!(analyse(&img, CapSet::EMPTY, true).is_empty());
     }
 
