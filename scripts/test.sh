@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs dropcap's whole test suite on a fresh Debian 12 machine: installs what the tests need
 # (Docker engine, Podman, busybox-static, pscap, iputils ping, strace, docker-compose, clang/libbpf for
-# the BPF object, zsh, fish, elvish, man-db and pre-commit),
+# the BPF object, zsh, fish, elvish, man-db and pre-commit, mmdebstrap for the Debian test image),
 # starts containerd and dockerd when the engine is not answering, then runs `cargo test`.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
@@ -29,6 +29,7 @@ have man || need_pkgs+=(man-db)
 have groff || need_pkgs+=(groff-base)
 have git || need_pkgs+=(git)
 have pre-commit || python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+have mmdebstrap || need_pkgs+=(mmdebstrap)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -62,5 +63,8 @@ if ! docker info >/dev/null 2>&1; then
   for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.3; done
   docker info >/dev/null 2>&1 || { echo "test.sh: dockerd did not start:" >&2; tail -20 /tmp/dropcap-dockerd.log >&2; exit 1; }
 fi
+
+# The Debian image of the `image`, audit and profile tests: built once, then reused.
+bash scripts/debian-image.sh
 
 cargo test "$@"

@@ -47,6 +47,10 @@ pub enum Command {
     /// Explain what a capability allows, what fails without it, and the safer alternative.
     #[command(allow_negative_numbers = true)]
     Explain(cmd::explain::ExplainArgs),
+    /// File capabilities and setuid/setgid binaries of an image, and what a capability set
+    /// does to them (binaries that cannot exec, setuid binaries that regain capabilities).
+    #[command(allow_negative_numbers = true)]
+    Image(cmd::image::ImageArgs),
     /// List processes holding capabilities, grouped by container.
     #[command(allow_negative_numbers = true)]
     Ps(cmd::ps::PsArgs),

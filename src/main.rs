@@ -101,6 +101,10 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             no_sarif(format, "explain")?;
             cmd::explain::run(a, format, style, &mut out)?
         }
+        Command::Image(a) => {
+            no_sarif(format, "image")?;
+            cmd::image::run(a, format, style, &mut out)?
+        }
         Command::Ps(a) => {
             no_sarif(format, "ps")?;
             cmd::ps::run(a, format, style, &mut out)?

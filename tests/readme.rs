@@ -782,3 +782,46 @@ fn documented_runs_print_what_the_docs_show() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn image_json_keys_match_the_readme() {
+    use common::archive::{docker_save, layer, Fake, PING_CAP};
+    // Every key: a valid capability (revision 3 for rootid), a broken one, a setuid file, a
+    // skipped entry (notes) and a set (bounding, verdicts).
+    let rev3 = [
+        0x01, 0, 0, 0x03, 0x00, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xe8, 0x03, 0, 0,
+    ];
+    let l = layer(&[
+        Fake::File("usr/bin/ping", 0o755, 0, Some(PING_CAP)),
+        Fake::File("usr/bin/ns", 0o755, 0, Some(&rev3)),
+        Fake::File("usr/bin/broken", 0o755, 0, Some(&[1, 2, 3])),
+        Fake::File("usr/bin/su", 0o4755, 0, None),
+        Fake::RawPath(b"../escape", 0o4755),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("image.tar");
+    std::fs::write(&path, docker_save(&[l], true)).unwrap();
+    let path = path.to_str().unwrap();
+    let docs = vec![
+        json(&["--format", "json", "image", "--tar", path], &[0]),
+        json(
+            &[
+                "--format",
+                "json",
+                "image",
+                "--tar",
+                path,
+                "--caps",
+                "ALL -NET_RAW",
+            ],
+            &[1],
+        ),
+    ];
+    assert_schema(
+        "image",
+        Emitted {
+            docs,
+            complete: true,
+        },
+    );
+}

@@ -9,7 +9,7 @@ pub mod table;
 
 use std::fmt;
 
-pub use parse::{parse_cap, parse_list, parse_mask, CapParseError, FileCaps};
+pub use parse::{parse_cap, parse_list, parse_mask, parse_set, CapParseError, FileCaps};
 pub use table::{member, CapInfo, Risk, LAST_CAP, TABLE};
 
 /// One capability, by kernel number (0..=63). Numbers the table does not name are kept, not

@@ -101,6 +101,33 @@ pub fn parse_list(input: &str) -> Result<CapSet, CapParseError> {
     Ok(set)
 }
 
+/// [`parse_list`], plus the form dropcap prints for near-full sets: `ALL -NET_RAW -SYS_ADMIN`
+/// (start from the named ones, then take away each `-NAME` and add each `+NAME`, in order).
+pub fn parse_set(input: &str) -> Result<CapSet, CapParseError> {
+    let tokens: Vec<&str> = input
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let arithmetic = !input.contains('=')
+        && tokens
+            .iter()
+            .skip(1)
+            .any(|t| t.starts_with('-') || t.starts_with('+'))
+        && !tokens.first().is_some_and(|t| t.starts_with('-'));
+    if !arithmetic {
+        return parse_list(input);
+    }
+    let mut set = CapSet::EMPTY;
+    for t in tokens {
+        if let Some(name) = t.strip_prefix('-') {
+            set = set.difference(parse_token(name)?);
+        } else {
+            set = set.union(parse_token(t.strip_prefix('+').unwrap_or(t))?);
+        }
+    }
+    Ok(set)
+}
+
 fn parse_token(t: &str) -> Result<CapSet, CapParseError> {
     if t.eq_ignore_ascii_case("all") || t.eq_ignore_ascii_case("cap_all") {
         return Ok(CapSet::all_known());
@@ -242,6 +269,17 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_arithmetic_and_every_list_spelling() {
+        let all = CapSet::all_known();
+        assert_eq!(parse_set("ALL -NET_RAW"), Ok(all.without(Cap::NET_RAW)));
+        assert_eq!(parse_set("ALL -NET_RAW +13"), Ok(all));
+        assert_eq!(parse_set(""), Ok(CapSet::EMPTY));
+        assert_eq!(parse_set("cap_net_raw=ep"), parse_list("cap_net_raw=ep"));
+        assert_eq!(parse_set("CHOWN,NET_RAW"), parse_list("CHOWN,NET_RAW"));
+        assert!(parse_set("ALL -NOPE").is_err());
+    }
 
     #[test]
     fn every_spelling_of_one_cap() {

@@ -36,6 +36,10 @@ pub struct AuditArgs {
     /// file, a Service, an API dump with a `services` key, a `docker ps` list...).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Static audit: also read the images the workloads name, when the local engine has them,
+    /// for their file capabilities and setuid binaries (rules DC020, DC021).
+    #[arg(long, requires = "paths")]
+    pub images: bool,
     /// Engine options, used only without paths.
     #[command(flatten)]
     pub engine: super::audit_live::EngineArgs,
@@ -64,7 +68,10 @@ pub fn run(
             &mut std::io::stderr(),
         )?);
     } else {
-        let (workloads, errors) = static_workloads_with(&args.paths, args.hidden, args.verbose);
+        let (mut workloads, errors) = static_workloads_with(&args.paths, args.hidden, args.verbose);
+        if args.images {
+            attach_images(&mut workloads, args.engine.host.as_deref());
+        }
         Report::build(args.policy, args.fail_on, None, workloads, errors)
     };
     report::write(&report, format, style, out, &mut std::io::stderr())?;
@@ -148,4 +155,35 @@ pub fn static_workloads_with(
         }
     }
     (workloads, errors)
+}
+
+/// Reads each image the workloads name from the local engine, once, and says which could not
+/// be read (not pulled here, no engine): their workloads are audited without DC020/DC021.
+fn attach_images(workloads: &mut [Workload], host: Option<&str>) {
+    let mut names: Vec<String> = workloads.iter().filter_map(|w| w.image.clone()).collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return;
+    }
+    let read = crate::engine::export::read_images_blocking(
+        host,
+        &names,
+        std::time::Duration::from_secs(600),
+    );
+    let mut by_name = std::collections::HashMap::new();
+    for (name, result) in names.iter().zip(read) {
+        match result {
+            Ok(files) => {
+                by_name.insert(name.clone(), std::sync::Arc::new(files));
+            }
+            Err(e) => crate::say!(
+                "dropcap: note: {}: not read, DC020/DC021 not checked for it",
+                printable(&e.to_string())
+            ),
+        }
+    }
+    for w in workloads.iter_mut() {
+        w.image_files = w.image.as_ref().and_then(|i| by_name.get(i).cloned());
+    }
 }

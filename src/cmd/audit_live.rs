@@ -35,6 +35,10 @@ pub struct EngineArgs {
     /// here (slower; the answers are the same).
     #[arg(long, conflicts_with = "paths")]
     pub api_only: bool,
+    /// Do not read the containers' images (file capabilities and setuid binaries, rules
+    /// DC020 and DC021).
+    #[arg(long, conflicts_with = "paths")]
+    pub no_images: bool,
 }
 
 /// Audits the engine and writes the report; notes (a container removed mid-audit) go to
@@ -54,6 +58,7 @@ pub fn run_engine(
         concurrency: engine.concurrency,
         read_processes: !engine.no_proc,
         state_files: !engine.api_only,
+        read_images: !engine.no_images,
         timeout: std::time::Duration::from_secs(engine.timeout),
         ..EngineOptions::default()
     };

@@ -8,6 +8,7 @@ pub mod completions;
 pub mod decode;
 pub mod exec;
 pub mod explain;
+pub mod image;
 pub mod man;
 pub mod ping;
 pub mod profile;
@@ -25,6 +26,8 @@ pub enum CmdError {
     Proc(#[from] crate::process::ProcError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
     #[error(transparent)]
     Profile(#[from] crate::profile::ProfileError),
     #[error("writing output: {0}")]

@@ -203,14 +203,34 @@ pub fn run(
             crate::say!("{}", report::trial_line(t, Style { color: false }));
         }
     };
+    // The image's file capabilities, before the first trial (see Options::image_files).
+    let mut options = Options::default();
+    let mut image_note = None;
+    if let Some(image) = &args.image {
+        let read = crate::engine::export::read_images_blocking(
+            None,
+            std::slice::from_ref(image),
+            timeout.max(Duration::from_secs(60)),
+        );
+        match read.into_iter().next() {
+            Some(Ok(files)) => options.image_files = Some(std::sync::Arc::new(files)),
+            Some(Err(e)) => {
+                image_note = Some(format!("the image's file capabilities were not read: {e}"))
+            }
+            None => {}
+        }
+    }
     let mut rep = profile::profile(
         runner.as_mut(),
         tracer.as_mut().map(|t| &mut **t as &mut dyn Tracer),
-        &Options::default(),
+        &options,
         &mut progress,
     )?;
     if let Some(n) = tracer_note {
         rep.notes.insert(0, format!("tracer unavailable: {n}"));
+    }
+    if let Some(n) = image_note {
+        rep.notes.push(n);
     }
     if let Some(path) = &args.output {
         file::write_atomic(path, &rep)?;

@@ -118,6 +118,10 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         })
         .collect();
 
+    if options.read_images {
+        attach_images(&docker, &mut workloads, &mut audit, options.timeout).await;
+    }
+
     if options.read_processes && workloads.iter().any(|(_, pid)| pid.is_some()) {
         let joined = tokio::task::spawn_blocking(move || {
             read_host(&mut workloads);
@@ -139,6 +143,38 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     audit.notes.sort();
     audit.errors.sort_by(|a, b| a.message.cmp(&b.message));
     audit
+}
+
+/// Reads every distinct image the containers run, once each, and hands it to their
+/// workloads. One at a time: an export streams the whole image, and two at once only split
+/// the same disk and socket between them.
+async fn attach_images(
+    docker: &Docker,
+    workloads: &mut [(crate::workload::Workload, Option<u32>)],
+    audit: &mut EngineAudit,
+    idle: std::time::Duration,
+) {
+    let mut cache: HashMap<String, Option<std::sync::Arc<crate::image::ImageFiles>>> =
+        HashMap::new();
+    for (w, _) in workloads.iter_mut() {
+        let Some(id) = w.image_id.clone() else {
+            continue;
+        };
+        if !cache.contains_key(&id) {
+            let read = match super::export::read_image(docker, &id, idle).await {
+                Ok(files) => Some(std::sync::Arc::new(files)),
+                Err(e) => {
+                    let shown = w.image.clone().unwrap_or_else(|| id.clone());
+                    audit.notes.push(format!(
+                        "image {shown} could not be read ({e}); rules DC020 and DC021 skipped for its containers"
+                    ));
+                    None
+                }
+            };
+            cache.insert(id.clone(), read);
+        }
+        w.image_files = cache.get(&id).cloned().flatten();
+    }
 }
 
 /// dockerd's data root when its state files can stand in for inspects: a local Docker engine

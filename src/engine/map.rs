@@ -33,6 +33,7 @@ pub fn workload_from_inspect(
         .and_then(|cfg| cfg.image.clone())
         .filter(|i| !i.is_empty())
         .or_else(|| c.image.clone());
+    w.image_id = c.image.clone();
     w.user = config
         .and_then(|cfg| cfg.user.clone())
         .filter(|u| !u.is_empty());

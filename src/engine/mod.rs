@@ -9,6 +9,7 @@
 
 mod connect;
 mod disk;
+pub mod export;
 mod fetch;
 mod host;
 mod libpod;
@@ -56,6 +57,9 @@ pub struct EngineOptions {
     /// Read dockerd's state files instead of inspecting, when the engine is local and they are
     /// readable (root); any container whose files are not understood is inspected as usual.
     pub state_files: bool,
+    /// Read each container's image once (by image id) for its file capabilities and setuid
+    /// binaries (rules DC020, DC021).
+    pub read_images: bool,
 }
 
 impl Default for EngineOptions {
@@ -68,6 +72,7 @@ impl Default for EngineOptions {
             progress: true,
             timeout: Duration::from_secs(60),
             state_files: true,
+            read_images: true,
         }
     }
 }

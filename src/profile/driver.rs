@@ -14,14 +14,43 @@ use std::time::Instant;
 pub struct Options {
     /// How often a failed verification may be traced and widened by what was denied.
     pub max_verify_rounds: usize,
+    /// The image's files, read before the first trial: a file capability with the effective
+    /// bit makes the exec itself fail without it, which no tracer sees, so its capabilities
+    /// are candidates from the start.
+    pub image_files: Option<std::sync::Arc<crate::image::ImageFiles>>,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             max_verify_rounds: 3,
+            image_files: None,
         }
     }
+}
+
+/// Capabilities of `default` that a file capability of the image needs at exec, and the
+/// files that need each, as `path cap_text`.
+fn file_cap_needs(
+    files: Option<&crate::image::ImageFiles>,
+    default: CapSet,
+) -> (CapSet, Vec<(String, String, CapSet)>) {
+    let mut set = CapSet::EMPTY;
+    let mut who = Vec::new();
+    for f in files.map(|f| f.files.as_slice()).unwrap_or_default() {
+        let Some(c) = f
+            .capability
+            .filter(|c| c.effective && c.applies_without_userns())
+        else {
+            continue;
+        };
+        let need = c.permitted.intersect(default);
+        if !need.is_empty() {
+            set = set.union(need);
+            who.push((f.path.clone(), c.text(), need));
+        }
+    }
+    (set, who)
 }
 
 struct Ctx<'a> {
@@ -169,6 +198,19 @@ pub fn profile<'a>(
     };
     let traced = first.traced.is_some();
     let observed = if traced { candidates } else { CapSet::EMPTY };
+    let (from_files, file_needs) = file_cap_needs(options.image_files.as_deref(), default);
+    if traced && !from_files.is_subset(candidates) {
+        let list: Vec<String> = file_needs
+            .iter()
+            .map(|(path, text, _)| format!("{path} {text}"))
+            .collect();
+        notes.push(format!(
+            "candidates from the image's file capabilities: {} ({}): without it the exec fails before any capability check a tracer could see",
+            from_files.difference(candidates),
+            list.join(", ")
+        ));
+        candidates = candidates.union(from_files);
+    }
 
     // 2. Verify the candidates; trace failures and add what was denied (bounded).
     let mut verified = None;
@@ -261,6 +303,17 @@ pub fn profile<'a>(
         }
     };
 
+    let mut kept_for_files = CapSet::EMPTY;
+    for (path, text, need) in &file_needs {
+        let kept = need.intersect(proven);
+        if !kept.is_empty() {
+            kept_for_files = kept_for_files.union(kept);
+            notes.push(format!(
+                "{kept} is kept because {path} carries the file capability {text}: without it the kernel refuses to exec the file (\"Operation not permitted\"). Alternative: {}",
+                crate::image::analysis::remove_file_cap(path, kept)
+            ));
+        }
+    }
     if ctx.late {
         notes.push(
             "the image has no /bin/sh to hold the workload until the tracer attached, so the \
@@ -270,11 +323,12 @@ pub fn profile<'a>(
     }
     let sysctls: BTreeMap<String, String> = ctx.runner.sysctls().into_iter().collect();
     let listening = ctx.runner.low_ports();
+    // A capability a file capability explains needs no guess about raw sockets.
     notes.extend(report::sysctl_notes(
         &sysctls,
         ctx.runner.check(),
         &listening,
-        proven,
+        proven.difference(kept_for_files),
     ));
     if ctx.lost > 0 {
         notes.push(format!(

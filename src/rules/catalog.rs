@@ -19,7 +19,7 @@ impl RuleInfo {
     }
 }
 
-static RULES: [RuleInfo; 16] = [
+static RULES: [RuleInfo; 18] = [
     RuleInfo {
         id: "DC001",
         title: "invalid-capability",
@@ -147,6 +147,22 @@ static RULES: [RuleInfo; 16] = [
         standards: &[],
         policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
         help: "A capability is added to a container that runs as a non-root user: neither Docker nor containerd nor CRI-O sets ambient capabilities, so the process starts with an empty effective set and the add only widens the bounding set. Give the binary a file capability (setcap) or run as root with drop ALL; for ports below 1024 set net.ipv4.ip_unprivileged_port_start instead.",
+    },
+    RuleInfo {
+        id: "DC020",
+        title: "file-capability-exec-fails",
+        severity: Severity::High,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "A binary of the image carries a file capability with the effective bit that the container's bounding set does not cover: the kernel refuses to exec it (\"Operation not permitted\") without any capability check a tracer could see. Needs the image's files (live audit, or static audit with --images).",
+    },
+    RuleInfo {
+        id: "DC021",
+        title: "setuid-root-without-no-new-privileges",
+        severity: Severity::Medium,
+        standards: &["PSS restricted"],
+        policies: &[PssRestricted, Strict],
+        help: "The image holds setuid-root binaries and the container does not set no-new-privileges: any user in it who runs one regains every capability of the bounding set. Needs the image's files (live audit, or static audit with --images).",
     },
 ];
 

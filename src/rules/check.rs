@@ -450,7 +450,67 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
         );
     }
 
+    image_rules(&mut s, effective, nnp);
+
     // DC012: live processes that do not match the configuration, grouped by difference.
     s.out.extend(super::drift::findings(w, s.policy));
     s.out
+}
+
+/// DC020 / DC021: what the image's files do under this bounding set.
+fn image_rules(s: &mut Sink<'_>, bounding: CapSet, nnp: bool) {
+    let Some(files) = s.w.image_files.clone() else {
+        return;
+    };
+    let image = s.w.image.clone().unwrap_or_else(|| files.image.clone());
+    let mut setuid = Vec::new();
+    let mut regained = CapSet::EMPTY;
+    for v in crate::image::analyse(&files, bounding, nnp) {
+        match v.kind {
+            crate::image::VerdictKind::ExecFails => s.emit(
+                "DC020",
+                None,
+                v.capabilities,
+                format!("{} of image {image}: {}", v.path, v.message),
+                format!(
+                    "keep {} in the container's capabilities, or {}",
+                    v.capabilities,
+                    crate::image::analysis::remove_file_cap(&v.path, v.capabilities)
+                ),
+                None,
+            ),
+            crate::image::VerdictKind::SetuidRoot => {
+                setuid.push(v.path);
+                regained = regained.union(v.capabilities);
+            }
+            crate::image::VerdictKind::NotGranted => {}
+        }
+    }
+    if !setuid.is_empty() {
+        let shown: Vec<&str> = setuid.iter().take(6).map(String::as_str).collect();
+        let more = setuid.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let remediation = remedy::no_new_privileges(s.w);
+        let location =
+            s.w.no_new_privileges
+                .as_ref()
+                .and_then(|n| n.location.clone());
+        s.emit(
+            "DC021",
+            None,
+            regained,
+            format!(
+                "image {image} has {} setuid-root binaries ({}{more}): without no-new-privileges any user who runs one regains the bounding set ({})",
+                setuid.len(),
+                shown.join(", "),
+                crate::caps::spell::compact(regained)
+            ),
+            remediation,
+            location,
+        );
+    }
 }

@@ -211,6 +211,12 @@ pub struct Workload {
     pub running: Option<bool>,
     pub processes: Vec<ProcessCaps>,
     pub suppressions: Vec<Suppression>,
+    /// The engine's id of the image (live audit), the key image files are read and cached by.
+    #[serde(skip)]
+    pub image_id: Option<String>,
+    /// The image's file capabilities and setuid/setgid files, when the audit read the image.
+    #[serde(skip)]
+    pub image_files: Option<std::sync::Arc<crate::image::ImageFiles>>,
 }
 
 impl Workload {
@@ -248,6 +254,8 @@ impl Workload {
             running: None,
             processes: Vec::new(),
             suppressions: Vec::new(),
+            image_id: None,
+            image_files: None,
         }
     }
 

@@ -5,6 +5,8 @@
 //! guard, also when the test panics.
 #![allow(dead_code)]
 
+pub mod archive;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -250,4 +252,33 @@ pub fn dropcap_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// The Debian image with real file capabilities and setuid binaries that
+/// `scripts/debian-image.sh` builds (scripts/test.sh runs it). Built here when missing and
+/// mmdebstrap is installed; otherwise a failure in CI and a loud skip elsewhere.
+pub const DEBIAN_IMAGE: &str = "dropcap-test/debian:bookworm";
+
+pub fn debian_image(test: &str) -> Option<&'static str> {
+    if !docker_available(test) {
+        return None;
+    }
+    static READY: OnceLock<bool> = OnceLock::new();
+    let ready = *READY.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/debian-image.sh");
+        Command::new("bash")
+            .arg(script)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    });
+    if !ready {
+        assert!(
+            !in_ci(),
+            "{test}: {DEBIAN_IMAGE} could not be built (scripts/debian-image.sh)"
+        );
+        eprintln!("SKIPPED {test}: {DEBIAN_IMAGE} is missing and could not be built");
+        return None;
+    }
+    Some(DEBIAN_IMAGE)
 }

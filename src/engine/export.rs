@@ -1,0 +1,146 @@
+//! An image's files read through the Engine API's image export (`GET /images/{id}/get`, the
+//! stream behind `docker save`), parsed while it arrives: the async side only moves chunks
+//! into a small bounded channel, a blocking task reads the tar from it, so at most a few
+//! chunks are in memory whatever the image's size, and nothing touches the disk.
+
+use crate::image::{archive, ImageError, ImageFiles};
+use bollard::Docker;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::io::Read;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Chunks in flight between the socket and the tar reader.
+const CHANNEL_CHUNKS: usize = 8;
+
+/// `io::Read` over the chunks the export task sends; the end of the channel is the end of
+/// the archive, an error item the engine's own failure.
+struct ChunkReader {
+    rx: mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+fn engine_error(image: &str, message: impl Into<String>) -> ImageError {
+    ImageError::Engine {
+        image: image.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The image's id (`sha256:…`), or an error that says the image is not on the engine.
+pub async fn image_id(docker: &Docker, name: &str) -> Result<String, ImageError> {
+    match docker.inspect_image(name).await {
+        Ok(i) => {
+            i.id.ok_or_else(|| engine_error(name, "the engine's inspect has no id"))
+        }
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Err(engine_error(name, "no such image on the engine")),
+        Err(e) => Err(engine_error(name, super::connect::one_line(&e.to_string()))),
+    }
+}
+
+/// Reads image `name` of the engine behind `docker`. bollard's timeout covers only the answer's
+/// headers, so an export that stalls for `idle` mid-stream ends the read with an error instead
+/// of hanging it.
+pub async fn read_image(
+    docker: &Docker,
+    name: &str,
+    idle: Duration,
+) -> Result<ImageFiles, ImageError> {
+    let id = image_id(docker, name).await?;
+    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let client = docker.clone();
+    let export_id = id.clone();
+    let pump = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(client.export_image(&export_id));
+        loop {
+            let item = match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(item)) => item.map_err(|e| e.to_string()),
+                Ok(None) => break,
+                Err(_) => Err(format!(
+                    "the engine sent nothing for {} s in the middle of the export",
+                    idle.as_secs()
+                )),
+            };
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    let label = name.to_string();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let reader = ChunkReader {
+            rx,
+            current: Bytes::new(),
+        };
+        archive::read(reader, &label, None)
+    })
+    .await;
+    pump.abort();
+    let layers = parsed.map_err(|e| engine_error(name, format!("reader task failed: {e}")))??;
+    let mut files = ImageFiles::from_layers(name, &layers);
+    files.id = Some(id);
+    Ok(files)
+}
+
+/// [`read_image`] for each name, in order, for callers without a runtime.
+pub fn read_images_blocking(
+    host: Option<&str>,
+    names: &[String],
+    timeout: Duration,
+) -> Vec<Result<ImageFiles, ImageError>> {
+    let host = super::resolve_host(host);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return names
+                .iter()
+                .map(|n| {
+                    Err(engine_error(
+                        n,
+                        format!("cannot start the async runtime: {e}"),
+                    ))
+                })
+                .collect()
+        }
+    };
+    rt.block_on(async {
+        let docker = match super::connect::open(&host, timeout).await {
+            Ok(d) => d,
+            Err(e) => {
+                return names
+                    .iter()
+                    .map(|n| Err(engine_error(n, e.clone())))
+                    .collect()
+            }
+        };
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            out.push(read_image(&docker, name, timeout).await);
+        }
+        out
+    })
+}
