@@ -42,10 +42,10 @@ mkseeds() {
     proc_status) for p in /proc/[0-9]*/status; do cat "$p" >"$dir/$(echo "$p" | tr / _)" 2>/dev/null || true; done ;;
     caps_text) i=0; for s in 'CAP_NET_RAW' 'net_raw,cap_chown' '0x00000000a80425fb' 'cap_chown,cap_net_raw+ep' '=ep cap_sys_admin-ep' 'ALL' '13' '-' ''; do printf '%s' "$s" >"$dir/$i"; i=$((i+1)); done ;;
     suppress) printf '# dropcap:ignore DC001,DC009 reason\nweb:\n' >"$dir/1"; printf 'DC003: needs it\n' >"$dir/2"; printf '*\n' >"$dir/3" ;;
-    *) find "${seed_dirs[@]}" -type f -size -16k 2>/dev/null | sort | head -300 | while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12)"; done ;;
+    *) mapfile -t files < <(find "${seed_dirs[@]}" -type f -size -16k 2>/dev/null | sort)
+       for f in "${files[@]:0:300}"; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-12)"; done ;;
   esac
-  [ -d "fuzz/regressions/$t" ] && cp fuzz/regressions/"$t"/* "$dir/" 2>/dev/null || true
-  ls "$dir" | head -1 >/dev/null
+  if [ -d "fuzz/regressions/$t" ]; then cp fuzz/regressions/"$t"/* "$dir/" 2>/dev/null || true; fi
 }
 
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_QUIET=1
