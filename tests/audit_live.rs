@@ -901,3 +901,58 @@ fn non_utf8_docker_host_is_not_the_default_engine() {
     let msg = v["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(msg.contains("no socket at /nonexistent/dropcap-"), "{v}");
 }
+
+/// Every engine answer is capped like `/_ping`'s: an inspect that streams without end is an
+/// error for that container (exit 2) after 16 MiB, not a process that fills memory until
+/// --timeout.
+#[test]
+fn endless_inspect_answer_is_capped() {
+    use std::io::{BufReader, Write};
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sock = dir.path().join("endless.sock");
+    let listener = UnixListener::bind(&sock).expect("bind");
+    let id = "d".repeat(64);
+    let list = format!(r#"[{{"Id":"{id}"}}]"#);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { break };
+            let list = list.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(s.try_clone().expect("clone"));
+                let path = common::read_request_path(&mut reader);
+                let head =
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n";
+                if path.ends_with("/_ping") {
+                    let _ = write!(s, "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK");
+                } else if path.ends_with("/version") {
+                    let body = r#"{"Version":"20.10.0","ApiVersion":"1.41"}"#;
+                    let _ = write!(s, "{head}Content-Length: {}\r\n\r\n{body}", body.len());
+                } else if path.contains("/containers/json") {
+                    let _ = write!(s, "{head}Content-Length: {}\r\n\r\n{list}", list.len());
+                } else {
+                    // An inspect that never ends: 64 KiB of blanks at a time, up to 64 MiB.
+                    let _ = write!(s, "{head}\r\n{{\"Id\":");
+                    let chunk = vec![b' '; 1 << 16];
+                    for _ in 0..1024 {
+                        if s.write_all(&chunk).is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let out = Command::new(dropcap_bin())
+        .args(["audit", "--format", "json", "--timeout", "60", "--host"])
+        .arg(format!("unix://{}", sock.display()))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let msg = v["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        msg.starts_with("container dddddddddddd:") && msg.contains("larger than 16 MiB"),
+        "{msg}"
+    );
+}

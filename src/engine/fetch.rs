@@ -1,11 +1,10 @@
 //! List, inspect concurrently, map, then read the host: the live audit's pipeline.
 
-use super::connect::{bounded, describe, engine_info, open, resolve_host, EngineKind};
+use super::api::{Api, ApiError};
+use super::connect::{engine_info, open, resolve_host, EngineKind};
 use super::progress::Progress;
 use super::{disk, engine_error, host, libpod, map, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::ListContainersOptions;
-use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,29 +41,17 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         Ok(d) => d,
         Err(msg) => return fail(audit, msg),
     };
-    let list = ListContainersOptions {
-        all: true,
-        filters: (!filters.is_empty()).then_some(filters),
-        ..Default::default()
-    };
+    let api = Api::new(&host, &docker, options.timeout);
     // /version (for the report) and the list do not depend on each other.
-    let (version, summaries) = tokio::join!(
-        bounded(options.timeout, docker.version()),
-        bounded(options.timeout, docker.list_containers(Some(list)))
-    );
+    let (version, summaries) = tokio::join!(api.version(), api.list(true, &filters));
     let (info, kind) = match version {
         Ok(v) => engine_info(&v, &host),
-        Err(e) => return fail(audit, describe(&host, &e)),
+        Err(e) => return fail(audit, e.to_string()),
     };
     audit.engine = Some(info);
     let summaries = match summaries {
         Ok(s) => s,
-        Err(e) => {
-            return fail(
-                audit,
-                format!("listing containers: {}", describe(&host, &e)),
-            )
-        }
+        Err(e) => return fail(audit, format!("listing containers: {e}")),
     };
     let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
 
@@ -74,7 +61,7 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     let mut results = stream::iter(ids)
         .map(|id| {
             inspect_one(
-                &docker,
+                &api,
                 &host,
                 kind,
                 state_root.as_deref(),
@@ -149,7 +136,7 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
 /// workloads. One at a time: an export streams the whole image, and two at once only split
 /// the same disk and socket between them.
 async fn attach_images(
-    docker: &Docker,
+    docker: &bollard::Docker,
     workloads: &mut [(crate::workload::Workload, Option<u32>)],
     audit: &mut EngineAudit,
     idle: std::time::Duration,
@@ -189,7 +176,7 @@ fn state_root(options: &EngineOptions, host: &str, kind: EngineKind) -> Option<P
 }
 
 async fn inspect_one(
-    docker: &Docker,
+    api: &Api,
     host: &str,
     kind: EngineKind,
     state_root: Option<&Path>,
@@ -200,16 +187,14 @@ async fn inspect_one(
     if let Some(c) = state_root.and_then(|root| disk::read(root, &id)) {
         return Inspected::FromFiles(Box::new(c));
     }
-    let c = match bounded(timeout, docker.inspect_container(&id, None)).await {
+    let c = match api.inspect(&id).await {
         Ok(c) => c,
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => {
+        Err(ApiError::NotFound) => {
             return Inspected::Gone(format!(
                 "container {short} was removed while being audited; skipped"
             ))
         }
-        Err(e) => return Inspected::Failed(format!("container {short}: {}", describe(host, &e))),
+        Err(e) => return Inspected::Failed(format!("container {short}: {e}")),
     };
     if kind != EngineKind::Podman {
         return Inspected::Ok(Box::new(c), None, None);

@@ -7,6 +7,7 @@
 //! processes from `/proc` and the sysctls their network namespace really has, because the
 //! configuration is only what was asked for, not what the kernel enforces.
 
+mod api;
 mod connect;
 mod disk;
 pub mod export;

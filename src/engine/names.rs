@@ -1,8 +1,8 @@
 //! Container names for `ps`: one list call, best effort. `ps` must work without an engine, so
 //! every failure (no socket, no permission, a slow engine) just means "no names".
 
-use super::connect::{bounded, open, resolve_host};
-use bollard::query_parameters::ListContainersOptions;
+use super::api::Api;
+use super::connect::{open, resolve_host};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -20,11 +20,8 @@ pub fn container_names(timeout: Duration) -> HashMap<String, String> {
         let Ok(docker) = open(&host, timeout).await else {
             return HashMap::new();
         };
-        let list = ListContainersOptions {
-            all: false,
-            ..Default::default()
-        };
-        let Ok(summaries) = bounded(timeout, docker.list_containers(Some(list))).await else {
+        let api = Api::new(&host, &docker, timeout);
+        let Ok(summaries) = api.list(false, &HashMap::new()).await else {
             return HashMap::new();
         };
         summaries
