@@ -55,6 +55,7 @@ for t in "${targets[@]}"; do
   mkseeds "$t"
   out=$WORK/out/$t
   rm -rf "$out"
+  mkdir -p "$WORK/out"
   # -m: the memory bound of docs/audit-static.md (inputs here are far smaller than 64 MiB);
   # -t: a run over 2 s is a hang.
   timeout $((SECONDS_EACH + 60)) cargo afl fuzz -i "$WORK/seeds/$t" -o "$out" -m 600 -t 2000 \
@@ -73,4 +74,4 @@ for t in "${targets[@]}"; do
     cp "$out"/default/crashes/id:* "$out"/default/hangs/id:* "fuzz/regressions/$t/" 2>/dev/null || true
   fi
 done
-[ "$failed" = 0 ] && echo "no crash, no hang" || { echo "crashes or hangs: inputs copied to fuzz/regressions/"; exit 1; }
+[ "$failed" = 0 ] && echo "no crash, no hang" || { echo "failed: see above (crash and hang inputs are copied to fuzz/regressions/)"; exit 1; }
