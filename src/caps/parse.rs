@@ -232,8 +232,15 @@ impl FileCaps {
     }
 }
 
+const MAX_TYPO_LEN: usize = 40;
+
 /// The closest table name to a misspelling, if one is close enough to be a plausible typo.
 fn suggest(bare_upper: &str) -> Option<&'static str> {
+    // No capability name is longer than 18 characters: a longer input is no typo of one, and
+    // the edit distance costs its length times every name (a fuzzer fed whole files here).
+    if bare_upper.len() > MAX_TYPO_LEN {
+        return None;
+    }
     let candidate = bare_upper.replace('-', "_");
     let (best, dist) = TABLE
         .iter()
@@ -269,6 +276,15 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_inputs_get_no_suggestion() {
+        let long = format!("NET_RAW{}", "x".repeat(100_000));
+        match parse_cap(&long) {
+            Err(CapParseError::UnknownName { suggestion, .. }) => assert_eq!(suggestion, None),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn set_arithmetic_and_every_list_spelling() {
