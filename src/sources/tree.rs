@@ -45,6 +45,16 @@ pub struct Pos {
     pub col: u32,
 }
 
+/// Where a node was written, as character offsets from the start of the text (saphyr-parser
+/// counts characters, not bytes): `start` is the node's first character (its anchor or opening
+/// quote/bracket included), `end` is one past its last (a flow collection's closing bracket; a
+/// block collection's last child). `dropcap fix` splices the text at these offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
 #[derive(Debug)]
 pub enum Kind {
     Scalar { text: String, plain: bool },
@@ -56,6 +66,7 @@ pub enum Kind {
 pub struct Node {
     pub kind: Kind,
     pub pos: Pos,
+    pub span: Span,
     /// Nodes this one stands for once every alias below it is expanded.
     pub expanded: u64,
 }
@@ -236,6 +247,7 @@ enum Frame {
     Seq {
         items: Vec<Rc<Node>>,
         pos: Pos,
+        span: Span,
         anchor: usize,
         size: u64,
         /// An anchor is defined somewhere inside: the subtree must be kept.
@@ -245,6 +257,7 @@ enum Frame {
         pairs: Vec<(Rc<Node>, Rc<Node>)>,
         key: Option<Rc<Node>>,
         pos: Pos,
+        span: Span,
         anchor: usize,
         size: u64,
         anchored: bool,
@@ -314,6 +327,10 @@ impl Docs<'_> {
             };
             let (ev, span) = ev.map_err(|e| scan_error(&e))?;
             let pos = pos_of(&span.start);
+            let here = Span {
+                start: span.start.index(),
+                end: span.end.index(),
+            };
             // The finished node, its anchor id, and whether it or anything in it is anchored.
             let finished: Option<(Rc<Node>, usize, bool)> = match ev {
                 Event::StreamStart | Event::Nothing => None,
@@ -332,6 +349,7 @@ impl Docs<'_> {
                                     plain: true,
                                 },
                                 pos,
+                                span: here,
                                 expanded: 1,
                             }),
                         })
@@ -355,6 +373,7 @@ impl Docs<'_> {
                             plain: style == ScalarStyle::Plain,
                         },
                         pos,
+                        span: here,
                         expanded: 1,
                     };
                     Some((Rc::new(node), anchor, anchor != 0))
@@ -368,6 +387,7 @@ impl Docs<'_> {
                     stack.push(Frame::Seq {
                         items: Vec::new(),
                         pos,
+                        span: here,
                         anchor,
                         size: 1,
                         anchored: false,
@@ -384,6 +404,7 @@ impl Docs<'_> {
                         pairs: Vec::new(),
                         key: None,
                         pos,
+                        span: here,
                         anchor,
                         size: 1,
                         anchored: false,
@@ -394,6 +415,7 @@ impl Docs<'_> {
                     Some(Frame::Seq {
                         items,
                         pos,
+                        span: open,
                         anchor,
                         size,
                         anchored,
@@ -401,6 +423,7 @@ impl Docs<'_> {
                         Rc::new(Node {
                             kind: Kind::Seq(items),
                             pos,
+                            span: closed(open, here),
                             expanded: size,
                         }),
                         anchor,
@@ -409,6 +432,7 @@ impl Docs<'_> {
                     Some(Frame::Map {
                         pairs,
                         pos,
+                        span: open,
                         anchor,
                         size,
                         anchored,
@@ -417,6 +441,7 @@ impl Docs<'_> {
                         Rc::new(Node {
                             kind: Kind::Map(pairs),
                             pos,
+                            span: closed(open, here),
                             expanded: size,
                         }),
                         anchor,
@@ -437,8 +462,10 @@ impl Docs<'_> {
                     items,
                     size,
                     anchored,
+                    span,
                     ..
                 }) => {
+                    span.end = span.end.max(node.span.end);
                     *anchored |= has_anchor;
                     *size = grow(*size, node.expanded, node.pos)?;
                     items.push(node);
@@ -448,8 +475,10 @@ impl Docs<'_> {
                     key,
                     size,
                     anchored,
+                    span,
                     ..
                 }) => {
+                    span.end = span.end.max(node.span.end);
                     *anchored |= has_anchor;
                     match key.take() {
                         None => {
@@ -458,7 +487,7 @@ impl Docs<'_> {
                         }
                         Some(k) => {
                             let node = if !has_anchor && k.as_str().is_some_and(is_bulk_key) {
-                                null(node.pos)
+                                null(node.pos, node.span)
                             } else {
                                 node
                             };
@@ -472,15 +501,30 @@ impl Docs<'_> {
     }
 }
 
-fn null(pos: Pos) -> Rc<Node> {
+fn null(pos: Pos, span: Span) -> Rc<Node> {
     Rc::new(Node {
         kind: Kind::Scalar {
             text: String::new(),
             plain: true,
         },
         pos,
+        span,
         expanded: 1,
     })
+}
+
+/// A collection's span: a flow collection ends with its closing bracket (the end event's own
+/// span); a block one has an empty end event far below (at the next token), so it ends with
+/// its last child, which the frame has tracked in `open.end`.
+fn closed(open: Span, end_event: Span) -> Span {
+    if end_event.end > end_event.start {
+        Span {
+            start: open.start,
+            end: end_event.end,
+        }
+    } else {
+        open
+    }
 }
 
 fn push(stack: &mut [Frame], pos: Pos) -> Result<(), TreeError> {
@@ -522,6 +566,18 @@ mod tests {
         assert_eq!(b.items()[1].pos, Pos { line: 2, col: 10 });
         let (k, _) = r.get("a").unwrap().get_entry("b").unwrap();
         assert_eq!(k.pos, Pos { line: 2, col: 3 });
+    }
+
+    #[test]
+    fn spans_cover_each_node_in_characters() {
+        let text = "é: &c [A, \"B\"]\nb:\n  - X # c\n  - Y\n";
+        let r = one(text);
+        let chars: Vec<char> = text.chars().collect();
+        let cut = |s: Span| chars[s.start..s.end].iter().collect::<String>();
+        assert_eq!(cut(r.get("é").unwrap().span), "&c [A, \"B\"]");
+        assert_eq!(cut(r.get("é").unwrap().items()[1].span), "\"B\"");
+        assert_eq!(cut(r.get("b").unwrap().span), "- X # c\n  - Y");
+        assert_eq!(r.span.start, 0);
     }
 
     #[test]
