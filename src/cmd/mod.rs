@@ -7,6 +7,7 @@ pub mod audit_live;
 pub mod decode;
 pub mod exec;
 pub mod explain;
+pub mod fix;
 pub mod ping;
 pub mod profile;
 pub mod ps;

@@ -1,0 +1,352 @@
+//! `dropcap fix`: write the audit's remediations and a proven profile into compose files and
+//! Kubernetes manifests. By default it only prints the unified diff; `--write` applies it,
+//! `--check` exits 1 when something would change (for CI and pre-commit hooks).
+
+use crate::fix::{self, Options, Profile};
+use crate::output::{printable, Format, Style};
+use crate::report::InputError;
+use crate::rules::Policy;
+use crate::sources::{self, detect, walk};
+use crate::Outcome;
+use serde::Serialize;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, clap::Args)]
+pub struct FixArgs {
+    /// Compose files, Kubernetes manifests (YAML or JSON) or directories (walked recursively,
+    /// honouring .gitignore). `-` is refused: there is nothing to write back to.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Fix the findings of this rule (repeatable). Without --rule and --profile: every finding
+    /// of the policy that has a mechanical fix.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// A profile written by `dropcap profile -o FILE` (repeatable): its workload gets exactly
+    /// drop: [ALL] and add: the proven set.
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profiles: Vec<PathBuf>,
+    /// Apply the profiles to this workload (compose service, Kubernetes `Kind/name` or
+    /// container name; repeatable) instead of to the workloads running the profile's image.
+    #[arg(long = "workload", visible_aliases = ["service", "container"], value_name = "NAME")]
+    pub workloads: Vec<String>,
+    /// Apply a profile even to a workload whose image differs from the one it was proven with.
+    #[arg(long)]
+    pub force: bool,
+    /// Rule set whose findings are fixed.
+    #[arg(long, value_enum, default_value_t = Policy::Strict)]
+    pub policy: Policy,
+    /// Write the fixes into the files (default: only print the diff).
+    #[arg(long, conflicts_with = "check")]
+    pub write: bool,
+    /// Print the diff and exit 1 when any change is pending (0 when none).
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Error)]
+pub enum FixError {
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+#[derive(Serialize)]
+struct JsonFile {
+    path: String,
+    diff: String,
+}
+
+#[derive(Serialize)]
+struct JsonUnfixed {
+    rule: &'static str,
+    workload: String,
+    container: Option<String>,
+    location: Option<crate::workload::Location>,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    files_changed: usize,
+    findings_fixed: usize,
+    unfixed: usize,
+    errors: usize,
+}
+
+#[derive(Serialize)]
+struct JsonReport {
+    schema_version: u32,
+    mode: &'static str,
+    files: Vec<JsonFile>,
+    notes: Vec<String>,
+    unfixed: Vec<JsonUnfixed>,
+    errors: Vec<InputError>,
+    summary: JsonSummary,
+}
+
+/// One input's bytes, or `None` when a file found in a directory is not configuration dropcap
+/// reads (the same choice `audit` makes: extension, binary content, a manifest's look).
+fn read_input(input: &walk::Input) -> Option<Result<(PathBuf, Vec<u8>), InputError>> {
+    let (p, found) = match input {
+        walk::Input::Stdin => return None,
+        walk::Input::File(p) => (p, false),
+        walk::Input::Found(p) => (p, true),
+    };
+    let by_name = detect::has_config_extension(p);
+    if found && !by_name && p.extension().is_some() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(p)
+        .and_then(|f| f.take(sources::MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        return Some(Err(InputError::file(p, sources::io_reason(&e))));
+    }
+    if bytes.len() as u64 > sources::MAX_FILE_BYTES {
+        return Some(Err(InputError::file(
+            p,
+            "larger than 64 MiB, the most dropcap reads",
+        )));
+    }
+    if found {
+        if detect::binary_offset(&bytes).is_some() {
+            return None;
+        }
+        if !by_name && !detect::looks_like_config(&String::from_utf8_lossy(&bytes)) {
+            return None;
+        }
+    }
+    Some(Ok((p.clone(), bytes)))
+}
+
+pub fn run(
+    args: &FixArgs,
+    format: Format,
+    style: Style,
+    out: &mut dyn Write,
+) -> Result<Outcome, FixError> {
+    let mut errors: Vec<InputError> = Vec::new();
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        crate::say!("dropcap: fix: `-` (standard input) is refused: fix edits files in place and has nothing to write back to; give the file's path");
+        return Ok(Outcome::Error);
+    }
+    if format == Format::Sarif {
+        crate::say!("dropcap: fix: --format sarif is for audit; use table or json");
+        return Ok(Outcome::Error);
+    }
+    let mut profiles = Vec::new();
+    for p in &args.profiles {
+        match Profile::read(p) {
+            Ok(p) => profiles.push(p),
+            Err(e) => {
+                crate::say!("dropcap: {}", printable(&e.to_string()));
+                return Ok(Outcome::Error);
+            }
+        }
+    }
+    for r in &args.rules {
+        if !crate::rules::catalog().iter().any(|i| i.id.eq_ignore_ascii_case(r)) {
+            crate::say!("dropcap: fix: --rule {}: no such rule (see `dropcap audit --help` or README's rule table)", printable(r));
+            return Ok(Outcome::Error);
+        }
+    }
+    let opts = Options {
+        policy: args.policy,
+        rules: args.rules.clone(),
+        profiles,
+        workloads: args.workloads.clone(),
+        force: args.force,
+    };
+    let (inputs, walk_errors) = walk::inputs(&args.paths);
+    errors.extend(walk_errors);
+    struct Done {
+        path: PathBuf,
+        before: Vec<u8>,
+        fix: fix::FileFix,
+    }
+    let mut done: Vec<Done> = Vec::new();
+    let mut hits = vec![0usize; opts.profiles.len()];
+    for input in &inputs {
+        let Some(read) = read_input(input) else {
+            continue;
+        };
+        let (path, bytes) = match read {
+            Ok(x) => x,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                // The audit's reader names the position of the bad byte.
+                errors.extend(sources::load_bytes(&path, &bytes).errors);
+                continue;
+            }
+        };
+        let found = matches!(input, walk::Input::Found(_));
+        let f = fix::fix_text(&path, text, &opts);
+        if found && !f.errors.is_empty() && f.workloads == 0 {
+            // A walked file that is not dropcap's business (a tsconfig.json with comments, a
+            // Helm template) is skipped, as `audit` skips it.
+            let loaded = walk::load(input);
+            if loaded.is_none_or(|l| l.errors.is_empty()) {
+                continue;
+            }
+        }
+        for (h, n) in hits.iter_mut().zip(&f.profile_hits) {
+            *h += n;
+        }
+        errors.extend(f.errors.iter().cloned());
+        done.push(Done {
+            path,
+            before: bytes,
+            fix: f,
+        });
+    }
+    for (p, n) in opts.profiles.iter().zip(&hits) {
+        if *n == 0 {
+            let what = match (&p.definition, &p.image) {
+                (Some(d), _) => format!("its definition ({}) is not among them", d.file.display()),
+                (None, Some(img)) => format!("no workload runs image {img}"),
+                (None, None) => "it profiled a local command, not an image".to_string(),
+            };
+            let how = if opts.workloads.is_empty() {
+                "; name the workload with --workload NAME (and --force if its image differs)"
+            } else {
+                ""
+            };
+            errors.push(InputError::file(
+                &p.path,
+                format!("profile matches no workload in the given paths: {what}{how}"),
+            ));
+        }
+    }
+    let profile_failed = hits.contains(&0);
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    let mut unfixed = Vec::new();
+    let mut fixed_findings = 0;
+    let mut changed = 0;
+    for d in &done {
+        let name = d.path.display().to_string();
+        for n in &d.fix.notes {
+            notes.push(format!("{name}: {n}"));
+        }
+        unfixed.extend(d.fix.unfixed.iter().cloned());
+        if profile_failed || !d.fix.errors.is_empty() || d.fix.fixed.as_bytes() == d.before {
+            continue;
+        }
+        changed += 1;
+        fixed_findings += d.fix.fixed_findings;
+        let old = String::from_utf8_lossy(&d.before);
+        files.push(JsonFile {
+            path: name.clone(),
+            diff: fix::diff::unified(&name, &old, &d.fix.fixed, style),
+        });
+        if args.write {
+            if let Err(e) = fix::write::replace(&d.path, &d.before, d.fix.fixed.as_bytes()) {
+                errors.push(InputError::file(&d.path, e.to_string()));
+                // The path is already in the message.
+                if let Some(last) = errors.last_mut() {
+                    last.message = match e {
+                        fix::write::WriteError::Changed { .. } => {
+                            "changed on disk since dropcap read it; not written (run dropcap fix again)".into()
+                        }
+                        fix::write::WriteError::Io { reason, .. } => reason,
+                    };
+                }
+            }
+        }
+    }
+    let mode = if args.write {
+        "write"
+    } else if args.check {
+        "check"
+    } else {
+        "diff"
+    };
+    if format == Format::Json {
+        let report = JsonReport {
+            schema_version: 1,
+            mode,
+            summary: JsonSummary {
+                files_changed: files.len(),
+                findings_fixed: fixed_findings,
+                unfixed: unfixed.len(),
+                errors: errors.len(),
+            },
+            files,
+            notes,
+            unfixed: unfixed
+                .iter()
+                .map(|u| JsonUnfixed {
+                    rule: u.finding.rule,
+                    workload: u.finding.workload.name.clone(),
+                    container: u.finding.workload.container.clone(),
+                    location: u.finding.location.clone(),
+                    reason: u.reason.clone(),
+                })
+                .collect(),
+            errors: errors.clone(),
+        };
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        for f in &files {
+            out.write_all(f.diff.as_bytes())?;
+        }
+        for n in &notes {
+            writeln!(out, "note: {}", printable(n))?;
+        }
+        if !unfixed.is_empty() {
+            writeln!(out, "{}", style.bold("not fixed (no mechanical fix):"))?;
+            for u in &unfixed {
+                let f = &u.finding;
+                let loc = f.location.as_ref().map_or(String::new(), |l| format!("{l}: "));
+                writeln!(
+                    out,
+                    "{}{} {}: {}",
+                    printable(&loc),
+                    f.rule,
+                    printable(&f.workload.display_name()),
+                    printable(&u.reason)
+                )?;
+            }
+        }
+        let verb = if args.write {
+            "changed"
+        } else {
+            "would change"
+        };
+        writeln!(
+            out,
+            "{changed} file{} {verb}, {fixed_findings} finding{} fixed; {} without a mechanical fix; {} error{}",
+            if changed == 1 { "" } else { "s" },
+            if fixed_findings == 1 { "" } else { "s" },
+            unfixed.len(),
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+        )?;
+    }
+    for e in &errors {
+        crate::say!("{}", printable(&e.to_string()));
+    }
+    Ok(if !errors.is_empty() {
+        Outcome::Error
+    } else if args.check && changed > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Only for doc links: the command's own name for paths in messages.
+#[allow(dead_code)]
+fn shown(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,93 @@
+//! List plans shared by the compose and Kubernetes editors: what the actions and a proven
+//! profile ask of a `cap_add`/`cap_drop` (or `add`/`drop`) list as it is written now.
+
+use super::ops::ListPlan;
+use crate::caps::{parse_cap, Cap, CapSet};
+use crate::sources::tree::Node;
+use std::rc::Rc;
+
+/// The entries as the reader sees them (the text of each scalar item).
+fn texts(list: Option<&Node>) -> Vec<&Node> {
+    list.map(|l| l.items().iter().map(Rc::as_ref).collect())
+        .unwrap_or_default()
+}
+
+pub fn holds(list: Option<&Node>, pos: crate::sources::tree::Pos) -> bool {
+    texts(list).iter().any(|i| i.pos == pos)
+}
+
+/// Whether the drop list (with what the plan appends) already takes `c` away.
+pub fn drops(list: Option<&Node>, plan: &ListPlan, c: Cap) -> bool {
+    let hit = |s: &str| s.trim().eq_ignore_ascii_case("all") || parse_cap(s).is_ok_and(|x| x == c);
+    texts(list)
+        .iter()
+        .filter(|i| !plan.remove.contains(&i.pos))
+        .any(|i| i.as_str().is_some_and(hit))
+        || plan.append.iter().any(|s| hit(s))
+}
+
+/// Exactly `ALL`: the first entry that says so stays (with its comment), every other goes.
+/// `exact`: Kubernetes compares the text (`all` is not `ALL`).
+pub fn drop_all(list: Option<&Node>, exact: bool) -> ListPlan {
+    let mut plan = ListPlan::default();
+    let mut kept = false;
+    for i in texts(list) {
+        let s = i.as_str().unwrap_or("").trim();
+        let is_all = if exact {
+            s == "ALL"
+        } else {
+            s.eq_ignore_ascii_case("all")
+        };
+        if is_all && !kept {
+            kept = true;
+        } else {
+            plan.remove.push(i.pos);
+        }
+    }
+    if !kept {
+        plan.append.push("ALL".into());
+    }
+    plan
+}
+
+/// Exactly `want`: entries already naming a wanted capability (spelled acceptably) stay,
+/// the others go, the missing ones are appended as `spell` writes them.
+pub fn exactly(
+    list: Option<&Node>,
+    want: CapSet,
+    exact: bool,
+    spell: &dyn Fn(Cap) -> String,
+) -> ListPlan {
+    let mut plan = ListPlan::default();
+    let mut kept = CapSet::EMPTY;
+    for i in texts(list) {
+        let s = i.as_str().unwrap_or("");
+        match parse_cap(s) {
+            Ok(c) if want.contains(c) && !kept.contains(c) && (!exact || s == c.name()) => {
+                kept = kept.with(c);
+            }
+            _ => plan.remove.push(i.pos),
+        }
+    }
+    for c in want.difference(kept).iter() {
+        plan.append.push(spell(c));
+    }
+    plan
+}
+
+/// The list a shared (aliased or merged) node would have after `plan`, written out in full
+/// on the workload itself.
+pub fn result(list: Option<&Node>, plan: &ListPlan) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in texts(list) {
+        if plan.remove.contains(&i.pos) {
+            continue;
+        }
+        match plan.rename.iter().find(|(p, _)| *p == i.pos) {
+            Some((_, to)) => out.push(to.clone()),
+            None => out.push(i.as_str().unwrap_or("").to_string()),
+        }
+    }
+    out.extend(plan.append.iter().cloned());
+    out
+}

@@ -1,0 +1,363 @@
+//! `dropcap fix`: the audit's remediations and a proven profile, written into compose files
+//! and Kubernetes manifests as minimal splices of the original text.
+//!
+//! Why splices and not a YAML library: re-serialising a document loses comments, quoting,
+//! key order, flow style, CRLF... A fix here is a pure function text → text: the text is
+//! parsed once per round (with the audit's own reader, so the fix sees exactly the findings
+//! `audit` reports), each selected finding becomes an [`plan::Action`], each workload's actions
+//! become splices at the byte offsets the parser recorded ([`ops`]), and the splices are applied
+//! back to front ([`edit`]). Rounds repeat until the text has nothing left to fix (a NET_RAW
+//! removed from `cap_add` may still be kept from the default set, which the next round drops),
+//! so the result is a fixed point: fixing it again changes nothing, and the last round is the
+//! proof that it still parses.
+
+pub mod compose;
+pub mod diff;
+pub mod edit;
+pub mod kubernetes;
+pub mod lists;
+pub mod ops;
+pub mod plan;
+pub mod profile;
+pub mod text;
+pub mod write;
+
+use crate::caps::CapSet;
+use crate::rules::{evaluate, Finding, Policy};
+use crate::sources::tree::{Kind, Node, Pos};
+use crate::sources::{load_text_with, SourceError};
+use crate::workload::{SourceKind, Workload};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+pub use profile::Profile;
+
+/// What to fix.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub policy: Policy,
+    /// Rule ids to fix; empty: every rule of the policy (unless profiles are given).
+    pub rules: Vec<String>,
+    pub profiles: Vec<Profile>,
+    /// `--workload NAME`: apply the profiles to these workloads instead of matching images.
+    pub workloads: Vec<String>,
+    pub force: bool,
+}
+
+impl Options {
+    fn selects(&self, f: &Finding) -> bool {
+        if f.suppressed.is_some() {
+            return false;
+        }
+        if self.rules.is_empty() {
+            self.profiles.is_empty()
+        } else {
+            self.rules.iter().any(|r| r.eq_ignore_ascii_case(f.rule))
+        }
+    }
+}
+
+/// What one workload should get.
+pub struct Request<'a> {
+    pub w: &'a Workload,
+    pub actions: Vec<plan::Action>,
+    /// Exactly `drop: [ALL]` and `add:` this set.
+    pub profile: Option<CapSet>,
+}
+
+/// A selected finding left unfixed, and why.
+#[derive(Debug, Clone)]
+pub struct Unfixed {
+    pub finding: Finding,
+    pub reason: String,
+}
+
+/// The result for one file.
+#[derive(Debug, Default)]
+pub struct FileFix {
+    pub fixed: String,
+    pub unfixed: Vec<Unfixed>,
+    pub notes: Vec<String>,
+    /// Parse errors and refusals: the file is left as it was.
+    pub errors: Vec<SourceError>,
+    /// Selected findings the fix removed.
+    pub fixed_findings: usize,
+    /// Workloads each profile (by index in [`Options::profiles`]) was applied to.
+    pub profile_hits: Vec<usize>,
+    /// Workloads read (zero: nothing for dropcap in the file).
+    pub workloads: usize,
+}
+
+/// Rounds before giving up on a fixed point (two are enough for every rule today).
+const MAX_ROUNDS: usize = 5;
+
+fn key(f: &Finding) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        f.rule,
+        f.workload.name,
+        f.workload.container.as_deref().unwrap_or(""),
+        f.capabilities
+    )
+}
+
+#[derive(Default)]
+struct Round {
+    edits: Vec<edit::Edit>,
+    selected: Vec<Finding>,
+    reasons: HashMap<String, String>,
+    notes: Vec<String>,
+    errors: Vec<SourceError>,
+    profile_hits: Vec<usize>,
+    workloads: usize,
+}
+
+/// Fixes one file's text (a BOM is kept; `name` is only used in messages and to match a
+/// profile's recorded definition).
+pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    let mut cur = body.to_string();
+    let mut r = round(name, &cur, opts);
+    if !r.errors.is_empty() {
+        return untouched(text, r.errors, false);
+    }
+    let first_selected = std::mem::take(&mut r.selected);
+    let first_reasons = r.reasons.clone();
+    let profile_hits = r.profile_hits.clone();
+    let workloads = r.workloads;
+    let mut notes = std::mem::take(&mut r.notes);
+    let mut rounds = 1;
+    let mut settled = r.edits.is_empty();
+    if settled {
+        r.selected = first_selected.clone();
+    }
+    while !settled && rounds < MAX_ROUNDS {
+        let (next, _) = edit::apply(&cur, std::mem::take(&mut r.edits));
+        if next == cur {
+            break;
+        }
+        cur = next;
+        r = round(name, &cur, opts);
+        rounds += 1;
+        if !r.errors.is_empty() {
+            return untouched(text, r.errors, true);
+        }
+        notes.append(&mut r.notes);
+        settled = r.edits.is_empty();
+    }
+    let first = Round {
+        selected: first_selected,
+        reasons: first_reasons,
+        ..Round::default()
+    };
+    let last = r;
+    let remaining: HashSet<String> = last.selected.iter().map(key).collect();
+    let fixed_findings = first
+        .selected
+        .iter()
+        .filter(|f| !remaining.contains(&key(f)))
+        .count();
+    let unfixed = last
+        .selected
+        .iter()
+        .map(|f| Unfixed {
+            reason: last
+                .reasons
+                .get(&key(f))
+                .or_else(|| first.reasons.get(&key(f)))
+                .cloned()
+                .unwrap_or_else(|| "dropcap could not edit it in place".into()),
+            finding: f.clone(),
+        })
+        .collect();
+    notes.sort();
+    notes.dedup();
+    FileFix {
+        fixed: format!("{bom}{cur}"),
+        unfixed,
+        notes,
+        errors: Vec::new(),
+        fixed_findings,
+        profile_hits,
+        workloads,
+    }
+}
+
+/// The file as it was, with the errors that stopped its fix. `ours`: the errors come from a
+/// later round, i.e. from text the fix itself produced (never expected).
+fn untouched(text: &str, mut errors: Vec<SourceError>, ours: bool) -> FileFix {
+    if ours {
+        for e in &mut errors {
+            e.message = format!(
+                "dropcap fix would make this unreadable ({}); the file is left untouched (please report it)",
+                e.message
+            );
+        }
+    }
+    FileFix {
+        fixed: text.to_string(),
+        errors,
+        ..FileFix::default()
+    }
+}
+
+/// Map nodes by position (Kubernetes containers) and values by their key's position
+/// (compose services), for finding a workload's definition in the tree.
+#[derive(Default)]
+struct Index<'n> {
+    maps: HashMap<(u32, u32), &'n Node>,
+    keyed: HashMap<(u32, u32), (&'n Node, &'n Node)>,
+}
+
+fn index(root: &Node) -> Index<'_> {
+    let mut ix = Index::default();
+    let mut seen: HashSet<*const Node> = HashSet::new();
+    let mut stack: Vec<&Node> = vec![root];
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n as *const Node) {
+            continue;
+        }
+        match &n.kind {
+            Kind::Map(pairs) => {
+                ix.maps.insert((n.pos.line, n.pos.col), n);
+                for (k, v) in pairs {
+                    ix.keyed.insert((k.pos.line, k.pos.col), (k, v));
+                    stack.push(v);
+                }
+            }
+            Kind::Seq(items) => stack.extend(items.iter().map(|i| i.as_ref())),
+            Kind::Scalar { .. } => {}
+        }
+    }
+    ix
+}
+
+fn round(name: &Path, text: &str, opts: &Options) -> Round {
+    let t = text::Text::new(text);
+    let style = ops::Style {
+        quote: false,
+        unit: ops::indent_unit(text),
+    };
+    let mut r = Round {
+        profile_hits: vec![0; opts.profiles.len()],
+        ..Round::default()
+    };
+    let loaded = load_text_with(name, text, &mut |root, workloads| {
+        if workloads.is_empty() {
+            return;
+        }
+        let ix = index(root);
+        for w in workloads {
+            workload(name, &t, &ix, w, opts, style, &mut r);
+        }
+    });
+    r.errors.extend(loaded.errors);
+    r.workloads = loaded.workloads.len();
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn workload(
+    name: &Path,
+    t: &text::Text,
+    ix: &Index,
+    w: &Workload,
+    opts: &Options,
+    style: ops::Style,
+    r: &mut Round,
+) {
+    let findings: Vec<Finding> = evaluate(w, opts.policy)
+        .into_iter()
+        .filter(|f| opts.selects(f))
+        .collect();
+    let mut profile = None;
+    for (i, p) in opts.profiles.iter().enumerate() {
+        match p.applies(name, w, &opts.workloads, opts.force) {
+            Ok(true) => {
+                if profile.is_some() {
+                    r.errors.push(at(name, w, "two profiles apply to this workload".into()));
+                    return;
+                }
+                r.profile_hits[i] += 1;
+                profile = Some(p.proven);
+            }
+            Ok(false) => {}
+            Err(e) => {
+                r.errors.push(at(name, w, e));
+                return;
+            }
+        }
+    }
+    let mut actions = Vec::new();
+    let mut acted: Vec<String> = Vec::new();
+    for f in &findings {
+        // The profile writes drop: [ALL] and the proven add list, which settles these.
+        let by_profile = profile.is_some()
+            && matches!(
+                f.rule,
+                "DC003" | "DC004" | "DC005" | "DC006" | "DC007" | "DC008" | "DC009" | "DC010" | "DC013"
+            );
+        match plan::action(f, w) {
+            _ if by_profile => acted.push(key(f)),
+            Ok(a) => {
+                if !actions.contains(&a) {
+                    actions.push(a);
+                }
+                acted.push(key(f));
+            }
+            Err(reason) => {
+                r.reasons.insert(key(f), reason);
+            }
+        }
+    }
+    r.selected.extend(findings.iter().cloned());
+    if actions.is_empty() && profile.is_none() {
+        return;
+    }
+    let req = Request {
+        w,
+        actions,
+        profile,
+    };
+    let Some(loc) = &w.location else { return };
+    let pos = (loc.line, loc.column);
+    let res = match w.source {
+        SourceKind::Compose => match ix.keyed.get(&pos) {
+            Some((k, v)) => compose::edits(t, k, v, &req, style, &mut r.notes),
+            None => Err("the service's definition was not found".into()),
+        },
+        SourceKind::Kubernetes => match ix.maps.get(&pos) {
+            Some(c) => kubernetes::edits(t, c, &req, style),
+            None => Err("the container's definition was not found".into()),
+        },
+        _ => Err("saved inspect output describes a container, not its definition".into()),
+    };
+    match res {
+        Ok(edits) => r.edits.extend(edits),
+        Err(reason) => {
+            if profile.is_some() {
+                r.errors.push(at(name, w, format!("cannot apply the profile: {reason}")));
+            }
+            for k in acted {
+                r.reasons.insert(k, reason.clone());
+            }
+        }
+    }
+}
+
+fn at(name: &Path, w: &Workload, message: String) -> SourceError {
+    match &w.location {
+        Some(l) => SourceError::at(
+            name,
+            Pos {
+                line: l.line,
+                col: l.column,
+            },
+            message,
+        ),
+        None => SourceError::file(name, message),
+    }
+}

@@ -1,0 +1,110 @@
+//! The text being fixed: character offsets (what the parser records) to byte offsets, lines,
+//! columns and the file's own line ending, so every splice lands where the parser saw the node.
+
+use crate::sources::tree::Span;
+
+pub struct Text<'a> {
+    pub s: &'a str,
+    /// Byte offset of each character; `None` for ASCII text, where the two are equal.
+    bytes: Option<Vec<usize>>,
+    /// `\r\n` when the file uses it, so inserted lines match their neighbours.
+    pub eol: &'static str,
+    /// JSON is edited as JSON: keys and strings quoted, flow syntax only.
+    pub json: bool,
+}
+
+impl<'a> Text<'a> {
+    pub fn new(s: &'a str) -> Text<'a> {
+        let bytes = (!s.is_ascii()).then(|| {
+            let mut v: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
+            v.push(s.len());
+            v
+        });
+        Text {
+            s,
+            bytes,
+            eol: if s.contains("\r\n") { "\r\n" } else { "\n" },
+            json: crate::sources::json::starts_like_json(s),
+        }
+    }
+
+    /// The byte offset of character `c` (clamped to the text).
+    pub fn byte(&self, c: usize) -> usize {
+        match &self.bytes {
+            None => c.min(self.s.len()),
+            Some(v) => v.get(c).copied().unwrap_or(self.s.len()),
+        }
+    }
+
+    /// A span as byte offsets.
+    pub fn range(&self, span: Span) -> (usize, usize) {
+        (self.byte(span.start), self.byte(span.end))
+    }
+
+    pub fn line_start(&self, b: usize) -> usize {
+        self.s[..b].rfind('\n').map_or(0, |i| i + 1)
+    }
+
+    /// The end of the line holding byte `b`, before its line break.
+    pub fn line_end(&self, b: usize) -> usize {
+        let end = self.s[b..].find('\n').map_or(self.s.len(), |i| b + i);
+        if end > 0 && self.s.as_bytes().get(end - 1) == Some(&b'\r') && end < self.s.len() {
+            end - 1
+        } else {
+            end
+        }
+    }
+
+    /// Just past the line break of the line holding byte `b` (or the end of the text).
+    pub fn next_line(&self, b: usize) -> usize {
+        self.s[b..].find('\n').map_or(self.s.len(), |i| b + i + 1)
+    }
+
+    /// Spaces as wide as the column of byte `b` (YAML indentation is spaces only).
+    pub fn indent_at(&self, b: usize) -> String {
+        " ".repeat(self.s[self.line_start(b)..b].chars().count())
+    }
+
+    /// Whether only spaces precede byte `b` on its line.
+    pub fn starts_line(&self, b: usize) -> bool {
+        self.s[self.line_start(b)..b].bytes().all(|c| c == b' ')
+    }
+
+    /// Moves back over blanks and line breaks: a block scalar's span ends after its trailing
+    /// blank lines, and an insertion belongs right after the content.
+    pub fn trim_back(&self, mut b: usize) -> usize {
+        while b > 0 && matches!(self.s.as_bytes()[b - 1], b' ' | b'\t' | b'\r' | b'\n') {
+            b -= 1;
+        }
+        b
+    }
+
+    /// The first byte of `s` that is not a blank, from `b` on.
+    pub fn skip_blanks(&self, mut b: usize) -> usize {
+        while b < self.s.len() && matches!(self.s.as_bytes()[b], b' ' | b'\t') {
+            b += 1;
+        }
+        b
+    }
+
+    pub fn at(&self, b: usize) -> Option<u8> {
+        self.s.as_bytes().get(b).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_map_to_bytes_and_lines_keep_crlf() {
+        let t = Text::new("é: x\r\n  b: y\r\n");
+        assert_eq!(t.byte(3), 4);
+        assert_eq!(t.eol, "\r\n");
+        assert_eq!(t.line_end(0), 5);
+        assert_eq!(t.next_line(0), 7);
+        assert_eq!(t.indent_at(9), "  ");
+        assert!(t.starts_line(9));
+        assert!(!t.json);
+    }
+}
