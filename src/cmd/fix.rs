@@ -148,7 +148,10 @@ pub fn run(
         }
     }
     for r in &args.rules {
-        if !crate::rules::catalog().iter().any(|i| i.id.eq_ignore_ascii_case(r)) {
+        if !crate::rules::catalog()
+            .iter()
+            .any(|i| i.id.eq_ignore_ascii_case(r))
+        {
             crate::say!("dropcap: fix: --rule {}: no such rule (see `dropcap audit --help` or README's rule table)", printable(r));
             return Ok(Outcome::Error);
         }
@@ -307,7 +310,10 @@ pub fn run(
             writeln!(out, "{}", style.bold("not fixed (no mechanical fix):"))?;
             for u in &unfixed {
                 let f = &u.finding;
-                let loc = f.location.as_ref().map_or(String::new(), |l| format!("{l}: "));
+                let loc = f
+                    .location
+                    .as_ref()
+                    .map_or(String::new(), |l| format!("{l}: "));
                 writeln!(
                     out,
                     "{}{} {}: {}",

@@ -44,7 +44,9 @@ pub fn edits(
         match a {
             Action::Remove(p) if lists::holds(add, *p) => add_plan.remove.push(*p),
             Action::Remove(p) if lists::holds(drop, *p) => drop_plan.remove.push(*p),
-            Action::Rename(p, to) if lists::holds(add, *p) => add_plan.rename.push((*p, to.clone())),
+            Action::Rename(p, to) if lists::holds(add, *p) => {
+                add_plan.rename.push((*p, to.clone()))
+            }
             Action::Rename(p, to) if lists::holds(drop, *p) => {
                 drop_plan.rename.push((*p, to.clone()))
             }
@@ -94,7 +96,12 @@ fn nnp(opts: Option<&Node>, plan: &mut ListPlan) {
             }
         }
     }
-    if !found && !plan.append.iter().any(|s| s.starts_with("no-new-privileges")) {
+    if !found
+        && !plan
+            .append
+            .iter()
+            .any(|s| s.starts_with("no-new-privileges"))
+    {
         plan.append.push("no-new-privileges:true".into());
     }
 }
@@ -135,7 +142,11 @@ fn list_edits(
                 "service {service}: {key} was an alias of a shared list; the fixed list is written on the service itself, the anchor is unchanged"
             ));
             let full = lists::result(Some(v), p);
-            Ok(vec![Edit::replace(start, end, ops::flow_list(t, style, &full))])
+            Ok(vec![Edit::replace(
+                start,
+                end,
+                ops::flow_list(t, style, &full),
+            )])
         }
         None => {
             let full = lists::result(list, p);
@@ -147,7 +158,9 @@ fn list_edits(
                 return Ok(Vec::new());
             }
             let entry = vec![(key.to_string(), NewVal::List(full))];
-            Ok(vec![ops::insert_entries(t, None, svc, &entry, style, block)?])
+            Ok(vec![ops::insert_entries(
+                t, None, svc, &entry, style, block,
+            )?])
         }
     }
 }

@@ -44,7 +44,10 @@ mod tests {
     #[test]
     fn headers_name_both_sides_and_colour_is_optional() {
         let plain = unified("c.yaml", "a\nb\n", "a\nc\n", Style { color: false });
-        assert!(plain.starts_with("--- a/c.yaml\n+++ b/c.yaml\n@@ -1,2 +1,2 @@\n"), "{plain}");
+        assert!(
+            plain.starts_with("--- a/c.yaml\n+++ b/c.yaml\n@@ -1,2 +1,2 @@\n"),
+            "{plain}"
+        );
         assert!(plain.contains("-b\n+c\n"));
         assert!(!plain.contains('\x1b'));
         let colored = unified("c.yaml", "a\nb\n", "a\nc\n", Style { color: true });

@@ -109,26 +109,40 @@ pub fn edits(t: &Text, c: &Node, req: &Request, style: Style) -> Result<Vec<Edit
         match caps {
             Some((ck, cv)) => {
                 let block = ops::sibling_block_offset(t, cv).or(ops::sibling_block_offset(t, c));
-                out.push(ops::insert_entries(t, Some(ck), cv, &new_lists, style, block)?);
+                out.push(ops::insert_entries(
+                    t,
+                    Some(ck),
+                    cv,
+                    &new_lists,
+                    style,
+                    block,
+                )?);
             }
             None => sc_new.push(("capabilities".into(), NewVal::Map(new_lists))),
         }
     }
     if nnp {
-        match sc.and_then(|(_, v)| own(t, v, "allowPrivilegeEscalation", "securityContext").transpose()) {
+        match sc
+            .and_then(|(_, v)| own(t, v, "allowPrivilegeEscalation", "securityContext").transpose())
+        {
             Some(r) => {
                 let (k, v) = r?;
                 if v.as_bool() != Some(false) {
                     out.push(ops::set_scalar(t, k, v, "false")?);
                 }
             }
-            None => sc_new.push(("allowPrivilegeEscalation".into(), NewVal::Raw("false".into()))),
+            None => sc_new.push((
+                "allowPrivilegeEscalation".into(),
+                NewVal::Raw("false".into()),
+            )),
         }
     }
     if !sc_new.is_empty() {
         let block = ops::sibling_block_offset(t, c);
         match sc {
-            Some((sk, sv)) => out.push(ops::insert_entries(t, Some(sk), sv, &sc_new, style, block)?),
+            Some((sk, sv)) => {
+                out.push(ops::insert_entries(t, Some(sk), sv, &sc_new, style, block)?)
+            }
             None => {
                 let entry = vec![("securityContext".to_string(), NewVal::Map(sc_new))];
                 out.push(ops::insert_entries(t, None, c, &entry, style, block)?);

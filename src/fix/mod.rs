@@ -160,9 +160,12 @@ pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
         .iter()
         .filter(|f| !remaining.contains(&key(f)))
         .count();
+    // Reported where the finding is in the file as given, not in the fixed text.
+    let original: HashMap<String, &Finding> = first.selected.iter().map(|f| (key(f), f)).collect();
     let unfixed = last
         .selected
         .iter()
+        .map(|f| original.get(&key(f)).copied().unwrap_or(f))
         .map(|f| Unfixed {
             reason: last
                 .reasons
@@ -278,7 +281,8 @@ fn workload(
         match p.applies(name, w, &opts.workloads, opts.force) {
             Ok(true) => {
                 if profile.is_some() {
-                    r.errors.push(at(name, w, "two profiles apply to this workload".into()));
+                    r.errors
+                        .push(at(name, w, "two profiles apply to this workload".into()));
                     return;
                 }
                 r.profile_hits[i] += 1;
@@ -298,7 +302,15 @@ fn workload(
         let by_profile = profile.is_some()
             && matches!(
                 f.rule,
-                "DC003" | "DC004" | "DC005" | "DC006" | "DC007" | "DC008" | "DC009" | "DC010" | "DC013"
+                "DC003"
+                    | "DC004"
+                    | "DC005"
+                    | "DC006"
+                    | "DC007"
+                    | "DC008"
+                    | "DC009"
+                    | "DC010"
+                    | "DC013"
             );
         match plan::action(f, w) {
             _ if by_profile => acted.push(key(f)),
@@ -333,13 +345,14 @@ fn workload(
             Some(c) => kubernetes::edits(t, c, &req, style),
             None => Err("the container's definition was not found".into()),
         },
-        _ => Err("saved inspect output describes a container, not its definition".into()),
+        _ => Err("saved `docker inspect` output records a container, not its definition: fix the compose file or `docker run` flags that created it".into()),
     };
     match res {
         Ok(edits) => r.edits.extend(edits),
         Err(reason) => {
             if profile.is_some() {
-                r.errors.push(at(name, w, format!("cannot apply the profile: {reason}")));
+                r.errors
+                    .push(at(name, w, format!("cannot apply the profile: {reason}")));
             }
             for k in acted {
                 r.reasons.insert(k, reason.clone());

@@ -64,7 +64,10 @@ pub fn is_flow(t: &Text, n: &Node) -> bool {
     let mut b = t.byte(n.span.start);
     // Skip an anchor or a tag before the bracket.
     while matches!(t.at(b), Some(b'&' | b'!')) {
-        while t.at(b).is_some_and(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t')) {
+        while t
+            .at(b)
+            .is_some_and(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'))
+        {
             b += 1;
         }
         while matches!(t.at(b), Some(b' ' | b'\t' | b'\r' | b'\n')) {
@@ -267,18 +270,43 @@ pub fn edit_list(
             }
         }
     } else {
-        let indent = t.indent_at(t.byte(list.span.start));
-        let at = t.line_end(end_of(t, list).saturating_sub(1));
-        let mut text = String::new();
-        for n in &news {
-            text.push_str(t.eol);
-            text.push_str(&indent);
-            text.push_str("- ");
-            text.push_str(n);
+        let indent = t.indent_at(dash(t, list));
+        let end = end_of(t, list);
+        let next = t.next_line(end.saturating_sub(1));
+        if next > 0 && t.s.as_bytes()[next - 1] == b'\n' {
+            // At the start of the line after the last entry: this stays clear of a removal of
+            // that entry's line, so `[ALL]` can replace every old entry in one pass.
+            let mut text = String::new();
+            for n in &news {
+                text.push_str(&indent);
+                text.push_str("- ");
+                text.push_str(n);
+                text.push_str(t.eol);
+            }
+            out.push(Edit::insert(next, text));
+        } else {
+            let mut text = String::new();
+            for n in &news {
+                text.push_str(t.eol);
+                text.push_str(&indent);
+                text.push_str("- ");
+                text.push_str(n);
+            }
+            out.push(Edit::insert(t.line_end(end.saturating_sub(1)), text));
         }
-        out.push(Edit::insert(at, text));
     }
     Ok(out)
+}
+
+/// The byte of a block list's first `-`: the parser puts an indentless list (`add:\n- A`)
+/// at its first entry, after the dash.
+fn dash(t: &Text, list: &Node) -> usize {
+    let b = t.byte(list.span.start);
+    if t.at(b) == Some(b'-') {
+        return b;
+    }
+    let ls = t.line_start(b);
+    t.s[ls..b].rfind('-').map_or(b, |i| ls + i)
 }
 
 /// A flow list of new entries.
@@ -380,8 +408,7 @@ pub fn insert_entries(
             return Ok(Edit::insert(t.trim_back(close), parts.join(", ")));
         };
         let at = end_of(t, map_last_value(map).unwrap_or(lk)).min(close);
-        let multiline =
-            t.line_start(t.byte(lk.span.start)) != t.line_start(t.byte(map.span.start));
+        let multiline = t.line_start(t.byte(lk.span.start)) != t.line_start(t.byte(map.span.start));
         let sep = if multiline {
             format!(",{}{}", t.eol, t.indent_at(t.byte(lk.span.start)))
         } else {
@@ -436,7 +463,7 @@ pub fn sibling_block_offset(t: &Text, map: &Node) -> Option<usize> {
             return None;
         }
         let kc = t.indent_at(t.byte(k.span.start)).len();
-        let dc = t.indent_at(t.byte(v.span.start)).len();
+        let dc = t.indent_at(dash(t, v)).len();
         Some(dc.saturating_sub(kc))
     })
 }

@@ -35,16 +35,19 @@ fn pos(f: &Finding) -> Option<Pos> {
 }
 
 fn entry_at<'w>(w: &'w Workload, p: Pos) -> Option<&'w CapEntry> {
-    w.cap_add
-        .iter()
-        .chain(&w.cap_drop)
-        .find(|e| e.location.as_ref().is_some_and(|l| l.line == p.line && l.column == p.col))
+    w.cap_add.iter().chain(&w.cap_drop).find(|e| {
+        e.location
+            .as_ref()
+            .is_some_and(|l| l.line == p.line && l.column == p.col)
+    })
 }
 
 fn is_add_entry(w: &Workload, p: Pos) -> bool {
-    w.cap_add
-        .iter()
-        .any(|e| e.location.as_ref().is_some_and(|l| l.line == p.line && l.column == p.col))
+    w.cap_add.iter().any(|e| {
+        e.location
+            .as_ref()
+            .is_some_and(|l| l.line == p.line && l.column == p.col)
+    })
 }
 
 /// The action that fixes `f`, or the reason there is none.

@@ -56,8 +56,8 @@ impl Profile {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(|e| bad(crate::sources::io_reason(&e)))?;
-        let raw: Raw = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("not a dropcap profile: {e}")))?;
+        let raw: Raw =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a dropcap profile: {e}")))?;
         if raw.schema != crate::profile::report::SCHEMA {
             return Err(bad(format!(
                 "schema {:?}, expected {:?}",

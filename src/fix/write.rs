@@ -84,7 +84,9 @@ pub fn replace(path: &Path, before: &[u8], after: &[u8]) -> Result<(), WriteErro
 
 /// The effective uid, from the metadata of a file this process just made.
 fn effective_uid() -> u32 {
-    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -101,11 +103,18 @@ mod tests {
         std::os::unix::fs::symlink("real.yaml", &link).unwrap();
         replace(&link, b"a: 1\n", b"a: 2\n").unwrap();
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "a: 2\n");
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::metadata(&real).unwrap().mode() & 0o777, 0o640);
         let e = replace(&real, b"a: 1\n", b"a: 3\n").unwrap_err();
         assert!(matches!(e, WriteError::Changed { .. }), "{e}");
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "a: 2\n");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temp left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp left"
+        );
     }
 }
