@@ -31,7 +31,9 @@ impl Edit {
 /// Applies the edits that do not overlap an earlier one (by start); the others are returned,
 /// to be planned again on the new text (two workloads sharing a node through an alias).
 pub fn apply(text: &str, mut edits: Vec<Edit>) -> (String, usize) {
-    edits.sort_by_key(|e| (e.start, e.end));
+    // Insertions at one place: the deeper-indented first, so lines added to a nested block
+    // stay inside it and the parent's new keys follow (stable otherwise).
+    edits.sort_by_key(|e| (e.start, e.end, std::cmp::Reverse(indent_of(&e.text))));
     let mut kept: Vec<Edit> = Vec::with_capacity(edits.len());
     let mut skipped = 0;
     for e in edits {
@@ -49,6 +51,12 @@ pub fn apply(text: &str, mut edits: Vec<Edit>) -> (String, usize) {
         out.replace_range(e.start..e.end, &e.text);
     }
     (out, skipped)
+}
+
+/// Leading spaces of an inserted line (after a leading line break, if any).
+fn indent_of(text: &str) -> usize {
+    let t = text.trim_start_matches(['\r', '\n']);
+    t.len() - t.trim_start_matches(' ').len()
 }
 
 #[cfg(test)]

@@ -374,3 +374,6 @@ fn at(name: &Path, w: &Workload, message: String) -> SourceError {
         None => SourceError::file(name, message),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -271,29 +271,14 @@ pub fn edit_list(
         }
     } else {
         let indent = t.indent_at(dash(t, list));
-        let end = end_of(t, list);
-        let next = t.next_line(end.saturating_sub(1));
-        if next > 0 && t.s.as_bytes()[next - 1] == b'\n' {
-            // At the start of the line after the last entry: this stays clear of a removal of
-            // that entry's line, so `[ALL]` can replace every old entry in one pass.
-            let mut text = String::new();
-            for n in &news {
-                text.push_str(&indent);
-                text.push_str("- ");
-                text.push_str(n);
-                text.push_str(t.eol);
-            }
-            out.push(Edit::insert(next, text));
-        } else {
-            let mut text = String::new();
-            for n in &news {
-                text.push_str(t.eol);
-                text.push_str(&indent);
-                text.push_str("- ");
-                text.push_str(n);
-            }
-            out.push(Edit::insert(t.line_end(end.saturating_sub(1)), text));
+        let mut text = String::new();
+        for n in &news {
+            text.push_str(t.eol);
+            text.push_str(&indent);
+            text.push_str("- ");
+            text.push_str(n);
         }
+        out.push(after_last_line(t, end_of(t, list), text));
     }
     Ok(out)
 }
@@ -422,8 +407,20 @@ pub fn insert_entries(
     let indent = t.indent_at(t.byte(first.span.start));
     let mut text = String::new();
     render_block(t, &mut text, entries, &indent, style, block_list);
-    let at = t.line_end(end_of(t, map).saturating_sub(1));
-    Ok(Edit::insert(at, text))
+    Ok(after_last_line(t, end_of(t, map), text))
+}
+
+/// Inserts lines (`text` starts with a line break) after the line holding the byte before
+/// `end`: at the start of the next line when there is one, so that an insertion into a nested
+/// block and one into its parent at the same place come out in order (see [`super::edit`]).
+fn after_last_line(t: &Text, end: usize, text: String) -> Edit {
+    let next = t.next_line(end.saturating_sub(1));
+    if next > 0 && t.s.as_bytes()[next - 1] == b'\n' {
+        let body = text.strip_prefix(t.eol).unwrap_or(&text);
+        Edit::insert(next, format!("{body}{}", t.eol))
+    } else {
+        Edit::insert(t.line_end(end.saturating_sub(1)), text)
+    }
 }
 
 fn map_last_value(map: &Node) -> Option<&Node> {
