@@ -307,7 +307,7 @@ pub fn run(
             writeln!(out, "note: {}", printable(n))?;
         }
         if !unfixed.is_empty() {
-            writeln!(out, "{}", style.bold("not fixed (no mechanical fix):"))?;
+            writeln!(out, "{}", style.bold("not fixed:"))?;
             for u in &unfixed {
                 let f = &u.finding;
                 let loc = f

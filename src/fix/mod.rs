@@ -88,16 +88,29 @@ pub struct FileFix {
     pub workloads: usize,
 }
 
+/// Rules whose findings `drop: [ALL]` plus the proven `add:` list settle.
+const SETTLED_BY_PROFILE: &[&str] = &[
+    "DC003", "DC004", "DC005", "DC006", "DC007", "DC008", "DC009", "DC010", "DC013",
+];
+
 /// Rounds before giving up on a fixed point (two are enough for every rule today).
 const MAX_ROUNDS: usize = 5;
 
+/// A finding's identity across rounds: rule and workload, plus what tells apart several
+/// findings of one rule on one workload (the entry's capabilities, an invalid entry's text).
+/// Not the location (lines move as the text is fixed), nor a workload-wide rule's capability
+/// set (DC007's effective set shrinks as NET_RAW is dropped).
 fn key(f: &Finding) -> String {
+    let detail = match f.rule {
+        "DC001" => f.message.clone(),
+        "DC003" | "DC004" | "DC005" | "DC006" | "DC013" => f.capabilities.to_string(),
+        _ => String::new(),
+    };
     format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{detail}",
         f.rule,
         f.workload.name,
-        f.workload.container.as_deref().unwrap_or(""),
-        f.capabilities
+        f.workload.container.as_deref().unwrap_or("")
     )
 }
 
@@ -272,10 +285,6 @@ fn workload(
     style: ops::Style,
     r: &mut Round,
 ) {
-    let findings: Vec<Finding> = evaluate(w, opts.policy)
-        .into_iter()
-        .filter(|f| opts.selects(f))
-        .collect();
     let mut profile = None;
     for (i, p) in opts.profiles.iter().enumerate() {
         match p.applies(name, w, &opts.workloads, opts.force) {
@@ -295,25 +304,24 @@ fn workload(
             }
         }
     }
+    // A profiled workload's capability findings are the profile's to settle.
+    let by_profile = |f: &Finding| profile.is_some() && SETTLED_BY_PROFILE.contains(&f.rule);
+    let findings: Vec<Finding> = evaluate(w, opts.policy)
+        .into_iter()
+        .filter(|f| opts.selects(f) || (f.suppressed.is_none() && by_profile(f)))
+        .collect();
     let mut actions = Vec::new();
     let mut acted: Vec<String> = Vec::new();
     for f in &findings {
-        // The profile writes drop: [ALL] and the proven add list, which settles these.
-        let by_profile = profile.is_some()
-            && matches!(
-                f.rule,
-                "DC003"
-                    | "DC004"
-                    | "DC005"
-                    | "DC006"
-                    | "DC007"
-                    | "DC008"
-                    | "DC009"
-                    | "DC010"
-                    | "DC013"
-            );
         match plan::action(f, w) {
-            _ if by_profile => acted.push(key(f)),
+            _ if by_profile(f) => {
+                // Still there once the proven set is written: the workload needs it.
+                r.reasons.insert(
+                    key(f),
+                    "the profile proves the workload needs it: kept".to_string(),
+                );
+                acted.push(key(f));
+            }
             Ok(a) => {
                 if !actions.contains(&a) {
                     actions.push(a);

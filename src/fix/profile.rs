@@ -16,14 +16,7 @@ pub enum ProfileFileError {
     Bad { path: String, reason: String },
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Definition {
-    pub file: PathBuf,
-    pub service: Option<String>,
-    pub kind: Option<String>,
-    pub name: Option<String>,
-    pub container: Option<String>,
-}
+pub use crate::profile::report::Definition;
 
 #[derive(Deserialize)]
 struct Raw {
