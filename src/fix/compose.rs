@@ -25,8 +25,23 @@ pub fn edits(
         ));
     }
     if ops::is_anchored(t, svc) {
-        return Err(format!(
-            "service {name} is anchored and may be shared through aliases; dropcap does not edit a shared node"
+        // Services that merge this one (`<<: *web`) see its keys unless they set their own. A
+        // change that only takes powers away is what they need too; anything else (a profile's
+        // add list, a rename that makes an entry valid) could hand them powers.
+        let restricting = req.profile.is_none()
+            && req.actions.iter().all(|a| {
+                matches!(
+                    a,
+                    Action::Remove(_) | Action::Drop(_) | Action::NoNewPrivileges
+                )
+            });
+        if !restricting {
+            return Err(format!(
+                "service {name} is anchored and shared through aliases or merge keys; dropcap does not widen a shared node"
+            ));
+        }
+        notes.push(format!(
+            "service {name} is anchored: services that merge or alias it get these restrictions too, unless they set the key themselves"
         ));
     }
     if !svc.is_map() {

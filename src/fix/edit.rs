@@ -40,7 +40,11 @@ pub fn apply(text: &str, mut edits: Vec<Edit>) -> (String, usize) {
         let overlaps = kept.last().is_some_and(|k| {
             e.start < k.end || (e.start == k.start && e.end > e.start && k.end > k.start)
         });
-        if overlaps || e.end > text.len() || !text.is_char_boundary(e.start) {
+        if overlaps
+            || e.end > text.len()
+            || !text.is_char_boundary(e.start)
+            || !text.is_char_boundary(e.end)
+        {
             skipped += 1;
         } else if !kept.contains(&e) {
             kept.push(e);

@@ -228,7 +228,7 @@ pub fn edit_list(
         for (item, _) in items.iter().zip(&removed).filter(|(_, r)| **r) {
             let s = t.byte(item.span.start);
             let ls = t.line_start(s);
-            let dash = t.s[ls..s].trim();
+            let dash = t.s.get(ls..s).unwrap_or("").trim();
             let end = end_of(t, item);
             if dash != "-" || t.line_start(end) != ls {
                 return Err("a list entry that shares its line with other content".into());
@@ -291,7 +291,10 @@ fn dash(t: &Text, list: &Node) -> usize {
         return b;
     }
     let ls = t.line_start(b);
-    t.s[ls..b].rfind('-').map_or(b, |i| ls + i)
+    t.s.get(ls..b)
+        .unwrap_or("")
+        .rfind('-')
+        .map_or(b, |i| ls + i)
 }
 
 /// A flow list of new entries.

@@ -41,14 +41,26 @@ impl<'a> Text<'a> {
         (self.byte(span.start), self.byte(span.end))
     }
 
+    // Byte-wise (a line break is one byte in UTF-8), so any offset is safe, even one inside
+    // a multi-byte character (`end - 1` after a non-ASCII scalar).
+
     pub fn line_start(&self, b: usize) -> usize {
-        self.s[..b].rfind('\n').map_or(0, |i| i + 1)
+        let b = b.min(self.s.len());
+        self.s.as_bytes()[..b]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1)
     }
 
     /// The end of the line holding byte `b`, before its line break.
     pub fn line_end(&self, b: usize) -> usize {
-        let end = self.s[b..].find('\n').map_or(self.s.len(), |i| b + i);
-        if end > 0 && self.s.as_bytes().get(end - 1) == Some(&b'\r') && end < self.s.len() {
+        let bytes = self.s.as_bytes();
+        let b = b.min(bytes.len());
+        let end = bytes[b..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(bytes.len(), |i| b + i);
+        if end > b && end < bytes.len() && bytes[end - 1] == b'\r' {
             end - 1
         } else {
             end
@@ -57,17 +69,31 @@ impl<'a> Text<'a> {
 
     /// Just past the line break of the line holding byte `b` (or the end of the text).
     pub fn next_line(&self, b: usize) -> usize {
-        self.s[b..].find('\n').map_or(self.s.len(), |i| b + i + 1)
+        let bytes = self.s.as_bytes();
+        let b = b.min(bytes.len());
+        bytes[b..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(bytes.len(), |i| b + i + 1)
     }
 
     /// Spaces as wide as the column of byte `b` (YAML indentation is spaces only).
     pub fn indent_at(&self, b: usize) -> String {
-        " ".repeat(self.s[self.line_start(b)..b].chars().count())
+        let b = b.min(self.s.len());
+        let ls = self.line_start(b);
+        let chars = self.s.as_bytes()[ls..b]
+            .iter()
+            .filter(|&&c| c & 0xC0 != 0x80)
+            .count();
+        " ".repeat(chars)
     }
 
     /// Whether only spaces precede byte `b` on its line.
     pub fn starts_line(&self, b: usize) -> bool {
-        self.s[self.line_start(b)..b].bytes().all(|c| c == b' ')
+        let b = b.min(self.s.len());
+        self.s.as_bytes()[self.line_start(b)..b]
+            .iter()
+            .all(|&c| c == b' ')
     }
 
     /// Moves back over blanks and line breaks: a block scalar's span ends after its trailing
