@@ -93,11 +93,8 @@ pub fn edits(t: &Text, c: &Node, req: &Request, style: Style) -> Result<Vec<Edit
     let mut new_lists: Vec<(String, NewVal)> = Vec::new();
     for (name, kv, p) in [("drop", drop, &drop_plan), ("add", add, &add_plan)] {
         match kv {
-            Some((k, v)) => {
-                if !p.is_empty() {
-                    out.extend(ops::edit_list(t, k, v, p, style)?);
-                }
-            }
+            Some((k, v)) if !p.is_empty() => out.extend(ops::edit_list(t, k, v, p, style)?),
+            Some(_) => {}
             None if !p.append.is_empty() => {
                 new_lists.push((name.to_string(), NewVal::List(p.append.clone())))
             }

@@ -34,7 +34,7 @@ fn pos(f: &Finding) -> Option<Pos> {
     })
 }
 
-fn entry_at<'w>(w: &'w Workload, p: Pos) -> Option<&'w CapEntry> {
+fn entry_at(w: &Workload, p: Pos) -> Option<&CapEntry> {
     w.cap_add.iter().chain(&w.cap_drop).find(|e| {
         e.location
             .as_ref()

@@ -121,13 +121,13 @@ fn compose(ws: &[Workload], unit: usize, merge: bool) -> String {
         let p1 = " ".repeat(unit);
         let p2 = " ".repeat(unit * 2);
         if w.comment {
-            s.push_str(&format!("{p1}# service s{i}\n"));
+            s.push_str(&format!("{p1}# service s{i} (é)\n"));
         }
         s.push_str(&format!("{p1}s{i}:\n"));
         if merge && i == 0 {
             s.push_str(&format!("{p2}<<: *base\n"));
         }
-        s.push_str(&format!("{p2}image: example/s{i}:1\n"));
+        s.push_str(&format!("{p2}image: example/s{i}:1ı\n"));
         if let Some(l) = &w.add {
             write_list(&mut s, "cap_add", l, unit * 2, unit);
         }
@@ -156,7 +156,10 @@ fn kubernetes(ws: &[Workload], unit: usize) -> String {
         // Container keys sit after `- `, two columns in.
         let base = unit + 2;
         let p = " ".repeat(base);
-        s.push_str(&format!("{}- name: c{i}\n{p}image: example/c{i}:1\n", u(1)));
+        s.push_str(&format!(
+            "{}- name: c{i}\n{p}image: example/c{i}:1ı\n",
+            u(1)
+        ));
         if w.sc == 0 {
             continue;
         }
