@@ -5,7 +5,7 @@
 use super::edit::Edit;
 use super::lists;
 use super::ops::{self, ListPlan, NewVal, Refusal, Style};
-use super::plan::{self, Action};
+use super::plan::Action;
 use super::text::Text;
 use super::Request;
 use crate::sources::tree::Node;
@@ -50,33 +50,13 @@ pub fn edits(
     let add = svc.get("cap_add");
     let drop = svc.get("cap_drop");
     let opts = svc.get("security_opt");
-    let mut add_plan = ListPlan::default();
-    let mut drop_plan = ListPlan::default();
+    let plans = lists::plans(req, add, drop, false).ok_or_else(|| {
+        format!("the entry comes from the service that {name} `extends`; fix it there")
+    })?;
+    let (add_plan, drop_plan) = (plans.add, plans.drop);
     let mut opt_plan = ListPlan::default();
-    let from_base =
-        || format!("the entry comes from the service that {name} `extends`; fix it there");
-    for a in &req.actions {
-        match a {
-            Action::Remove(p) if lists::holds(add, *p) => add_plan.remove.push(*p),
-            Action::Remove(p) if lists::holds(drop, *p) => drop_plan.remove.push(*p),
-            Action::Rename(p, to) if lists::holds(add, *p) => {
-                add_plan.rename.push((*p, to.clone()))
-            }
-            Action::Rename(p, to) if lists::holds(drop, *p) => {
-                drop_plan.rename.push((*p, to.clone()))
-            }
-            Action::Remove(_) | Action::Rename(..) => return Err(from_base()),
-            Action::Drop(c) => {
-                if !lists::drops(drop, &drop_plan, *c) {
-                    drop_plan.append.push(plan::spell(req.w, *c));
-                }
-            }
-            Action::NoNewPrivileges => nnp(opts, &mut opt_plan),
-        }
-    }
-    if let Some(set) = req.profile {
-        add_plan = lists::exactly(add, set, false, &|c| plan::spell(req.w, c));
-        drop_plan = lists::drop_all(drop, false);
+    if plans.nnp {
+        nnp(opts, &mut opt_plan);
     }
     let block = ops::sibling_block_offset(t, svc);
     let mut out = Vec::new();

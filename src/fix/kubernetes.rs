@@ -6,8 +6,7 @@
 
 use super::edit::Edit;
 use super::lists;
-use super::ops::{self, ListPlan, NewVal, Refusal, Style};
-use super::plan::{self, Action};
+use super::ops::{self, NewVal, Refusal, Style};
 use super::text::Text;
 use super::Request;
 use crate::sources::tree::Node;
@@ -52,34 +51,9 @@ pub fn edits(t: &Text, c: &Node, req: &Request, style: Style) -> Result<Vec<Edit
     let add = list("add")?;
     let drop = list("drop")?;
     let (addv, dropv) = (add.map(|(_, v)| v), drop.map(|(_, v)| v));
-    let mut add_plan = ListPlan::default();
-    let mut drop_plan = ListPlan::default();
-    let mut nnp = false;
-    for a in &req.actions {
-        match a {
-            Action::Remove(p) if lists::holds(addv, *p) => add_plan.remove.push(*p),
-            Action::Remove(p) if lists::holds(dropv, *p) => drop_plan.remove.push(*p),
-            Action::Rename(p, to) if lists::holds(addv, *p) => {
-                add_plan.rename.push((*p, to.clone()))
-            }
-            Action::Rename(p, to) if lists::holds(dropv, *p) => {
-                drop_plan.rename.push((*p, to.clone()))
-            }
-            Action::Remove(_) | Action::Rename(..) => {
-                return Err("the entry is not in this container's own list".into())
-            }
-            Action::Drop(cap) => {
-                if !lists::drops(dropv, &drop_plan, *cap) {
-                    drop_plan.append.push(plan::spell(req.w, *cap));
-                }
-            }
-            Action::NoNewPrivileges => nnp = true,
-        }
-    }
-    if let Some(set) = req.profile {
-        add_plan = lists::exactly(addv, set, true, &|c| c.name());
-        drop_plan = lists::drop_all(dropv, true);
-    }
+    let plans = lists::plans(req, addv, dropv, true)
+        .ok_or("the entry is not in this container's own list")?;
+    let (add_plan, drop_plan, nnp) = (plans.add, plans.drop, plans.nnp);
     let quote = [addv, dropv]
         .into_iter()
         .flatten()

@@ -2,6 +2,8 @@
 //! profile ask of a `cap_add`/`cap_drop` (or `add`/`drop`) list as it is written now.
 
 use super::ops::ListPlan;
+use super::plan::{self, Action};
+use super::Request;
 use crate::caps::{parse_cap, Cap, CapSet};
 use crate::sources::tree::Node;
 use std::rc::Rc;
@@ -90,4 +92,43 @@ pub fn result(list: Option<&Node>, plan: &ListPlan) -> Vec<String> {
     }
     out.extend(plan.append.iter().cloned());
     out
+}
+
+/// What a workload's actions and profile ask of its add and drop lists.
+pub struct Plans {
+    pub add: ListPlan,
+    pub drop: ListPlan,
+    /// `no-new-privileges` / `allowPrivilegeEscalation: false` is asked for.
+    pub nnp: bool,
+}
+
+/// The plans for `req` on the lists as written; `None` when an entry to remove or rename is in
+/// neither list (it comes from elsewhere: an `extends` base). `exact`: Kubernetes spelling
+/// (PSS compares the text).
+pub fn plans(req: &Request, add: Option<&Node>, drop: Option<&Node>, exact: bool) -> Option<Plans> {
+    let mut p = Plans {
+        add: ListPlan::default(),
+        drop: ListPlan::default(),
+        nnp: false,
+    };
+    for a in &req.actions {
+        match a {
+            Action::Remove(at) if holds(add, *at) => p.add.remove.push(*at),
+            Action::Remove(at) if holds(drop, *at) => p.drop.remove.push(*at),
+            Action::Rename(at, to) if holds(add, *at) => p.add.rename.push((*at, to.clone())),
+            Action::Rename(at, to) if holds(drop, *at) => p.drop.rename.push((*at, to.clone())),
+            Action::Remove(_) | Action::Rename(..) => return None,
+            Action::Drop(c) => {
+                if !drops(drop, &p.drop, *c) {
+                    p.drop.append.push(plan::spell(req.w, *c));
+                }
+            }
+            Action::NoNewPrivileges => p.nnp = true,
+        }
+    }
+    if let Some(set) = req.profile {
+        p.add = exactly(add, set, exact, &|c| plan::spell(req.w, c));
+        p.drop = drop_all(drop, exact);
+    }
+    Some(p)
 }
