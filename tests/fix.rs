@@ -352,3 +352,60 @@ fn rule_selects_only_its_findings() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_recorded_definition_picks_its_container_and_its_image_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = tmp.path().join("pod.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: a\n      image: dropcap-test/busybox:latest\n    - name: b\n      image: dropcap-test/busybox:latest\n",
+    )
+    .unwrap();
+    let write_profile = |image: &str| {
+        let p = tmp.path().join("p.json");
+        let v = serde_json::json!({
+            "schema": "dropcap.profile/v1",
+            "target": {"kind": "image", "image": image},
+            "proven": ["NET_BIND_SERVICE"],
+            "definition": {"file": manifest, "kind": "Pod", "name": "web", "container": "b"},
+        });
+        std::fs::write(&p, v.to_string()).unwrap();
+        Profile::read(&p).unwrap()
+    };
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let opts = Options {
+        profiles: vec![write_profile("dropcap-test/busybox:latest")],
+        ..Options::default()
+    };
+    let fixed = fix_text(&manifest, &text, &opts);
+    assert!(fixed.errors.is_empty(), "{:?}", fixed.errors);
+    assert_eq!(fixed.profile_hits, [1]);
+    let (a, b) = fixed.fixed.split_at(fixed.fixed.find("- name: b").unwrap());
+    assert!(
+        !a.contains("capabilities"),
+        "container a is not the definition:\n{}",
+        fixed.fixed
+    );
+    assert!(
+        b.contains("drop: [ALL]") && b.contains("add: [NET_BIND_SERVICE]"),
+        "{b}"
+    );
+
+    // The definition runs another image than the profile was proven with: refused, or --force.
+    let mut opts = Options {
+        profiles: vec![write_profile("other/image:1")],
+        ..Options::default()
+    };
+    let refused = fix_text(&manifest, &text, &opts);
+    assert_eq!(refused.fixed, text);
+    assert!(
+        refused.errors[0].message.contains("--force"),
+        "{:?}",
+        refused.errors
+    );
+    opts.force = true;
+    assert!(fix_text(&manifest, &text, &opts)
+        .fixed
+        .contains("drop: [ALL]"));
+}

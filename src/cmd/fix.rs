@@ -10,7 +10,7 @@ use crate::sources::{self, detect, walk};
 use crate::Outcome;
 use serde::Serialize;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use thiserror::Error;
 
 #[derive(Debug, clap::Args)]
@@ -253,16 +253,7 @@ pub fn run(
         });
         if args.write {
             if let Err(e) = fix::write::replace(&d.path, &d.before, d.fix.fixed.as_bytes()) {
-                errors.push(InputError::file(&d.path, e.to_string()));
-                // The path is already in the message.
-                if let Some(last) = errors.last_mut() {
-                    last.message = match e {
-                        fix::write::WriteError::Changed { .. } => {
-                            "changed on disk since dropcap read it; not written (run dropcap fix again)".into()
-                        }
-                        fix::write::WriteError::Io { reason, .. } => reason,
-                    };
-                }
+                errors.push(InputError::file(&d.path, e.reason()));
             }
         }
     }
@@ -349,10 +340,4 @@ pub fn run(
     } else {
         Outcome::Clean
     })
-}
-
-/// Only for doc links: the command's own name for paths in messages.
-#[allow(dead_code)]
-fn shown(p: &Path) -> String {
-    p.display().to_string()
 }

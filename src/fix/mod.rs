@@ -137,17 +137,15 @@ pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
     if !r.errors.is_empty() {
         return untouched(text, r.errors, false);
     }
-    let first_selected = std::mem::take(&mut r.selected);
+    // The first round sees the file as given: its findings are what `fix` set out to fix,
+    // reported at their places in that text (lines move as the text is fixed).
+    let first_selected = r.selected.clone();
     let first_reasons = r.reasons.clone();
     let profile_hits = r.profile_hits.clone();
     let workloads = r.workloads;
     let mut notes = std::mem::take(&mut r.notes);
     let mut rounds = 1;
-    let mut settled = r.edits.is_empty();
-    if settled {
-        r.selected = first_selected.clone();
-    }
-    while !settled && rounds < MAX_ROUNDS {
+    while !r.edits.is_empty() && rounds < MAX_ROUNDS {
         let (next, _) = edit::apply(&cur, std::mem::take(&mut r.edits));
         if next == cur {
             break;
@@ -159,31 +157,23 @@ pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
             return untouched(text, r.errors, true);
         }
         notes.append(&mut r.notes);
-        settled = r.edits.is_empty();
     }
-    let first = Round {
-        selected: first_selected,
-        reasons: first_reasons,
-        ..Round::default()
-    };
-    let last = r;
-    let remaining: HashSet<String> = last.selected.iter().map(key).collect();
-    let fixed_findings = first
-        .selected
+    // What the last round still selects is what the fix could not do.
+    let remaining: HashSet<String> = r.selected.iter().map(key).collect();
+    let fixed_findings = first_selected
         .iter()
         .filter(|f| !remaining.contains(&key(f)))
         .count();
-    // Reported where the finding is in the file as given, not in the fixed text.
-    let original: HashMap<String, &Finding> = first.selected.iter().map(|f| (key(f), f)).collect();
-    let unfixed = last
+    let original: HashMap<String, &Finding> = first_selected.iter().map(|f| (key(f), f)).collect();
+    let unfixed = r
         .selected
         .iter()
         .map(|f| original.get(&key(f)).copied().unwrap_or(f))
         .map(|f| Unfixed {
-            reason: last
+            reason: r
                 .reasons
                 .get(&key(f))
-                .or_else(|| first.reasons.get(&key(f)))
+                .or_else(|| first_reasons.get(&key(f)))
                 .cloned()
                 .unwrap_or_else(|| "dropcap could not edit it in place".into()),
             finding: f.clone(),

@@ -17,6 +17,18 @@ pub enum WriteError {
     Io { path: String, reason: String },
 }
 
+impl WriteError {
+    /// The message without the path, for reports that name the file themselves.
+    pub fn reason(&self) -> String {
+        match self {
+            WriteError::Changed { .. } => {
+                "changed on disk since dropcap read it; not written (run dropcap fix again)".into()
+            }
+            WriteError::Io { reason, .. } => reason.clone(),
+        }
+    }
+}
+
 fn io(path: &Path, e: &std::io::Error) -> WriteError {
     WriteError::Io {
         path: path.display().to_string(),
