@@ -122,6 +122,70 @@ fn read_input(input: &walk::Input) -> Option<Result<(PathBuf, Vec<u8>), InputErr
     Some(Ok((p.clone(), bytes)))
 }
 
+struct Done {
+    path: PathBuf,
+    before: String,
+    fix: fix::FileFix,
+}
+
+/// One input fixed in memory; `None` when it is not dropcap's business.
+fn fix_input(input: &walk::Input, opts: &Options) -> Option<Result<Done, Vec<InputError>>> {
+    let (path, bytes) = match read_input(input)? {
+        Ok(x) => x,
+        Err(e) => return Some(Err(vec![e])),
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        // The audit's reader names the position of the bad byte.
+        Err(e) => return Some(Err(sources::load_bytes(&path, e.as_bytes()).errors)),
+    };
+    let fix = fix::fix_text(&path, &text, opts);
+    if matches!(input, walk::Input::Found(_)) && !fix.errors.is_empty() && fix.workloads == 0 {
+        // A walked file that is not dropcap's business (a tsconfig.json with comments, a
+        // Helm template) is skipped, as `audit` skips it.
+        if walk::load(input).is_none_or(|l| l.errors.is_empty()) {
+            return None;
+        }
+    }
+    Some(Ok(Done {
+        path,
+        before: text,
+        fix,
+    }))
+}
+
+/// `f(0..n)` on every available core, results in order.
+fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |c| c.get())
+        .clamp(1, 16)
+        .min(n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut parts: Vec<Vec<(usize, T)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            return mine;
+                        }
+                        mine.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut all: Vec<(usize, T)> = parts.iter_mut().flat_map(std::mem::take).collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, t)| t).collect()
+}
+
 pub fn run(
     args: &FixArgs,
     format: Format,
@@ -165,51 +229,22 @@ pub fn run(
     };
     let (inputs, walk_errors) = walk::inputs(&args.paths);
     errors.extend(walk_errors);
-    struct Done {
-        path: PathBuf,
-        before: Vec<u8>,
-        fix: fix::FileFix,
-    }
+    // Files are fixed on every core: each is independent, and a fix parses its file at least
+    // twice (the last round proves the result parses and has nothing left to fix).
+    let results = parallel(inputs.len(), |i| fix_input(&inputs[i], &opts));
     let mut done: Vec<Done> = Vec::new();
     let mut hits = vec![0usize; opts.profiles.len()];
-    for input in &inputs {
-        let Some(read) = read_input(input) else {
-            continue;
-        };
-        let (path, bytes) = match read {
-            Ok(x) => x,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(t) => t,
-            Err(_) => {
-                // The audit's reader names the position of the bad byte.
-                errors.extend(sources::load_bytes(&path, &bytes).errors);
-                continue;
-            }
-        };
-        let found = matches!(input, walk::Input::Found(_));
-        let f = fix::fix_text(&path, text, &opts);
-        if found && !f.errors.is_empty() && f.workloads == 0 {
-            // A walked file that is not dropcap's business (a tsconfig.json with comments, a
-            // Helm template) is skipped, as `audit` skips it.
-            let loaded = walk::load(input);
-            if loaded.is_none_or(|l| l.errors.is_empty()) {
-                continue;
+    for r in results.into_iter().flatten() {
+        match r {
+            Err(e) => errors.extend(e),
+            Ok(d) => {
+                for (h, n) in hits.iter_mut().zip(&d.fix.profile_hits) {
+                    *h += n;
+                }
+                errors.extend(d.fix.errors.iter().cloned());
+                done.push(d);
             }
         }
-        for (h, n) in hits.iter_mut().zip(&f.profile_hits) {
-            *h += n;
-        }
-        errors.extend(f.errors.iter().cloned());
-        done.push(Done {
-            path,
-            before: bytes,
-            fix: f,
-        });
     }
     for (p, n) in opts.profiles.iter().zip(&hits) {
         if *n == 0 {
@@ -241,18 +276,19 @@ pub fn run(
             notes.push(format!("{name}: {n}"));
         }
         unfixed.extend(d.fix.unfixed.iter().cloned());
-        if profile_failed || !d.fix.errors.is_empty() || d.fix.fixed.as_bytes() == d.before {
+        if profile_failed || !d.fix.errors.is_empty() || d.fix.fixed == d.before {
             continue;
         }
         changed += 1;
         fixed_findings += d.fix.fixed_findings;
-        let old = String::from_utf8_lossy(&d.before);
         files.push(JsonFile {
             path: name.clone(),
-            diff: fix::diff::unified(&name, &old, &d.fix.fixed, style),
+            diff: fix::diff::unified(&name, &d.before, &d.fix.fixed, style),
         });
         if args.write {
-            if let Err(e) = fix::write::replace(&d.path, &d.before, d.fix.fixed.as_bytes()) {
+            if let Err(e) =
+                fix::write::replace(&d.path, d.before.as_bytes(), d.fix.fixed.as_bytes())
+            {
                 errors.push(InputError::file(&d.path, e.reason()));
             }
         }

@@ -243,9 +243,12 @@ fn index(root: &Node) -> Index<'_> {
 
 fn round(name: &Path, text: &str, opts: &Options) -> Round {
     let t = text::Text::new(text);
-    let style = ops::Style {
-        quote: false,
-        unit: ops::indent_unit(text),
+    let style = std::cell::OnceCell::new();
+    let style = || {
+        *style.get_or_init(|| ops::Style {
+            quote: false,
+            unit: ops::indent_unit(text),
+        })
     };
     let mut r = Round {
         profile_hits: vec![0; opts.profiles.len()],
@@ -255,9 +258,12 @@ fn round(name: &Path, text: &str, opts: &Options) -> Round {
         if workloads.is_empty() {
             return;
         }
-        let ix = index(root);
+        // Built only when a workload of this document needs an edit: most need none, and
+        // the rounds after the first are there to verify.
+        let ix = std::cell::OnceCell::new();
+        let ix = || ix.get_or_init(|| index(root));
         for w in workloads {
-            workload(name, &t, &ix, w, opts, style, &mut r);
+            workload(name, &t, &ix, w, opts, &style, &mut r);
         }
     });
     r.errors.extend(loaded.errors);
@@ -266,13 +272,13 @@ fn round(name: &Path, text: &str, opts: &Options) -> Round {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn workload(
+fn workload<'n>(
     name: &Path,
     t: &text::Text,
-    ix: &Index,
+    ix: &dyn Fn() -> &'n Index<'n>,
     w: &Workload,
     opts: &Options,
-    style: ops::Style,
+    style: &dyn Fn() -> ops::Style,
     r: &mut Round,
 ) {
     let mut profile = None;
@@ -335,12 +341,12 @@ fn workload(
     let Some(loc) = &w.location else { return };
     let pos = (loc.line, loc.column);
     let res = match w.source {
-        SourceKind::Compose => match ix.keyed.get(&pos) {
-            Some((k, v)) => compose::edits(t, k, v, &req, style, &mut r.notes),
+        SourceKind::Compose => match ix().keyed.get(&pos) {
+            Some((k, v)) => compose::edits(t, k, v, &req, style(), &mut r.notes),
             None => Err("the service's definition was not found".into()),
         },
-        SourceKind::Kubernetes => match ix.maps.get(&pos) {
-            Some(c) => kubernetes::edits(t, c, &req, style),
+        SourceKind::Kubernetes => match ix().maps.get(&pos) {
+            Some(c) => kubernetes::edits(t, c, &req, style()),
             None => Err("the container's definition was not found".into()),
         },
         _ => Err("saved `docker inspect` output records a container, not its definition: fix the compose file or `docker run` flags that created it".into()),

@@ -5,8 +5,9 @@ use crate::sources::tree::Span;
 
 pub struct Text<'a> {
     pub s: &'a str,
-    /// Byte offset of each character; `None` for ASCII text, where the two are equal.
-    bytes: Option<Vec<usize>>,
+    /// Byte offset of each character, built on first use (most rounds edit nothing); empty
+    /// for ASCII text, where the two are equal.
+    bytes: std::cell::OnceCell<Vec<usize>>,
     /// `\r\n` when the file uses it, so inserted lines match their neighbours.
     pub eol: &'static str,
     /// JSON is edited as JSON: keys and strings quoted, flow syntax only.
@@ -15,14 +16,9 @@ pub struct Text<'a> {
 
 impl<'a> Text<'a> {
     pub fn new(s: &'a str) -> Text<'a> {
-        let bytes = (!s.is_ascii()).then(|| {
-            let mut v: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
-            v.push(s.len());
-            v
-        });
         Text {
             s,
-            bytes,
+            bytes: std::cell::OnceCell::new(),
             eol: if s.contains("\r\n") { "\r\n" } else { "\n" },
             json: crate::sources::json::starts_like_json(s),
         }
@@ -30,9 +26,18 @@ impl<'a> Text<'a> {
 
     /// The byte offset of character `c` (clamped to the text).
     pub fn byte(&self, c: usize) -> usize {
-        match &self.bytes {
-            None => c.min(self.s.len()),
-            Some(v) => v.get(c).copied().unwrap_or(self.s.len()),
+        let v = self.bytes.get_or_init(|| {
+            if self.s.is_ascii() {
+                return Vec::new();
+            }
+            let mut v: Vec<usize> = self.s.char_indices().map(|(i, _)| i).collect();
+            v.push(self.s.len());
+            v
+        });
+        if v.is_empty() {
+            c.min(self.s.len())
+        } else {
+            v.get(c).copied().unwrap_or(self.s.len())
         }
     }
 
