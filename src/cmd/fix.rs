@@ -265,6 +265,12 @@ pub fn run(
         }
     }
     let profile_failed = hits.contains(&0);
+    // JSON carries the diff as plain text, whatever the terminal.
+    let diff_style = if format == Format::Json {
+        Style { color: false }
+    } else {
+        style
+    };
     let mut files = Vec::new();
     let mut notes = Vec::new();
     let mut unfixed = Vec::new();
@@ -283,7 +289,7 @@ pub fn run(
         fixed_findings += d.fix.fixed_findings;
         files.push(JsonFile {
             path: name.clone(),
-            diff: fix::diff::unified(&name, &d.before, &d.fix.fixed, style),
+            diff: fix::diff::unified(&name, &d.before, &d.fix.fixed, diff_style),
         });
         if args.write {
             if let Err(e) =

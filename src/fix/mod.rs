@@ -295,6 +295,8 @@ fn workload<'n>(
             }
             Ok(false) => {}
             Err(e) => {
+                // Chosen but refused: the refusal is the error, not "matches nothing".
+                r.profile_hits[i] += 1;
                 r.errors.push(at(name, w, e));
                 return;
             }
