@@ -409,3 +409,45 @@ fn a_recorded_definition_picks_its_container_and_its_image_is_checked() {
         .fixed
         .contains("drop: [ALL]"));
 }
+
+/// What a pre-commit hook does: the staged files as paths, a clean one, one with a pending
+/// fix and a Helm template (skipped with a note, not an error).
+#[test]
+fn check_on_staged_paths_like_a_pre_commit_hook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean.yaml");
+    std::fs::write(
+        &clean,
+        "services:\n  a:\n    image: x\n    cap_drop: [ALL]\n    security_opt: [\"no-new-privileges:true\"]\n",
+    )
+    .unwrap();
+    let template = tmp.path().join("deployment.yaml");
+    std::fs::write(
+        &template,
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: {{ .Values.replicas }}\n  {{- if .Values.x }}\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["fix", "--check"])
+        .arg(&clean)
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("skipped: a template"));
+    let pending = copy_fixture(tmp.path(), "k8s.in.json");
+    let o = bin()
+        .args(["fix", "--check"])
+        .arg(&clean)
+        .arg(&pending)
+        .arg(&template)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("+++ b/{}", pending.display())));
+}
