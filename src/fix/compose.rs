@@ -7,7 +7,7 @@ use super::lists;
 use super::ops::{self, ListPlan, NewVal, Refusal, Style};
 use super::plan::Action;
 use super::text::Text;
-use super::Request;
+use super::{Edited, Request};
 use crate::sources::tree::Node;
 
 pub fn edits(
@@ -17,7 +17,7 @@ pub fn edits(
     req: &Request,
     style: Style,
     notes: &mut Vec<String>,
-) -> Result<Vec<Edit>, Refusal> {
+) -> Result<Edited, Refusal> {
     let name = &req.w.name;
     if ops::is_alias(key, svc) {
         return Err(format!(
@@ -50,9 +50,12 @@ pub fn edits(
     let add = svc.get("cap_add");
     let drop = svc.get("cap_drop");
     let opts = svc.get("security_opt");
-    let plans = lists::plans(req, add, drop, false).ok_or_else(|| {
-        format!("the entry comes from the service that {name} `extends`; fix it there")
-    })?;
+    let (plans, elsewhere) = lists::plans(req, add, drop, false);
+    let from_base = format!("the entry comes from the service that {name} `extends`; fix it there");
+    let refused: Vec<(Action, Refusal)> = elsewhere
+        .into_iter()
+        .map(|a| (a, from_base.clone()))
+        .collect();
     let (add_plan, drop_plan) = (plans.add, plans.drop);
     let mut opt_plan = ListPlan::default();
     if plans.nnp {
@@ -74,7 +77,7 @@ pub fn edits(
         };
         out.extend(list_edits(t, svc, k, list, p, style, block, name, notes)?);
     }
-    Ok(out)
+    Ok((out, refused))
 }
 
 /// `no-new-privileges:false` becomes `:true`; without any, `no-new-privileges:true` is added.

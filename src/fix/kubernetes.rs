@@ -4,11 +4,10 @@
 //! indentation. Kubernetes YAML has no override for a shared node, so a securityContext
 //! reached through an alias is listed instead of edited.
 
-use super::edit::Edit;
 use super::lists;
 use super::ops::{self, NewVal, Refusal, Style};
 use super::text::Text;
-use super::Request;
+use super::{Edited, Request};
 use crate::sources::tree::Node;
 
 /// The value of `key` in `map` if written there, refusing shared nodes.
@@ -30,7 +29,7 @@ fn own<'n>(
     }
 }
 
-pub fn edits(t: &Text, c: &Node, req: &Request, style: Style) -> Result<Vec<Edit>, Refusal> {
+pub fn edits(t: &Text, c: &Node, req: &Request, style: Style) -> Result<Edited, Refusal> {
     let who = req.w.container.as_deref().unwrap_or("<unnamed>");
     if ops::is_anchored(t, c) {
         return Err(format!(
@@ -51,8 +50,16 @@ pub fn edits(t: &Text, c: &Node, req: &Request, style: Style) -> Result<Vec<Edit
     let add = list("add")?;
     let drop = list("drop")?;
     let (addv, dropv) = (add.map(|(_, v)| v), drop.map(|(_, v)| v));
-    let plans = lists::plans(req, addv, dropv, true)
-        .ok_or("the entry is not in this container's own list")?;
+    let (plans, elsewhere) = lists::plans(req, addv, dropv, true);
+    let refused = elsewhere
+        .into_iter()
+        .map(|a| {
+            (
+                a,
+                "the entry is not in this container's own list".to_string(),
+            )
+        })
+        .collect();
     let (add_plan, drop_plan, nnp) = (plans.add, plans.drop, plans.nnp);
     let quote = [addv, dropv]
         .into_iter()
@@ -120,5 +127,5 @@ pub fn edits(t: &Text, c: &Node, req: &Request, style: Style) -> Result<Vec<Edit
             }
         }
     }
-    Ok(out)
+    Ok((out, refused))
 }

@@ -102,22 +102,28 @@ pub struct Plans {
     pub nnp: bool,
 }
 
-/// The plans for `req` on the lists as written; `None` when an entry to remove or rename is in
-/// neither list (it comes from elsewhere: an `extends` base). `exact`: Kubernetes spelling
-/// (PSS compares the text).
-pub fn plans(req: &Request, add: Option<&Node>, drop: Option<&Node>, exact: bool) -> Option<Plans> {
+/// The plans for `req` on the lists as written, and the actions whose entry is in neither
+/// list (it comes from elsewhere: an `extends` base), which the other actions do not wait for.
+/// `exact`: Kubernetes spelling (PSS compares the text).
+pub fn plans(
+    req: &Request,
+    add: Option<&Node>,
+    drop: Option<&Node>,
+    exact: bool,
+) -> (Plans, Vec<Action>) {
     let mut p = Plans {
         add: ListPlan::default(),
         drop: ListPlan::default(),
         nnp: false,
     };
+    let mut elsewhere = Vec::new();
     for a in &req.actions {
         match a {
             Action::Remove(at) if holds(add, *at) => p.add.remove.push(*at),
             Action::Remove(at) if holds(drop, *at) => p.drop.remove.push(*at),
             Action::Rename(at, to) if holds(add, *at) => p.add.rename.push((*at, to.clone())),
             Action::Rename(at, to) if holds(drop, *at) => p.drop.rename.push((*at, to.clone())),
-            Action::Remove(_) | Action::Rename(..) => return None,
+            Action::Remove(_) | Action::Rename(..) => elsewhere.push(a.clone()),
             Action::Drop(c) => {
                 if !drops(drop, &p.drop, *c) {
                     p.drop.append.push(plan::spell(req.w, *c));
@@ -130,5 +136,5 @@ pub fn plans(req: &Request, add: Option<&Node>, drop: Option<&Node>, exact: bool
         p.add = exactly(add, set, exact, &|c| plan::spell(req.w, c));
         p.drop = drop_all(drop, exact);
     }
-    Some(p)
+    (p, elsewhere)
 }

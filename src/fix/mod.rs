@@ -65,6 +65,10 @@ pub struct Request<'a> {
     pub profile: Option<CapSet>,
 }
 
+/// A workload's splices, and the actions that could not be made where the workload is
+/// written (with why); the others do not wait for them.
+pub type Edited = (Vec<edit::Edit>, Vec<(plan::Action, ops::Refusal)>);
+
 /// A selected finding left unfixed, and why.
 #[derive(Debug, Clone)]
 pub struct Unfixed {
@@ -309,7 +313,8 @@ fn workload<'n>(
         .filter(|f| opts.selects(f) || (f.suppressed.is_none() && by_profile(f)))
         .collect();
     let mut actions = Vec::new();
-    let mut acted: Vec<String> = Vec::new();
+    // Each acted-on finding, with its action (`None`: the profile's).
+    let mut acted: Vec<(Option<plan::Action>, String)> = Vec::new();
     for f in &findings {
         match plan::action(f, w) {
             _ if by_profile(f) => {
@@ -318,13 +323,13 @@ fn workload<'n>(
                     key(f),
                     "the profile proves the workload needs it: kept".to_string(),
                 );
-                acted.push(key(f));
+                acted.push((None, key(f)));
             }
             Ok(a) => {
                 if !actions.contains(&a) {
-                    actions.push(a);
+                    actions.push(a.clone());
                 }
-                acted.push(key(f));
+                acted.push((Some(a), key(f)));
             }
             Err(reason) => {
                 r.reasons.insert(key(f), reason);
@@ -354,13 +359,20 @@ fn workload<'n>(
         _ => Err("saved `docker inspect` output records a container, not its definition: fix the compose file or `docker run` flags that created it".into()),
     };
     match res {
-        Ok(edits) => r.edits.extend(edits),
+        Ok((edits, refused)) => {
+            r.edits.extend(edits);
+            for (a, reason) in refused {
+                for (_, k) in acted.iter().filter(|(x, _)| x.as_ref() == Some(&a)) {
+                    r.reasons.insert(k.clone(), reason.clone());
+                }
+            }
+        }
         Err(reason) => {
             if profile.is_some() {
                 r.errors
                     .push(at(name, w, format!("cannot apply the profile: {reason}")));
             }
-            for k in acted {
+            for (_, k) in acted {
                 r.reasons.insert(k, reason.clone());
             }
         }
