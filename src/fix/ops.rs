@@ -201,7 +201,17 @@ pub fn edit_list(
     }
     let all_gone = removed.iter().all(|r| *r);
     let flow = is_flow(t, list);
-    if flow {
+    if flow && all_gone && !items.is_empty() {
+        // Every entry goes: `[]`, whatever lines and comments the entries had (a bracket left
+        // alone on its line is refused by some parsers).
+        let open = t.s[t.byte(list.span.start)..]
+            .find('[')
+            .map(|i| t.byte(list.span.start) + i + 1);
+        let close = t.byte(list.span.end).saturating_sub(1);
+        if let Some(open) = open.filter(|o| *o <= close) {
+            out.push(Edit::delete(open, close));
+        }
+    } else if flow {
         // Maximal runs of removed items go with the separator before them (or after them, for
         // a run at the start), so `[A, B, C]` minus B is `[A, C]`.
         let mut i = 0;
@@ -215,6 +225,21 @@ pub fn edit_list(
                 i += 1;
             }
             let b = i - 1;
+            if a > 0 {
+                if let Some(lines) = own_lines(t, &items[a], &items[b]) {
+                    // `[A,  # why\n  B\n]` minus B: B's lines go, A keeps its comment; the
+                    // comma before them goes too when nothing follows (JSON forbids a trailing
+                    // one).
+                    out.push(Edit::delete(lines.0, lines.1));
+                    if i == items.len() {
+                        let comma = t.skip_blanks(end_of(t, &items[a - 1]));
+                        if t.at(comma) == Some(b',') {
+                            out.push(Edit::delete(comma, comma + 1));
+                        }
+                    }
+                    continue;
+                }
+            }
             let (start, end) = if a > 0 {
                 (end_of(t, &items[a - 1]), end_of(t, &items[b]))
             } else if i < items.len() {
@@ -261,12 +286,36 @@ pub fn edit_list(
             }
             Some((last, _)) => {
                 let at = end_of(t, last);
-                let sep = if t.line_start(at) != t.line_start(t.byte(list.span.start)) {
-                    format!(",{}{}", t.eol, t.indent_at(t.byte(last.span.start)))
+                if t.line_start(at) == t.line_start(t.byte(list.span.start)) {
+                    out.push(Edit::insert(at, format!(", {}", news.join(", "))));
                 } else {
-                    ", ".to_string()
-                };
-                out.push(Edit::insert(at, format!("{sep}{}", news.join(&sep))));
+                    // One entry a line: the new ones go on lines of their own after the last
+                    // entry's line, so a comment there stays with its entry; a trailing comma
+                    // (YAML allows one) is kept as the list's style.
+                    let indent = t.indent_at(t.byte(last.span.start));
+                    let after = t.skip_blanks(at);
+                    let trailing = t.at(after) == Some(b',');
+                    let end = if trailing || t.at(after) == Some(b'#') {
+                        t.line_end(after)
+                    } else {
+                        at
+                    };
+                    let mut text = String::new();
+                    if !trailing && end == at {
+                        text.push(',');
+                    } else if !trailing {
+                        out.push(Edit::insert(at, ","));
+                    }
+                    for (i, n) in news.iter().enumerate() {
+                        text.push_str(t.eol);
+                        text.push_str(&indent);
+                        text.push_str(n);
+                        if trailing || i + 1 < news.len() {
+                            text.push(',');
+                        }
+                    }
+                    out.push(Edit::insert(end, text));
+                }
             }
         }
     } else {
@@ -281,6 +330,23 @@ pub fn edit_list(
         out.push(after_last_line(t, end_of(t, list), text));
     }
     Ok(out)
+}
+
+/// The lines a run of flow entries has to itself (`first` starts a line; after `last` come only
+/// its comma, blanks and a comment), as a byte range from line start to the next line.
+fn own_lines(t: &Text, first: &Node, last: &Node) -> Option<(usize, usize)> {
+    let s = t.byte(first.span.start);
+    if !t.starts_line(s) {
+        return None;
+    }
+    let mut e = t.skip_blanks(end_of(t, last));
+    if t.at(e) == Some(b',') {
+        e = t.skip_blanks(e + 1);
+    }
+    match t.at(e) {
+        None | Some(b'\n' | b'\r' | b'#') => Some((t.line_start(s), t.next_line(e))),
+        _ => None,
+    }
 }
 
 /// The byte of a block list's first `-`: the parser puts an indentless list (`add:\n- A`)

@@ -55,6 +55,19 @@ fn write_list(out: &mut String, key: &str, l: &List, indent: usize, unit: usize)
             s.to_string()
         }
     };
+    if l.flow && l.comment && !l.entries.is_empty() {
+        // Multi-line flow, a comment on the first entry, a trailing comma or not.
+        let ipad = " ".repeat(indent + unit);
+        out.push_str(&format!("{pad}{key}: [\n"));
+        for (i, e) in l.entries.iter().enumerate() {
+            let last = i + 1 == l.entries.len();
+            let comma = if last && !l.indentless { "" } else { "," };
+            let c = if i == 0 { "  # first" } else { "" };
+            out.push_str(&format!("{ipad}{}{comma}{c}\n", q(e)));
+        }
+        out.push_str(&format!("{pad}]\n"));
+        return;
+    }
     if l.flow || l.entries.is_empty() {
         let items: Vec<String> = l.entries.iter().map(|s| q(s)).collect();
         out.push_str(&format!("{pad}{key}: [{}]\n", items.join(", ")));
@@ -202,12 +215,10 @@ fn capability_line(line: &str) -> bool {
         "drop:",
         "allowPrivilegeEscalation:",
     ];
-    if keys.iter().any(|k| l.starts_with(k)) {
+    if keys.iter().any(|k| l.starts_with(k)) || matches!(l, "]" | "}" | "]," | "},") {
         return true;
     }
-    let Some(item) = l.strip_prefix("- ") else {
-        return false;
-    };
+    let item = l.strip_prefix("- ").unwrap_or(l).trim_end_matches(',');
     let item = item.trim_matches(['"', '\'']);
     item.starts_with("no-new-privileges")
         || item.eq_ignore_ascii_case("all")
@@ -311,4 +322,40 @@ fn unit_detection_and_spans_of_indentless_lists() {
         edit::apply(text, edits).0
     };
     assert_eq!(fixed, "c:\n  add:\n  - CHOWN\n  - KILL\n");
+}
+
+#[test]
+fn removing_the_last_entry_of_a_multi_line_flow_list_keeps_the_comment_above() {
+    let text = "c:\n  add: [\n    NET_ADMIN,  # why\n    SYS_TIME,\n  ]\n";
+    let t = text::Text::new(text);
+    let root = crate::sources::tree::documents(text)
+        .next()
+        .unwrap()
+        .unwrap()
+        .root;
+    let (k, v) = ops::own_entry(root.get("c").unwrap(), "add").unwrap();
+    let plan = ops::ListPlan {
+        remove: vec![v.items()[1].pos],
+        ..Default::default()
+    };
+    let edits = ops::edit_list(&t, k, v, &plan, ops::Style::default()).unwrap();
+    assert_eq!(
+        edit::apply(text, edits).0,
+        "c:\n  add: [\n    NET_ADMIN  # why\n  ]\n"
+    );
+    // JSON: the comma before the removed last entry goes, the indentation stays.
+    let json = "{\"add\": [\n  \"A\",\n  \"B\"\n]}";
+    let t = text::Text::new(json);
+    let root = crate::sources::json::documents(json)
+        .next()
+        .unwrap()
+        .unwrap()
+        .root;
+    let (k, v) = ops::own_entry(&root, "add").unwrap();
+    let plan = ops::ListPlan {
+        remove: vec![v.items()[1].pos],
+        ..Default::default()
+    };
+    let edits = ops::edit_list(&t, k, v, &plan, ops::Style::default()).unwrap();
+    assert_eq!(edit::apply(json, edits).0, "{\"add\": [\n  \"A\"\n]}");
 }
