@@ -685,8 +685,9 @@ fn replayable(args: &[String]) -> bool {
         Some("audit") => args[1..].iter().any(|a| !a.starts_with('-')),
         Some("decode") => !args.iter().any(|a| a == "--pid"),
         Some("explain") => true,
-        // The diff only: `--write` would change the bundled examples.
-        Some("fix") => !args.iter().any(|a| a == "--write"),
+        // The diff only (`--write` would change the bundled examples); a `--profile` run needs
+        // the profile of a real run on the engine.
+        Some("fix") => !args.iter().any(|a| a == "--write" || a == "--profile"),
         _ => false,
     }
 }
