@@ -107,7 +107,7 @@ PY
 cat -- $(find "$WORK/before" -type f) >/dev/null
 run() {
   (cd "$WORK/before" && /usr/bin/time -f "%e %U %S" -o "$WORK/t" "$@" >/dev/null 2>&1) || true
-  cat "$WORK/t"
+  tail -n 1 "$WORK/t"
 }
 for i in 1 2 3 4 5 6 7; do
   echo "$(run "$DROPCAP" audit .) $(run "$DROPCAP" fix .)"

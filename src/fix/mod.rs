@@ -316,7 +316,7 @@ fn workload<'n>(
     // Each acted-on finding, with its action (`None`: the profile's).
     let mut acted: Vec<(Option<plan::Action>, String)> = Vec::new();
     for f in &findings {
-        match plan::action(f, w) {
+        match plan::actions(f, w) {
             _ if by_profile(f) => {
                 // Still there once the proven set is written: the workload needs it.
                 r.reasons.insert(
@@ -325,11 +325,13 @@ fn workload<'n>(
                 );
                 acted.push((None, key(f)));
             }
-            Ok(a) => {
-                if !actions.contains(&a) {
-                    actions.push(a.clone());
+            Ok(list) => {
+                for a in list {
+                    if !actions.contains(&a) {
+                        actions.push(a.clone());
+                    }
+                    acted.push((Some(a), key(f)));
                 }
-                acted.push((Some(a), key(f)));
             }
             Err(reason) => {
                 r.reasons.insert(key(f), reason);

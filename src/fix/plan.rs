@@ -50,8 +50,20 @@ fn is_add_entry(w: &Workload, p: Pos) -> bool {
     })
 }
 
+/// The actions that fix `f`, or the reason there is none.
+pub fn actions(f: &Finding, w: &Workload) -> Result<Vec<Action>, String> {
+    let a = action(f, w)?;
+    // Removing an added NET_RAW leaves the default set's, which is the same finding again:
+    // dropping it now saves a round (a parse of the whole file).
+    let explicit_net_raw = matches!(f.rule, "DC009" | "DC010") && matches!(a, Action::Remove(_));
+    if explicit_net_raw && w.runtime.default_caps().contains(Cap::NET_RAW) {
+        return Ok(vec![a, Action::Drop(Cap::NET_RAW)]);
+    }
+    Ok(vec![a])
+}
+
 /// The action that fixes `f`, or the reason there is none.
-pub fn action(f: &Finding, w: &Workload) -> Result<Action, String> {
+fn action(f: &Finding, w: &Workload) -> Result<Action, String> {
     let at = pos(f);
     let entry = at.and_then(|p| entry_at(w, p));
     match f.rule {
