@@ -299,63 +299,52 @@ proptest! {
     }
 }
 
+/// `text` after removing entry `remove` of the `add` list (under `c` when there is one) and
+/// appending `append`.
+fn edit_add(text: &str, remove: usize, append: &[&str]) -> String {
+    let t = text::Text::new(text);
+    let root = if t.json {
+        crate::sources::json::documents(text).next()
+    } else {
+        crate::sources::tree::documents(text).next()
+    }
+    .unwrap()
+    .unwrap()
+    .root;
+    let map = root.get("c").unwrap_or(&root);
+    let (k, v) = ops::own_entry(map, "add").unwrap();
+    let plan = ops::ListPlan {
+        remove: vec![v.items()[remove].pos],
+        append: append.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let edits = ops::edit_list(&t, k, v, &plan, ops::Style::default()).unwrap();
+    edit::apply(text, edits).0
+}
+
 #[test]
 fn unit_detection_and_spans_of_indentless_lists() {
     assert_eq!(ops::indent_unit("a:\n    b: 1\n"), 4);
     assert_eq!(ops::indent_unit("a: 1\n"), 2);
-    let text = "c:\n  add:\n  - NET_ADMIN\n  - CHOWN\n";
-    let fixed = {
-        let t = text::Text::new(text);
-        let root = crate::sources::tree::documents(text)
-            .next()
-            .unwrap()
-            .unwrap()
-            .root;
-        let caps = root.get("c").unwrap();
-        let (k, v) = ops::own_entry(caps, "add").unwrap();
-        let plan = ops::ListPlan {
-            remove: vec![v.items()[0].pos],
-            append: vec!["KILL".into()],
-            ..Default::default()
-        };
-        let edits = ops::edit_list(&t, k, v, &plan, ops::Style::default()).unwrap();
-        edit::apply(text, edits).0
-    };
-    assert_eq!(fixed, "c:\n  add:\n  - CHOWN\n  - KILL\n");
+    assert_eq!(
+        edit_add("c:\n  add:\n  - NET_ADMIN\n  - CHOWN\n", 0, &["KILL"]),
+        "c:\n  add:\n  - CHOWN\n  - KILL\n"
+    );
 }
 
 #[test]
 fn removing_the_last_entry_of_a_multi_line_flow_list_keeps_the_comment_above() {
-    let text = "c:\n  add: [\n    NET_ADMIN,  # why\n    SYS_TIME,\n  ]\n";
-    let t = text::Text::new(text);
-    let root = crate::sources::tree::documents(text)
-        .next()
-        .unwrap()
-        .unwrap()
-        .root;
-    let (k, v) = ops::own_entry(root.get("c").unwrap(), "add").unwrap();
-    let plan = ops::ListPlan {
-        remove: vec![v.items()[1].pos],
-        ..Default::default()
-    };
-    let edits = ops::edit_list(&t, k, v, &plan, ops::Style::default()).unwrap();
     assert_eq!(
-        edit::apply(text, edits).0,
+        edit_add(
+            "c:\n  add: [\n    NET_ADMIN,  # why\n    SYS_TIME,\n  ]\n",
+            1,
+            &[]
+        ),
         "c:\n  add: [\n    NET_ADMIN  # why\n  ]\n"
     );
     // JSON: the comma before the removed last entry goes, the indentation stays.
-    let json = "{\"add\": [\n  \"A\",\n  \"B\"\n]}";
-    let t = text::Text::new(json);
-    let root = crate::sources::json::documents(json)
-        .next()
-        .unwrap()
-        .unwrap()
-        .root;
-    let (k, v) = ops::own_entry(&root, "add").unwrap();
-    let plan = ops::ListPlan {
-        remove: vec![v.items()[1].pos],
-        ..Default::default()
-    };
-    let edits = ops::edit_list(&t, k, v, &plan, ops::Style::default()).unwrap();
-    assert_eq!(edit::apply(json, edits).0, "{\"add\": [\n  \"A\"\n]}");
+    assert_eq!(
+        edit_add("{\"add\": [\n  \"A\",\n  \"B\"\n]}", 1, &[]),
+        "{\"add\": [\n  \"A\"\n]}"
+    );
 }
