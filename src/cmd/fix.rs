@@ -236,8 +236,17 @@ pub fn run(
         workloads: args.workloads.clone(),
         force: args.force,
     };
-    let (inputs, walk_errors) = walk::inputs(&args.paths);
+    let (mut inputs, walk_errors) = walk::inputs(&args.paths);
     errors.extend(walk_errors);
+    // A file reached twice (named and in a named directory, or through a symlink) is fixed
+    // once: a second write would find it changed on disk by the first.
+    let mut seen = std::collections::HashSet::new();
+    inputs.retain(|i| match i {
+        walk::Input::File(p) | walk::Input::Found(p) => {
+            seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        }
+        walk::Input::Stdin => true,
+    });
     // Files are fixed on every core: each is independent, and a fix parses its file at least
     // twice (the last round proves the result parses and has nothing left to fix).
     let results = parallel(inputs.len(), |i| fix_input(&inputs[i], &opts));
