@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs dropcap's whole test suite on a fresh Debian 12 machine: installs what the tests need
 # (Docker engine, Podman, busybox-static, pscap, iputils ping, strace, docker-compose, clang/libbpf for
-# the BPF object),
+# the BPF object, zsh, fish, elvish, man-db and pre-commit),
 # starts containerd and dockerd when the engine is not answering, then runs `cargo test`.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
@@ -21,11 +21,26 @@ have ip || need_pkgs+=(iproute2)
 have clang || need_pkgs+=(clang llvm)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need_pkgs+=(libbpf-dev)
 have bpftool || need_pkgs+=(bpftool)
+# Completion scripts are loaded in zsh, fish and elvish; the man page is rendered by man-db's man.
+have zsh || need_pkgs+=(zsh)
+have fish || need_pkgs+=(fish)
+have elvish || need_pkgs+=(elvish)
+have man || need_pkgs+=(man-db)
+have groff || need_pkgs+=(groff-base)
+have git || need_pkgs+=(git)
+have pre-commit || python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+# The pre-commit hooks are tested with the real pre-commit (Debian's python refuses a plain
+# `pip install` outside a virtualenv, PEP 668).
+if ! have pre-commit; then
+  echo "test.sh: installing pre-commit with pip" >&2
+  python3 -m pip install --quiet pre-commit 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages pre-commit
 fi
 
 if ! docker info >/dev/null 2>&1; then

@@ -4,12 +4,22 @@ use clap::{Parser, Subcommand};
 use dropcap::cmd;
 use dropcap::output::{ColorChoice, Format};
 
+/// The version and the commit it was built from (build.rs; "unknown" outside a git checkout),
+/// so a bug report names the exact code.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DROPCAP_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dropcap",
-    version,
+    version = VERSION,
     about = "Find the Linux capabilities a container really needs, and drop the rest",
-    propagate_version = true
+    propagate_version = true,
+    subcommand_value_name = "COMMAND"
 )]
 pub struct Cli {
     /// Output format.
@@ -54,4 +64,8 @@ pub enum Command {
     Trace(cmd::trace::TraceArgs),
     /// ICMP echo without NET_RAW, through a datagram socket (iputils options and output).
     Ping(cmd::ping::PingArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::CompletionsArgs),
+    /// Print the manual page (roff): every command in one page, or one command's page.
+    Man(cmd::man::ManArgs),
 }

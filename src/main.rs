@@ -3,7 +3,7 @@
 
 mod cli;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use dropcap::output::{Format, Style};
 use dropcap::{cmd, Outcome};
@@ -123,9 +123,28 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
             cmd::trace::run(a, format, style, &mut out)?
         }
         Command::Ping(a) => cmd::ping::run(a, format, style, &mut out)?,
+        Command::Completions(a) => {
+            only_text(format, "completions", "a shell script")?;
+            cmd::completions::run(a, Cli::command(), &mut out)?
+        }
+        Command::Man(a) => {
+            only_text(format, "man", "a roff page")?;
+            cmd::man::run(a, Cli::command(), &mut out)?
+        }
     };
     out.flush()?;
     Ok(outcome)
+}
+
+/// A format that cannot apply is an error rather than silently ignored.
+fn only_text(format: Format, command: &str, what: &str) -> anyhow::Result<()> {
+    if format != Format::Table {
+        let name = clap::ValueEnum::to_possible_value(&format)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        anyhow::bail!("--format {name}: {command} prints {what}, nothing else");
+    }
+    Ok(())
 }
 
 fn no_sarif(format: Format, command: &str) -> anyhow::Result<()> {

@@ -82,6 +82,20 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// A file name as text, the same way in every format: control characters escaped as by
+/// [`printable`], and bytes that are not UTF-8 as `\xFF`, so two different names never print
+/// alike (a lossy `U+FFFD` would make them) and the name can still be found with `ls -b`.
+pub fn path_text(path: &std::path::Path) -> String {
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_encoded_bytes().utf8_chunks() {
+        out.push_str(&printable(chunk.valid()));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Pads cells to column widths; the last column is left unpadded so lines carry no trailing
 /// blanks. Widths count characters, not bytes, and ignore ANSI escapes.
 pub fn table(rows: &[Vec<String>]) -> String {

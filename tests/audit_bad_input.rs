@@ -99,12 +99,13 @@ fn binary_junk_is_an_error_with_a_position() {
     );
     let r = audit(&[&bin, &latin, &good], None);
     assert_eq!(r.code, Some(2));
+    // Errors go to stderr (in every format), findings to stdout.
     assert!(
-        r.stdout.contains(&format!("{bin}:")) && r.stdout.contains("binary data"),
+        r.stderr.contains(&format!("{bin}:")) && r.stderr.contains("binary data"),
         "{}",
-        r.stdout
+        r.stderr
     );
-    assert!(r.stdout.contains("invalid UTF-8"), "{}", r.stdout);
+    assert!(r.stderr.contains("invalid UTF-8"), "{}", r.stderr);
     assert!(
         r.stdout.contains(&format!("{good}:3:5: critical DC002")),
         "{}",
@@ -132,10 +133,10 @@ fn hundred_megabyte_file_is_refused_without_reading_it() {
     let r = audit(&[p.to_str().unwrap()], None);
     assert_eq!(r.code, Some(2));
     assert!(
-        r.stdout
+        r.stderr
             .contains("huge.yaml: error: file is 100.0 MiB; dropcap reads inputs up to 64 MiB"),
         "{}",
-        r.stdout
+        r.stderr
     );
 }
 
@@ -165,8 +166,8 @@ fn hundred_megabytes_on_stdin_are_refused() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stdout.contains("<stdin>: error: input is larger than 64 MiB"),
-        "{stdout}"
+        stderr.contains("<stdin>: error: input is larger than 64 MiB"),
+        "{stdout}{stderr}"
     );
     let rss = children_peak_rss_kib();
     assert!(
@@ -191,11 +192,11 @@ fn ten_thousand_deep_nesting_is_refused() {
     let r = audit(&args, None);
     assert_eq!(r.code, Some(2));
     let errors: Vec<&str> = r
-        .stdout
+        .stderr
         .lines()
         .filter(|l| l.contains(": error: "))
         .collect();
-    assert_eq!(errors.len(), 3, "{}", r.stdout);
+    assert_eq!(errors.len(), 3, "{}", r.stderr);
     for (e, f) in errors.iter().zip(&files) {
         assert!(e.starts_with(&format!("{f}:1:")), "{e}");
         // Our depth limit, or the parser's own flow-level limit when it scans ahead first.
@@ -230,11 +231,11 @@ fn billion_laughs_alias_bomb_is_refused() {
     let r = audit(&[&bomb, &good], None);
     assert_eq!(r.code, Some(2));
     assert!(
-        r.stdout.contains(&format!("{bomb}:"))
-            && r.stdout
+        r.stderr.contains(&format!("{bomb}:"))
+            && r.stderr
                 .contains("aliases expand to more than 5000000 nodes"),
         "{}",
-        r.stdout
+        r.stderr
     );
     assert!(r.stdout.contains("critical DC003"), "{}", r.stdout);
 }

@@ -446,6 +446,51 @@ fn setcap_binary_is_reported_as_drift() {
 }
 
 #[test]
+fn adds_for_a_non_root_user_are_confirmed_from_cap_eff() {
+    if !docker_available("nonroot_adds") {
+        return;
+    }
+    let image = test_image();
+    let (lbl, filter) = label("nonroot");
+    let g = container(
+        "nonroot",
+        &[
+            "--label",
+            &lbl,
+            "--user",
+            "1000:1000",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "NET_BIND_SERVICE",
+            image,
+            "sleep",
+            "600",
+        ],
+        true,
+    );
+    // The kernel's view: the bounding set has it, the effective set does not.
+    let status = docker(&["exec", &g.0, "cat", "/proc/1/status"]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("CapEff:\t0000000000000000"), "{status}");
+    assert!(status.contains("CapBnd:\t0000000000000400"), "{status}");
+    let (v, _, stderr) = run_audit(&["--format", "json", "--filter", &filter]);
+    let dc016: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "DC016")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(dc016.len(), 1, "{v}\n{stderr}");
+    assert!(
+        dc016[0].contains("runs as uid 1000: it is not effective (confirmed: none of its"),
+        "{}",
+        dc016[0]
+    );
+}
+
+#[test]
 fn unreachable_engine_is_one_line_and_exit_2() {
     let (v, code, _) = run_audit(&[
         "--format",
@@ -470,9 +515,11 @@ fn unreachable_engine_is_one_line_and_exit_2() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stdout);
+    // Errors go to stderr in every format, the summary to stdout.
+    let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("tcp://127.0.0.1:1: error:"), "{text}");
     assert!(text.contains("connection refused"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 error"));
 }
 
 #[test]

@@ -54,7 +54,17 @@ fn readme_rules_table_matches_catalog() {
 fn readme_has_a_section_per_command_with_an_example_run() {
     let text = readme();
     for cmd in [
-        "audit", "decode", "explain", "ps", "trace", "profile", "exec", "ping", "fix",
+        "audit",
+        "decode",
+        "explain",
+        "ps",
+        "trace",
+        "profile",
+        "exec",
+        "ping",
+        "completions",
+        "man",
+        "fix",
     ] {
         let heading = format!("### `dropcap {cmd}");
         let start = text

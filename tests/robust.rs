@@ -71,7 +71,9 @@ fn trace_follows_a_process_whose_name_is_not_utf8() {
     if !common::is_root("trace_follows_a_process_whose_name_is_not_utf8") {
         return;
     }
-    let odd = OddlyNamed::start("1");
+    // Long enough for trace to attach on a loaded machine (it took 1.1 s once, and a
+    // 1-second sleep had exited by then); trace ends when the process does.
+    let odd = OddlyNamed::start("4");
     let pid = odd.child.id().to_string();
     dropcap()
         .args(["trace", "--pid", &pid])
@@ -340,35 +342,43 @@ fn explain_says_it_takes_one_capability() {
         .stderr("dropcap: unknown capability 'net raw' (did you mean NET_RAW?)\n");
 }
 
-/// File names need not be UTF-8 and JSON strings must be: the report shows the name lossily
-/// instead of stopping half-written.
+/// File names need not be UTF-8 and JSON strings must be: the report escapes the bytes that
+/// are not UTF-8 as `\xFF` (two different names never print alike, as a lossy U+FFFD made
+/// them), and SARIF percent-encodes the same bytes the same way for results and errors.
 #[test]
-fn audit_json_of_a_file_whose_name_is_not_utf8() {
+fn audit_reports_of_files_whose_names_are_not_utf8() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir
-        .path()
-        .join(std::ffi::OsStr::from_bytes(b"\xffcompose.yaml"));
+    let good = std::ffi::OsStr::from_bytes(b"\xffcompose.yaml");
+    let bad = std::ffi::OsStr::from_bytes(b"\xfecompose.yaml");
     std::fs::write(
-        &file,
+        dir.path().join(good),
         "services:\n  web:\n    image: x\n    cap_add: [NET_ADMIN]\n",
     )
     .unwrap();
-    for format in ["json", "sarif"] {
+    std::fs::write(dir.path().join(bad), "services: [\n").unwrap();
+    for format in ["json", "sarif", "table"] {
         let out = dropcap()
             .current_dir(dir.path())
             .args(["--format", format, "audit"])
-            .arg(file.file_name().unwrap())
+            .arg(good)
+            .arg(bad)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        // SARIF's URI can carry the exact bytes; JSON strings cannot.
-        let want = if format == "sarif" {
-            "\"%FFcompose.yaml\""
-        } else {
-            "\"\u{fffd}compose.yaml\""
+        assert_eq!(out.status.code(), Some(2), "{format}: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (good, bad) = match format {
+            "sarif" => ("\"%FFcompose.yaml\"", "\"%FEcompose.yaml\""),
+            "json" => ("\"\\\\xFFcompose.yaml\"", "\"\\\\xFEcompose.yaml\""),
+            _ => ("\\xFFcompose.yaml:2:3: web", "\\xFEcompose.yaml:2:1: error"),
         };
-        assert!(v.to_string().contains(want), "{format}: {v}");
+        if format != "table" {
+            let _: serde_json::Value = serde_json::from_str(&text).unwrap();
+        }
+        assert!(text.contains(good), "{format}: {text}");
+        assert!(
+            text.contains(bad) || String::from_utf8_lossy(&out.stderr).contains(bad),
+            "{format}: {text}"
+        );
     }
 }
 

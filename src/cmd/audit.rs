@@ -28,6 +28,14 @@ pub struct AuditArgs {
     /// Exit with 1 when an unsuppressed finding has at least this severity.
     #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
     pub fail_on: Severity,
+    /// Also read hidden files and directories (`.github/`, `.devcontainer/`...) in directory
+    /// walks; without it dropcap says how many YAML/JSON files it left out.
+    #[arg(long)]
+    pub hidden: bool,
+    /// Say on stderr why each skipped document or object was not audited (a Helm values
+    /// file, a Service, an API dump with a `services` key, a `docker ps` list...).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Engine options, used only without paths.
     #[command(flatten)]
     pub engine: super::audit_live::EngineArgs,
@@ -56,17 +64,40 @@ pub fn run(
             &mut std::io::stderr(),
         )?);
     } else {
-        let (workloads, errors) = static_workloads(&args.paths);
+        let (workloads, errors) = static_workloads_with(&args.paths, args.hidden, args.verbose);
         Report::build(args.policy, args.fail_on, None, workloads, errors)
     };
-    report::write(&report, format, style, out)?;
+    report::write(&report, format, style, out, &mut std::io::stderr())?;
     Ok(report.outcome())
 }
 
 /// Reads every input: a bad file becomes an error next to the other files' workloads, never
 /// the end of the audit.
 pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
-    let (inputs, mut errors) = walk::inputs(paths);
+    static_workloads_with(paths, false, false)
+}
+
+/// [`static_workloads`] with `--hidden` and `--verbose`.
+pub fn static_workloads_with(
+    paths: &[PathBuf],
+    hidden: bool,
+    verbose: bool,
+) -> (Vec<Workload>, Vec<InputError>) {
+    let (inputs, mut errors, skipped_hidden) = walk::inputs_with(paths, hidden);
+    for h in &skipped_hidden {
+        let example = h
+            .example
+            .as_ref()
+            .map(|e| format!(", e.g. {}", e.display()))
+            .unwrap_or_default();
+        crate::say!(
+            "dropcap: {}: skipped {} YAML/JSON file{} in hidden files or directories{}; --hidden audits them",
+            printable(&h.root.display().to_string()),
+            h.files,
+            if h.files == 1 { "" } else { "s" },
+            printable(&example)
+        );
+    }
     let mut workloads = Vec::new();
     // Files found in directories that held something to audit, or something to say.
     let mut audited: Vec<&std::path::Path> = Vec::new();
@@ -96,6 +127,11 @@ pub fn static_workloads(paths: &[PathBuf]) -> (Vec<Workload>, Vec<InputError>) {
         }
         for n in &loaded.notes {
             crate::say!("dropcap: {}", printable(n));
+        }
+        if verbose {
+            for n in &loaded.skipped {
+                crate::say!("dropcap: {}", printable(n));
+            }
         }
         workloads.extend(loaded.workloads);
         errors.extend(loaded.errors);

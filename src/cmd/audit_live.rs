@@ -62,6 +62,6 @@ pub fn run_engine(
         writeln!(notes, "dropcap: note: {n}")?;
     }
     let report = Report::build(policy, fail_on, audit.engine, audit.workloads, audit.errors);
-    report::write(&report, format, style, out)?;
+    report::write(&report, format, style, out, notes)?;
     Ok(report.outcome())
 }

@@ -4,10 +4,12 @@
 
 pub mod audit;
 pub mod audit_live;
+pub mod completions;
 pub mod decode;
 pub mod exec;
 pub mod explain;
 pub mod fix;
+pub mod man;
 pub mod ping;
 pub mod profile;
 pub mod ps;

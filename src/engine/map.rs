@@ -151,9 +151,10 @@ fn parse_ignore_label(v: &str) -> Vec<Suppression> {
         .filter_map(|item| {
             let item = item.trim();
             let (rule, reason) = item.split_once(char::is_whitespace).unwrap_or((item, ""));
-            (!rule.is_empty()).then(|| Suppression {
+            // Known ids only, as in files (see `sources::suppress::parse_value`).
+            crate::sources::suppress::canonical_rule(rule).map(|rule| Suppression {
                 rule: rule.to_string(),
-                reason: reason.trim().to_string(),
+                reason: reason.trim().into(),
             })
         })
         .collect()
@@ -228,7 +229,7 @@ mod tests {
         assert_eq!(w.running, Some(true));
         assert_eq!(w.suppressions.len(), 2);
         assert_eq!(w.suppressions[0].rule, "DC001");
-        assert_eq!(w.suppressions[0].reason, "needs ping");
+        assert_eq!(&*w.suppressions[0].reason, "needs ping");
         assert_eq!(w.suppressions[1].rule, "DC004");
     }
 

@@ -30,7 +30,7 @@ pub use crate::report::{EngineInfo, InputError};
 /// An engine-level error: `path` is the engine address, the message names the container.
 fn engine_error(host: &str, message: impl Into<String>) -> InputError {
     InputError {
-        path: host.to_string(),
+        path: host.into(),
         line: None,
         column: None,
         message: message.into(),

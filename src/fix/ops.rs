@@ -101,8 +101,34 @@ pub fn end_of(t: &Text, n: &Node) -> usize {
             }
             end
         }
+        Kind::Scalar { .. } => {
+            quoted_end(t, t.byte(n.span.start)).unwrap_or_else(|| t.trim_back(t.byte(n.span.end)))
+        }
         _ => t.trim_back(t.byte(n.span.end)),
     }
+}
+
+/// Just past the closing quote of a quoted scalar starting at `b`: read from the text, since
+/// a parser's end mark may include what follows the quote (blanks, a comment).
+fn quoted_end(t: &Text, b: usize) -> Option<usize> {
+    let q = t.at(b).filter(|c| matches!(c, b'"' | b'\''))?;
+    let bytes = t.s.as_bytes();
+    let mut i = b + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if q == b'"' => i += 2,
+            c if c == q => {
+                // `''` inside single quotes is an escaped quote.
+                if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                } else {
+                    return Some(i + 1);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn alias_token_end(t: &Text, key: &Node) -> usize {
@@ -175,7 +201,7 @@ pub fn edit_list(
             let value = flow_list(t, style, &plan.append);
             if list.span.end > list.span.start {
                 // `null` or `~` written out.
-                let (s, e) = t.range(list.span);
+                let (s, e) = (t.byte(list.span.start), end_of(t, list));
                 out.push(Edit::replace(s, e, value));
             } else {
                 let at = after_colon(t, key).ok_or("no ':' after the key")?;
@@ -194,7 +220,7 @@ pub fn edit_list(
     for (pos, to) in &plan.rename {
         if let Some(i) = items.iter().find(|i| i.pos == *pos) {
             if !plan.remove.contains(pos) {
-                let (s, e) = t.range(i.span);
+                let (s, e) = (t.byte(i.span.start), end_of(t, i));
                 out.push(Edit::replace(s, e, requote(t, i, to)));
             }
         }
@@ -441,7 +467,7 @@ pub fn insert_entries(
         // `securityContext:` with nothing (or `null`) after it.
         let value = render_flow(t, style, &NewVal::Map(entries.to_vec()));
         if map.span.end > map.span.start {
-            let (s, e) = t.range(map.span);
+            let (s, e) = (t.byte(map.span.start), end_of(t, map));
             return Ok(Edit::replace(s, e, value));
         }
         let at = key
@@ -514,7 +540,7 @@ pub fn set_scalar(t: &Text, key: &Node, value: &Node, new: &str) -> Result<Edit,
     if value.as_str().is_none() {
         return Err("the value is not a scalar".into());
     }
-    let (s, e) = t.range(value.span);
+    let (s, e) = (t.byte(value.span.start), end_of(t, value));
     Ok(Edit::replace(s, e, new))
 }
 

@@ -1,8 +1,6 @@
 //! The text being fixed: character offsets (what the parser records) to byte offsets, lines,
 //! columns and the file's own line ending, so every splice lands where the parser saw the node.
 
-use crate::sources::tree::Span;
-
 pub struct Text<'a> {
     pub s: &'a str,
     /// Byte offset of each character, built on first use (most rounds edit nothing); empty
@@ -39,11 +37,6 @@ impl<'a> Text<'a> {
         } else {
             v.get(c).copied().unwrap_or(self.s.len())
         }
-    }
-
-    /// A span as byte offsets.
-    pub fn range(&self, span: Span) -> (usize, usize) {
-        (self.byte(span.start), self.byte(span.end))
     }
 
     // Byte-wise (a line break is one byte in UTF-8), so any offset is safe, even one inside

@@ -15,7 +15,9 @@ pub enum Want {
 /// address of the wanted family, as iputils takes the first `getaddrinfo` answer.
 pub fn resolve(host: &str, want: Want) -> Result<IpAddr, PingError> {
     let err = |reason: &str| PingError::Resolve {
-        host: host.to_string(),
+        // Escaped: a host with a line break or terminal escapes must not reach the terminal
+        // (or a health log) raw.
+        host: crate::output::printable(host),
         reason: reason.to_string(),
     };
     let literal = host.trim_start_matches('[').trim_end_matches(']');
@@ -99,5 +101,11 @@ mod tests {
         // /etc/hosts always names localhost; no network is involved.
         let ip = resolve("localhost", Want::V4).unwrap();
         assert!(ip.is_loopback(), "{ip}");
+    }
+
+    #[test]
+    fn control_characters_in_a_host_are_escaped_in_the_error() {
+        let e = resolve("\n", Want::Any).unwrap_err().to_string();
+        assert_eq!(e, "ping: \\n: Name or service not known");
     }
 }

@@ -17,7 +17,9 @@ use std::io::Write;
 /// An input that could not be read or parsed; the rest of the audit goes on without it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct InputError {
-    pub path: String,
+    /// Kept as the bytes the user gave; printed through [`crate::output::path_text`].
+    #[serde(serialize_with = "crate::workload::lossy_path")]
+    pub path: std::path::PathBuf,
     pub line: Option<u32>,
     pub column: Option<u32>,
     pub message: String,
@@ -25,7 +27,7 @@ pub struct InputError {
 
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path)?;
+        write!(f, "{}", crate::output::path_text(&self.path))?;
         if let Some(l) = self.line {
             write!(f, ":{l}")?;
             if let Some(c) = self.column {
@@ -133,12 +135,19 @@ impl Report {
     }
 }
 
+/// Writes the report to `out` and every input error to `errors` (stderr for the CLI) in every
+/// format: a CI log that shows only stderr, or a JSON/SARIF document redirected to a file, must
+/// still say why the exit code is 2. JSON and SARIF keep the errors in the document too.
 pub fn write(
     report: &Report,
     format: Format,
     style: Style,
     out: &mut dyn Write,
+    errors: &mut dyn Write,
 ) -> std::io::Result<()> {
+    for e in &report.errors {
+        writeln!(errors, "{}", crate::output::printable(&e.to_string()))?;
+    }
     match format {
         Format::Table => table::write(report, style, out),
         Format::Json => json::write(report, out),

@@ -115,11 +115,6 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         })
         .collect();
     let index = |id: &str| catalog().iter().position(|r| r.id == id).unwrap_or(0);
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| result(f, index(f.rule)))
-        .collect();
     let notifications: Vec<Value> = report
         .errors
         .iter()
@@ -127,7 +122,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             let mut n = json!({ "level": "error", "message": { "text": e.message } });
             n["locations"] = json!([{
                 "physicalLocation": {
-                    "artifactLocation": { "uri": uri(Path::new(&e.path)) },
+                    "artifactLocation": { "uri": uri(&e.path) },
                     "region": { "startLine": e.line.unwrap_or(1).max(1), "startColumn": e.column.unwrap_or(1).max(1) }
                 }
             }]);
@@ -144,16 +139,49 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
-            "results": results,
+            "results": RESULTS_MARK,
             "invocations": [{
                 "executionSuccessful": report.errors.is_empty(),
                 "toolExecutionNotifications": notifications,
             }],
         }]
     });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+    // Results are streamed one at a time into the document's place for them: built as one
+    // `Value` tree, 24,000 results took 600 MB (a JSON map per small string).
+    let skeleton = serde_json::to_string_pretty(&doc).map_err(std::io::Error::from)?;
+    let mark = serde_json::to_string(RESULTS_MARK).map_err(std::io::Error::from)?;
+    let (head, tail) = skeleton
+        .split_once(&mark)
+        .ok_or_else(|| std::io::Error::other("SARIF skeleton lost its results mark"))?;
+    out.write_all(head.as_bytes())?;
+    out.write_all(b"[")?;
+    for (i, f) in report.findings.iter().enumerate() {
+        let text = serde_json::to_string_pretty(&result(f, index(f.rule)))
+            .map_err(std::io::Error::from)?;
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        // JSON strings hold no raw line breaks, so indenting by lines is safe.
+        for (n, line) in text.lines().enumerate() {
+            if n > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(RESULT_INDENT.as_bytes())?;
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    if !report.findings.is_empty() {
+        out.write_all(b"\n      ")?;
+    }
+    out.write_all(b"]")?;
+    out.write_all(tail.as_bytes())?;
     writeln!(out)
 }
+
+/// Stands for the results array in the pretty-printed skeleton; cannot occur in real text
+/// (every other string there is a rule's or the tool's own, or a quoted path or message,
+/// whose quotes would be escaped).
+const RESULTS_MARK: &str = "\u{0}dropcap-results\u{0}";
+/// A result sits at depth 4 (`runs[0].results[i]`), two spaces a level.
+const RESULT_INDENT: &str = "        ";
 
 #[cfg(test)]
 mod tests {

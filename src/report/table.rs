@@ -28,9 +28,6 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
             )))
         )?;
     }
-    for e in &report.errors {
-        writeln!(out, "{}", printable(&e.to_string()))?;
-    }
     // `Report::build` emits each workload's findings together, so a new group starts exactly
     // when the workload changes (linear, unlike searching all groups per finding).
     let mut groups: Vec<(&crate::rules::WorkloadRef, Vec<&Finding>)> = Vec::new();

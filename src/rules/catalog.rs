@@ -19,7 +19,7 @@ impl RuleInfo {
     }
 }
 
-static RULES: [RuleInfo; 13] = [
+static RULES: [RuleInfo; 16] = [
     RuleInfo {
         id: "DC001",
         title: "invalid-capability",
@@ -104,9 +104,9 @@ static RULES: [RuleInfo; 13] = [
         id: "DC011",
         title: "privilege-escalation-allowed",
         severity: Severity::Low,
-        standards: &["PSS restricted"],
-        policies: &[PssRestricted, Strict],
-        help: "Without no-new-privileges (allowPrivilegeEscalation: false) a setuid or file-capability binary can regain capabilities up to the bounding set.",
+        standards: &[],
+        policies: &[Strict],
+        help: "Without no-new-privileges (allowPrivilegeEscalation: false) a setuid or file-capability binary can regain capabilities up to the bounding set. Not reported when the bounding set is empty (nothing to regain); --policy pss-restricted uses DC014 instead, which the standard requires on every container.",
     },
     RuleInfo {
         id: "DC012",
@@ -123,6 +123,30 @@ static RULES: [RuleInfo; 13] = [
         standards: &[],
         policies: &[Strict],
         help: "NET_BIND_SERVICE is added although net.ipv4.ip_unprivileged_port_start is 0 in the container (Docker's default since 20.10), so any process may bind ports below 1024 without it.",
+    },
+    RuleInfo {
+        id: "DC014",
+        title: "pss-restricted-privilege-escalation",
+        severity: Severity::Medium,
+        standards: &["PSS restricted", "CIS Kubernetes 5.2.6"],
+        policies: &[PssRestricted],
+        help: "PSS restricted requires allowPrivilegeEscalation: false on every container (init and ephemeral containers included), whatever capabilities it keeps; unset means true. Compose and inspect workloads are held to the equivalent no-new-privileges:true.",
+    },
+    RuleInfo {
+        id: "DC015",
+        title: "cap-prefix-in-kubernetes",
+        severity: Severity::Medium,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "Kubernetes capability names take no CAP_ prefix: containerd's CRI plugin prefixes every name again, so drop: [CAP_NET_RAW] drops nothing and add: [CAP_SYS_ADMIN] adds nothing, while CRI-O accepts both. dropcap counts such a drop as not dropped and such an add as added.",
+    },
+    RuleInfo {
+        id: "DC016",
+        title: "added-capability-not-effective",
+        severity: Severity::Low,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "A capability is added to a container that runs as a non-root user: neither Docker nor containerd nor CRI-O sets ambient capabilities, so the process starts with an empty effective set and the add only widens the bounding set. Give the binary a file capability (setcap) or run as root with drop ALL; for ports below 1024 set net.ipv4.ip_unprivileged_port_start instead.",
     },
 ];
 

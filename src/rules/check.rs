@@ -3,7 +3,7 @@
 use super::remedy;
 use super::{rule_info, Finding, Policy, Severity, WorkloadRef};
 use crate::caps::{parse_cap, Cap, CapSet, Risk};
-use crate::workload::{CapEntry, Location, Syntax, Workload};
+use crate::workload::{CapEntry, Location, Runtime, Syntax, Workload};
 
 /// PSS compares strings exactly: in a Kubernetes manifest `CAP_CHOWN` or `chown` is not on the
 /// allow-list. Elsewhere the spelling is the engine's business (Docker's API itself reports
@@ -92,13 +92,63 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
         );
     }
 
+    // DC015: `CAP_` in a Kubernetes list means different things to containerd and CRI-O.
+    for (e, adding) in w
+        .cap_add
+        .iter()
+        .map(|e| (e, true))
+        .chain(w.cap_drop.iter().map(|e| (e, false)))
+        .filter(|(e, _)| e.cri_prefixed)
+    {
+        let Some(cap) = e.caps.and_then(|c| c.iter().next()) else {
+            continue;
+        };
+        let list = if adding { "add" } else { "drop" };
+        let stance = if adding {
+            "dropcap counts it as added"
+        } else {
+            "dropcap counts it as kept"
+        };
+        s.emit(
+            "DC015",
+            None,
+            CapSet::EMPTY.with(cap),
+            format!(
+                "{list} '{}': {}; {}; {stance}",
+                e.raw.trim(),
+                crate::workload::cri_prefix_effect(Runtime::Containerd, adding, &cap.name()),
+                crate::workload::cri_prefix_effect(Runtime::Crio, adding, &cap.name()),
+            ),
+            remedy::rename(w, e.raw.trim(), &cap.name()),
+            e.location.clone(),
+        );
+    }
+
     // DC002: privileged makes every other capability rule moot.
     if w.privileged.value {
+        // Named even though privileged covers them: a reader (and checkov) should see that
+        // SYS_MODULE was asked for, which matters once `privileged` is removed.
+        let added: Vec<String> = w
+            .cap_add
+            .iter()
+            .filter(|e| e.caps.is_some())
+            .map(|e| e.raw.trim().to_string())
+            .collect();
+        let also = if added.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; also adds {} (covered by privileged, kept if privileged is removed)",
+                added.join(", ")
+            )
+        };
         s.emit(
             "DC002",
             None,
             CapSet::all_known(),
-            "runs privileged: every capability, all host devices, no seccomp or AppArmor".into(),
+            format!(
+                "runs privileged: every capability, all host devices, no seccomp or AppArmor{also}"
+            ),
             remedy::unprivileged(w),
             w.privileged.location.clone(),
         );
@@ -188,6 +238,60 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
                 caps,
                 spelled(nbs, "the PSS restricted profile (only NET_BIND_SERVICE)"),
                 remedy::remove_add(w, raw),
+                e.location.clone(),
+            );
+        }
+    }
+
+    // DC016: an add that a non-root process never gets in its effective set.
+    if let Some(who) = w.non_root() {
+        let nnp = w.no_new_privileges.as_ref().is_some_and(|s| s.value);
+        for e in w.cap_add.iter().filter(|e| !e.is_all) {
+            let Some(cap) = e.caps.and_then(|c| c.iter().next()) else {
+                continue;
+            };
+            // A running container says what really happened: a process that holds it (a
+            // file capability, an image that switches users itself) makes the add effective.
+            if w.processes.iter().any(|p| p.effective.contains(cap)) {
+                continue;
+            }
+            let seen = if w.processes.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (confirmed: none of its {} processes has it in CapEff)",
+                    w.processes.len()
+                )
+            };
+            let ways = if nnp {
+                "no-new-privileges also stops file capabilities, so nothing in it can use it"
+                    .to_string()
+            } else {
+                format!(
+                    "only a binary with the file capability (setcap cap_{}+ep) can use it",
+                    cap.name().to_ascii_lowercase()
+                )
+            };
+            let port = if cap == Cap::NET_BIND_SERVICE {
+                "; for ports below 1024 set net.ipv4.ip_unprivileged_port_start=0 instead"
+            } else {
+                ""
+            };
+            s.emit(
+                "DC016",
+                None,
+                CapSet::EMPTY.with(cap),
+                format!(
+                    "adds {cap}, but the container runs as {who}: it is not effective{seen}; {ways}{port}"
+                ),
+                if nnp {
+                    remedy::remove_add(w, e.raw.trim())
+                } else {
+                    format!(
+                        "{} (or run as root with it as the only capability, or give the binary the file capability)",
+                        remedy::remove_add(w, e.raw.trim())
+                    )
+                },
                 e.location.clone(),
             );
         }
@@ -304,6 +408,30 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
                 e.location.clone(),
             );
         }
+    }
+
+    // DC014: PSS restricted asks for allowPrivilegeEscalation: false everywhere, even where
+    // nothing is left to regain (DC011's reason to stay quiet does not apply to a standard).
+    let nnp_setting = w.no_new_privileges.as_ref();
+    if !nnp_setting.is_some_and(|s| s.value) {
+        let set_true = nnp_setting.is_some();
+        let message = match (w.syntax, set_true) {
+            (Syntax::Kubernetes, true) => "allowPrivilegeEscalation is true; PSS restricted requires false on every container".to_string(),
+            (Syntax::Kubernetes, false) => "allowPrivilegeEscalation is not set (unset means true); PSS restricted requires false on every container".to_string(),
+            (_, true) => "no-new-privileges is false; PSS restricted's equivalent requires no-new-privileges:true".to_string(),
+            (_, false) => "no-new-privileges is not set; PSS restricted's equivalent requires no-new-privileges:true".to_string(),
+        };
+        s.emit(
+            "DC014",
+            None,
+            effective,
+            message,
+            remedy::no_new_privileges(w),
+            nnp_setting
+                .and_then(|s| s.location.clone())
+                .or_else(|| w.context_location.clone())
+                .or_else(|| w.location.clone()),
+        );
     }
 
     // DC011: setuid binaries could regain what the bounding set still holds.

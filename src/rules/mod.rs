@@ -123,7 +123,7 @@ pub struct Finding {
     pub standards: &'static [&'static str],
     /// The reason given in a `dropcap:ignore` comment or annotation; suppressed findings are
     /// reported (and counted) but never fail the run.
-    pub suppressed: Option<String>,
+    pub suppressed: Option<std::sync::Arc<str>>,
 }
 
 /// Every finding of `policy` for one workload, suppressed ones included and marked.

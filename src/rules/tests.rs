@@ -1,4 +1,5 @@
 use super::*;
+use crate::caps::Cap;
 use crate::workload::{CapEntry, Setting, Syntax};
 use std::path::PathBuf;
 
@@ -273,4 +274,113 @@ fn pss_spelling_is_exact_only_in_kubernetes() {
     let f = evaluate(&k, Policy::PssRestricted);
     assert!(f.iter().any(|f| f.rule == "DC005"));
     assert!(f.iter().any(|f| f.rule == "DC006"));
+}
+
+#[test]
+fn dc014_pss_restricted_asks_for_allow_privilege_escalation_false_everywhere() {
+    // drop ALL leaves nothing to regain, so strict's DC011 is quiet; the standard is not.
+    let mut w = k8s(&[], &["ALL"], true);
+    assert!(!ids(&evaluate(&w, Policy::Strict)).contains(&"DC011"));
+    let f = evaluate(&w, Policy::PssRestricted);
+    assert_eq!(ids(&f), ["DC014"]);
+    assert_eq!(
+        f[0].location,
+        loc(10),
+        "no securityContext key: the container"
+    );
+    w.context_location = loc(12);
+    assert_eq!(evaluate(&w, Policy::PssRestricted)[0].location, loc(12));
+    w.no_new_privileges = Some(Setting {
+        value: false,
+        location: loc(13),
+    });
+    let f = evaluate(&w, Policy::PssRestricted);
+    assert_eq!(f[0].location, loc(13), "at allowPrivilegeEscalation: true");
+    assert!(f[0].message.contains("is true"), "{}", f[0].message);
+    w.no_new_privileges = Some(Setting {
+        value: true,
+        location: loc(13),
+    });
+    assert!(evaluate(&w, Policy::PssRestricted).is_empty());
+}
+
+#[test]
+fn dc015_a_cap_prefixed_drop_keeps_the_capability_under_containerd() {
+    let mut w = k8s(&["CAP_SYS_TIME"], &["CAP_NET_RAW"], true);
+    for e in w.cap_add.iter_mut().chain(w.cap_drop.iter_mut()) {
+        e.cri_prefixed = true;
+    }
+    assert!(
+        w.effective().contains(Cap::NET_RAW),
+        "containerd drops nothing"
+    );
+    assert!(
+        w.effective()
+            .contains(crate::caps::parse_cap("SYS_TIME").unwrap()),
+        "CRI-O adds it"
+    );
+    let f = evaluate(&w, Policy::Strict);
+    let dc015: Vec<&Finding> = f.iter().filter(|f| f.rule == "DC015").collect();
+    assert_eq!(dc015.len(), 2);
+    assert!(dc015[1].message.contains("CAP_CAP_NET_RAW"));
+    assert!(dc015[1].message.contains("CRI-O drops NET_RAW"));
+    assert!(ids(&f).contains(&"DC009"));
+}
+
+#[test]
+fn dc016_adds_for_a_non_root_user_and_the_live_confirmation() {
+    let mut w = docker(&["NET_BIND_SERVICE"], &["ALL"]);
+    w.user = Some("1000:1000".into());
+    let f: Vec<Finding> = evaluate(&w, Policy::Strict)
+        .into_iter()
+        .filter(|f| f.rule == "DC016")
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert!(f[0]
+        .message
+        .contains("runs as uid 1000: it is not effective"));
+    // Root, or a user name only the image can resolve: not reported.
+    for user in ["0", "root", "app"] {
+        w.user = Some(user.into());
+        assert!(
+            !ids(&evaluate(&w, Policy::Strict)).contains(&"DC016"),
+            "{user}"
+        );
+    }
+    // A running container: CapEff confirms, or shows that something grants it after all.
+    w.user = Some("1000".into());
+    let mut p = crate::workload::ProcessCaps {
+        pid: 42,
+        command: "web".into(),
+        uid: 1000,
+        permitted: CapSet::EMPTY,
+        effective: CapSet::EMPTY,
+        bounding: CapSet::EMPTY.with(Cap::NET_BIND_SERVICE),
+        ambient: CapSet::EMPTY,
+    };
+    w.processes = vec![p.clone()];
+    let f = evaluate(&w, Policy::Strict);
+    let m = &f.iter().find(|f| f.rule == "DC016").unwrap().message;
+    assert!(
+        m.contains("confirmed: none of its 1 processes has it in CapEff"),
+        "{m}"
+    );
+    p.effective = CapSet::EMPTY.with(Cap::NET_BIND_SERVICE);
+    w.processes = vec![p];
+    assert!(!ids(&evaluate(&w, Policy::Strict)).contains(&"DC016"));
+}
+
+#[test]
+fn dc002_names_the_explicit_adds() {
+    let mut w = docker(&["SYS_MODULE"], &[]);
+    w.privileged = Setting {
+        value: true,
+        location: None,
+    };
+    let f = evaluate(&w, Policy::Strict);
+    assert!(
+        f[0].message.contains("also adds SYS_MODULE"),
+        "{}",
+        f[0].message
+    );
 }

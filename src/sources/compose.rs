@@ -1,36 +1,171 @@
 //! Compose files: every service (profiles hide nothing from an audit), `cap_add`, `cap_drop`,
 //! `privileged`, `user`, `security_opt`, `sysctls` (map and list forms), `network_mode`,
-//! anchors and merge keys (done by the tree), and `extends` within the same file.
+//! anchors and merge keys (done by the tree), and `extends`, within the file or from another
+//! file (`extends: {file: common.yml, service: base}`, relative to the extending file).
 
 use super::tree::{Node, Pos, MAX_EXPANDED};
 use super::{suppress, Ctx, Loaded, SourceError};
-use crate::workload::{CapEntry, Runtime, Setting, SourceKind, Suppression, Syntax, Workload};
+use crate::workload::{
+    CapEntry, Location, Runtime, Setting, SourceKind, Suppression, Syntax, Workload,
+};
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 // The refusal message below spells the budget out.
 const _: () = assert!(MAX_EXPANDED == 5_000_000);
 
-/// Longer `extends` chains are refused as a cycle or a mistake.
+/// Longer `extends` chains are refused as a mistake.
 const MAX_EXTENDS: usize = 16;
 
+/// Other files read for `extends`, per audited file: a hostile chain cannot open thousands.
+const MAX_EXTENDS_FILES: usize = 64;
+
+/// A position in one of the files a compose file draws on: the file itself is 0, files
+/// reached through `extends: {file: ...}` follow in [`Files::paths`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct At {
+    file: usize,
+    pos: Pos,
+}
+
 /// What one service block says, before `extends` is applied. Every value keeps the position it
-/// was written at, so an inherited `cap_add` entry still points at the base service's line.
-#[derive(Default, Clone)]
+/// was written at, so an inherited `cap_add` entry still points at the base service's line,
+/// in the base's own file.
+#[derive(Debug, Default, Clone)]
 struct Spec {
     image: Option<String>,
-    cap_add: Vec<(String, Pos)>,
-    cap_drop: Vec<(String, Pos)>,
-    caps_key: Option<Pos>,
-    privileged: Option<(bool, Pos)>,
+    cap_add: Vec<(String, At)>,
+    cap_drop: Vec<(String, At)>,
+    caps_key: Option<At>,
+    privileged: Option<(bool, At)>,
     user: Option<String>,
-    no_new_privileges: Option<(bool, Pos)>,
-    sysctls: BTreeMap<String, (String, Pos)>,
+    no_new_privileges: Option<(bool, At)>,
+    sysctls: BTreeMap<String, (String, At)>,
     host_network: Option<bool>,
     suppressions: Vec<Suppression>,
-    extends: Option<(String, Pos)>,
+    extends: Option<Extends>,
     /// Values of the wrong shape (`cap_add: ALL`, `privileged: "yes"`): compose refuses them,
     /// and reading them as absent would hide what the author meant.
     problems: Vec<(Pos, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct Extends {
+    service: String,
+    /// As written, relative to the extending file.
+    file: Option<String>,
+    /// The `extends` value, where errors about it are reported.
+    at: At,
+}
+
+/// The files a compose file's `extends` reach, read once each.
+struct Files {
+    /// Display path of each file; 0 is the audited file.
+    paths: Vec<PathBuf>,
+    /// Canonical path → index in `paths`, so `./a.yml` and `a.yml` are one file (and a chain
+    /// back into the audited file is recognised).
+    index: HashMap<PathBuf, usize>,
+    /// Services of each file other than 0, or why it could not be read.
+    services: Vec<Result<HashMap<String, Spec>, String>>,
+}
+
+impl Files {
+    fn new(main: &Path) -> Files {
+        let mut index = HashMap::new();
+        index.insert(canonical(main), 0);
+        Files {
+            paths: vec![main.to_path_buf()],
+            index,
+            services: vec![Ok(HashMap::new())],
+        }
+    }
+
+    fn loc(&self, at: At) -> Location {
+        Location {
+            file: self.paths.get(at.file).cloned().unwrap_or_default(),
+            line: at.pos.line,
+            column: at.pos.col,
+        }
+    }
+
+    fn error(&self, at: At, message: String) -> SourceError {
+        let l = self.loc(at);
+        SourceError {
+            path: l.file.clone(),
+            line: Some(l.line),
+            column: Some(l.column),
+            message,
+        }
+    }
+
+    /// The file `extends.file` names, read and its services parsed (once).
+    fn open(&mut self, from: usize, name: &str) -> Result<usize, String> {
+        let base = self.paths[from].parent().unwrap_or(Path::new(""));
+        let path = super::display_path(&lexical(&base.join(name)));
+        let key = canonical(&path);
+        if let Some(&i) = self.index.get(&key) {
+            return Ok(i);
+        }
+        if self.paths.len() > MAX_EXTENDS_FILES {
+            return Err(format!(
+                "more than {MAX_EXTENDS_FILES} files reached through `extends`"
+            ));
+        }
+        let i = self.paths.len();
+        self.paths.push(path.clone());
+        self.index.insert(key, i);
+        let services = read_services(&path, i);
+        self.services.push(services);
+        Ok(i)
+    }
+}
+
+/// `common/../more.yml` as `more.yml`, as a reader would write it (symlinks are not
+/// resolved: this is only the name findings show; [`canonical`] decides identity).
+fn lexical(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The unresolved services of a file reached through `extends`. Only what `extends` needs:
+/// the file's own findings come from auditing it, when it is audited.
+fn read_services(path: &Path, file: usize) -> Result<HashMap<String, Spec>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| super::io_reason(&e))?;
+    if meta.len() > super::MAX_FILE_BYTES {
+        return Err(super::too_large(meta.len()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| super::io_reason(&e))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let ctx = Ctx::new(path, text);
+    let doc = match super::tree::documents(text).next() {
+        None => return Ok(HashMap::new()),
+        Some(Err(e)) => return Err(format!("{}:{}: {}", e.pos.line, e.pos.col, e.message)),
+        Some(Ok(d)) => d,
+    };
+    let Some(services) = doc.root.get("services") else {
+        return Ok(HashMap::new());
+    };
+    Ok(services
+        .entries()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), spec(&ctx, file, k, v))))
+        .collect())
 }
 
 pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
@@ -47,7 +182,7 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
     }
     let specs: Vec<(&str, &Node, Spec)> = entries
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str()?, *k, spec(ctx, k, v))))
+        .filter_map(|(k, v)| Some((k.as_str()?, *k, spec(ctx, 0, k, v))))
         .collect();
     let mut problems = Vec::new();
     super::duplicate_keys(services, &mut problems);
@@ -66,15 +201,20 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
     for (name, _, spec) in &specs {
         by_name.entry(name).or_insert(spec);
     }
+    let mut r = Resolver {
+        main: by_name,
+        files: Files::new(ctx.file),
+        cache: HashMap::new(),
+        visiting: Vec::new(),
+    };
     // `extends` copies a base's lists into every service that extends it: like aliases, a
     // small file could expand into billions of entries, so the total is budgeted the same way.
     let mut entries_total: u64 = 0;
-    let mut cache: Cache = HashMap::new();
     for (name, key, own) in &specs {
         if !ctx.room(out, key.pos) {
             return;
         }
-        let resolved = match resolve(ctx, own, &by_name, &mut cache, 0) {
+        let resolved = match r.resolve(0, own, 0) {
             Ok(s) => s,
             Err(e) => {
                 out.errors.push(e);
@@ -90,27 +230,28 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
             );
             return;
         }
-        out.workloads.push(workload(ctx, name, key, resolved));
+        out.workloads
+            .push(workload(ctx, &r.files, name, key, resolved));
     }
 }
 
-fn workload(ctx: &Ctx, name: &str, key: &Node, s: Spec) -> Workload {
+fn workload(ctx: &Ctx, files: &Files, name: &str, key: &Node, s: Spec) -> Workload {
     let mut w = Workload::new(name, SourceKind::Compose, Runtime::Docker, Syntax::Compose);
     w.image = s.image;
     w.location = Some(ctx.loc(key.pos));
-    w.caps_location = s.caps_key.map(|p| ctx.loc(p));
-    w.cap_add = entries(ctx, &s.cap_add);
-    w.cap_drop = entries(ctx, &s.cap_drop);
+    w.caps_location = s.caps_key.map(|p| files.loc(p));
+    w.cap_add = entries(ctx, files, &s.cap_add);
+    w.cap_drop = entries(ctx, files, &s.cap_drop);
     if let Some((v, p)) = s.privileged {
         w.privileged = Setting {
             value: v,
-            location: Some(ctx.loc(p)),
+            location: Some(files.loc(p)),
         };
     }
     w.user = s.user;
     w.no_new_privileges = s.no_new_privileges.map(|(v, p)| Setting {
         value: v,
-        location: Some(ctx.loc(p)),
+        location: Some(files.loc(p)),
     });
     w.sysctls = s
         .sysctls
@@ -120,7 +261,7 @@ fn workload(ctx: &Ctx, name: &str, key: &Node, s: Spec) -> Workload {
                 k,
                 Setting {
                     value: v,
-                    location: Some(ctx.loc(p)),
+                    location: Some(files.loc(p)),
                 },
             )
         })
@@ -130,65 +271,112 @@ fn workload(ctx: &Ctx, name: &str, key: &Node, s: Spec) -> Workload {
     w
 }
 
-fn entries(ctx: &Ctx, list: &[(String, Pos)]) -> Vec<CapEntry> {
-    ctx.cap_entries(list.iter().map(|(raw, p)| (raw.as_str(), *p)))
-}
-
-/// Applies `extends` the way compose merges: lists like `cap_add` are unions, mappings like
-/// `sysctls` merge with the service's own keys winning, scalars are overridden.
-/// Resolved services by name: each base is resolved once however many services extend it.
-type Cache<'a> = HashMap<&'a str, Result<Spec, SourceError>>;
-
-fn resolve<'a>(
-    ctx: &Ctx,
-    own: &Spec,
-    specs: &HashMap<&'a str, &Spec>,
-    cache: &mut Cache<'a>,
-    depth: usize,
-) -> Result<Spec, SourceError> {
-    let Some((base_name, pos)) = &own.extends else {
-        return Ok(own.clone());
-    };
-    if depth >= MAX_EXTENDS {
-        return Err(SourceError::at(
-            ctx.file,
-            *pos,
-            format!("`extends` chain longer than {MAX_EXTENDS} services (a cycle?)"),
-        ));
-    }
-    let Some((&name, &base)) = specs.get_key_value(base_name.as_str()) else {
-        return Err(SourceError::at(
-            ctx.file,
-            *pos,
-            format!("`extends` names service `{base_name}`, which this file does not define"),
-        ));
-    };
-    let base = match cache.get(name) {
-        Some(r) => r.clone()?,
-        None => {
-            let r = resolve(ctx, base, specs, cache, depth + 1);
-            cache.insert(name, r.clone());
-            r?
+fn entries(ctx: &Ctx, files: &Files, list: &[(String, At)]) -> Vec<CapEntry> {
+    let mut out = ctx.cap_entries(list.iter().map(|(raw, at)| (raw.as_str(), at.pos)));
+    // Entries inherited from another file point there.
+    for (e, (_, at)) in out.iter_mut().zip(list) {
+        if at.file != 0 {
+            e.location = Some(files.loc(*at));
         }
-    };
-    let mut s = own.clone();
-    s.image = s.image.or(base.image);
-    s.cap_add = union(base.cap_add, s.cap_add);
-    s.cap_drop = union(base.cap_drop, s.cap_drop);
-    s.caps_key = s.caps_key.or(base.caps_key);
-    s.privileged = s.privileged.or(base.privileged);
-    s.user = s.user.or(base.user);
-    s.no_new_privileges = s.no_new_privileges.or(base.no_new_privileges);
-    for (k, v) in base.sysctls {
-        s.sysctls.entry(k).or_insert(v);
     }
-    s.host_network = s.host_network.or(base.host_network);
-    // A suppression on the base applies to what the base contributes, i.e. to the service.
-    s.suppressions.extend(base.suppressions);
-    Ok(s)
+    out
 }
 
-fn union(base: Vec<(String, Pos)>, own: Vec<(String, Pos)>) -> Vec<(String, Pos)> {
+/// Resolves `extends` the way compose merges: lists like `cap_add` are unions, mappings like
+/// `sysctls` merge with the service's own keys winning, scalars are overridden. Each base is
+/// resolved once however many services extend it.
+struct Resolver<'a> {
+    main: HashMap<&'a str, &'a Spec>,
+    files: Files,
+    cache: HashMap<(usize, String), Result<Spec, SourceError>>,
+    /// The chain being resolved, to name a cycle.
+    visiting: Vec<(usize, String)>,
+}
+
+impl Resolver<'_> {
+    fn resolve(&mut self, file: usize, own: &Spec, depth: usize) -> Result<Spec, SourceError> {
+        let Some(ext) = own.extends.clone() else {
+            return Ok(own.clone());
+        };
+        if depth >= MAX_EXTENDS {
+            return Err(self.files.error(
+                ext.at,
+                format!("`extends` chain longer than {MAX_EXTENDS} services"),
+            ));
+        }
+        let target = match &ext.file {
+            None => file,
+            Some(name) => self.files.open(file, name).map_err(|why| {
+                self.files
+                    .error(ext.at, format!("`extends` file {name}: {why}"))
+            })?,
+        };
+        let key = (target, ext.service.clone());
+        if let Some(start) = self.visiting.iter().position(|k| *k == key) {
+            let mut chain: Vec<String> = self.visiting[start..]
+                .iter()
+                .map(|(_, s)| s.clone())
+                .collect();
+            chain.push(ext.service.clone());
+            return Err(self
+                .files
+                .error(ext.at, format!("`extends` cycle: {}", chain.join(" -> "))));
+        }
+        let base = match self.cache.get(&key) {
+            Some(r) => r.clone()?,
+            None => {
+                let spec = if target == 0 {
+                    self.main.get(ext.service.as_str()).map(|s| (*s).clone())
+                } else {
+                    match &self.files.services[target] {
+                        Ok(m) => m.get(&ext.service).cloned(),
+                        Err(why) => {
+                            let name = ext.file.as_deref().unwrap_or("");
+                            return Err(self
+                                .files
+                                .error(ext.at, format!("`extends` file {name}: {why}")));
+                        }
+                    }
+                };
+                let Some(spec) = spec else {
+                    let place = match &ext.file {
+                        None => "this file".to_string(),
+                        Some(f) => f.clone(),
+                    };
+                    return Err(self.files.error(
+                        ext.at,
+                        format!(
+                            "`extends` names service `{}`, which {place} does not define",
+                            ext.service
+                        ),
+                    ));
+                };
+                self.visiting.push(key.clone());
+                let r = self.resolve(target, &spec, depth + 1);
+                self.visiting.pop();
+                self.cache.insert(key, r.clone());
+                r?
+            }
+        };
+        let mut s = own.clone();
+        s.image = s.image.or(base.image);
+        s.cap_add = union(base.cap_add, s.cap_add);
+        s.cap_drop = union(base.cap_drop, s.cap_drop);
+        s.caps_key = s.caps_key.or(base.caps_key);
+        s.privileged = s.privileged.or(base.privileged);
+        s.user = s.user.or(base.user);
+        s.no_new_privileges = s.no_new_privileges.or(base.no_new_privileges);
+        for (k, v) in base.sysctls {
+            s.sysctls.entry(k).or_insert(v);
+        }
+        s.host_network = s.host_network.or(base.host_network);
+        // A suppression on the base applies to what the base contributes, i.e. to the service.
+        s.suppressions.extend(base.suppressions);
+        Ok(s)
+    }
+}
+
+fn union(base: Vec<(String, At)>, own: Vec<(String, At)>) -> Vec<(String, At)> {
     let mut seen: std::collections::HashSet<String> =
         base.iter().map(|(r, _)| r.to_ascii_uppercase()).collect();
     let mut out = base;
@@ -200,7 +388,8 @@ fn union(base: Vec<(String, Pos)>, own: Vec<(String, Pos)>) -> Vec<(String, Pos)
     out
 }
 
-fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
+fn spec(ctx: &Ctx, file: usize, key: &Node, svc: &Node) -> Spec {
+    let at = |pos: Pos| At { file, pos };
     // Comments on the service key; they travel with `extends` like everything else.
     let mut s = Spec {
         suppressions: ctx.comments(key.pos),
@@ -211,22 +400,25 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
         s.problems
             .push((svc.pos, "a service must be a map of settings".to_string()));
     }
+    let located = |v: Vec<(String, Pos)>| -> Vec<(String, At)> {
+        v.into_iter().map(|(r, p)| (r, at(p))).collect()
+    };
     for (k, v) in svc.entries() {
         let Some(name) = k.as_str() else { continue };
         match name {
             "image" => s.image = v.as_text().map(str::to_string),
             "cap_add" => {
-                s.cap_add = scalars(v);
-                s.caps_key = Some(k.pos);
+                s.cap_add = located(scalars(v));
+                s.caps_key = Some(at(k.pos));
                 super::list_shape(name, v, &mut s.problems);
             }
             "cap_drop" => {
-                s.cap_drop = scalars(v);
-                s.caps_key = s.caps_key.or(Some(k.pos));
+                s.cap_drop = located(scalars(v));
+                s.caps_key = s.caps_key.or(Some(at(k.pos)));
                 super::list_shape(name, v, &mut s.problems);
             }
             "privileged" => {
-                s.privileged = v.as_bool().map(|b| (b, k.pos));
+                s.privileged = v.as_bool().map(|b| (b, at(k.pos)));
                 super::bool_shape(name, v, &mut s.problems);
             }
             "user" => s.user = v.as_text().map(str::to_string),
@@ -237,20 +429,29 @@ fn spec(ctx: &Ctx, key: &Node, svc: &Node) -> Spec {
                 }
                 for (opt, p) in scalars(v) {
                     if let Some(b) = no_new_privileges(&opt) {
-                        s.no_new_privileges = Some((b, p));
+                        s.no_new_privileges = Some((b, at(p)));
                     }
                 }
             }
             "sysctls" => {
                 map_or_list(name, v, &mut s.problems);
-                s.sysctls = sysctls(v);
+                s.sysctls = sysctls(v)
+                    .into_iter()
+                    .map(|(k, (val, p))| (k, (val, at(p))))
+                    .collect();
             }
             "network_mode" => s.host_network = v.as_text().map(|m| m == "host"),
             "labels" => {
                 map_or_list(name, v, &mut s.problems);
                 s.suppressions.extend(label_suppressions(v));
             }
-            "extends" => s.extends = extends(v),
+            "extends" => {
+                s.extends = extends(v).map(|(service, file, p)| Extends {
+                    service,
+                    file,
+                    at: at(p),
+                });
+            }
             _ => {}
         }
     }
@@ -324,16 +525,15 @@ fn label_suppressions(v: &Node) -> Vec<Suppression> {
     out
 }
 
-/// `extends: base` or `extends: {service: base}`; another file is not followed.
-fn extends(v: &Node) -> Option<(String, Pos)> {
+/// `extends: base` or `extends: {service: base, file: other.yml}`: the service, the file
+/// when there is one, and where an error about it belongs (the service name, or the map).
+fn extends(v: &Node) -> Option<(String, Option<String>, Pos)> {
     if let Some(name) = v.as_text() {
-        return Some((name.to_string(), v.pos));
+        return Some((name.to_string(), None, v.pos));
     }
-    if v.get("file").and_then(Node::as_text).is_some() {
-        return None;
-    }
+    let file = v.get("file").and_then(Node::as_text).map(str::to_string);
     let svc = v.get("service")?;
-    Some((svc.as_text()?.to_string(), svc.pos))
+    Some((svc.as_text()?.to_string(), file, svc.pos))
 }
 
 #[cfg(test)]
@@ -542,7 +742,7 @@ mod tests {
         let web = &l.workloads[0];
         let rules: Vec<&str> = web.suppressions.iter().map(|s| s.rule.as_str()).collect();
         assert_eq!(rules, vec!["DC001", "DC003"]);
-        assert_eq!(web.suppressions[0].reason, "healthcheck uses ping");
+        assert_eq!(&*web.suppressions[0].reason, "healthcheck uses ping");
         assert_eq!(l.workloads[1].suppressions[0].rule, "*");
         assert!(l.workloads[1].host_network);
     }

@@ -109,10 +109,18 @@ fn container(ctx: &Ctx, c: &Node, out: &mut Loaded) {
 /// `"CapAdd": "NET_ADMIN"` must be an error, not a container that silently adds nothing.
 fn shape(hc: &Node, problems: &mut Vec<(super::tree::Pos, String)>) {
     super::duplicate_keys(hc, problems);
-    for key in ["CapAdd", "CapDrop", "SecurityOpt"] {
+    for key in ["CapAdd", "CapDrop"] {
         if let Some(v) = hc.get(key) {
             super::list_shape(key, v, problems);
         }
+    }
+    if let Some(v) = hc.get("SecurityOpt") {
+        super::list_of(
+            "SecurityOpt",
+            "strings (like no-new-privileges)",
+            v,
+            problems,
+        );
     }
     if let Some(v) = hc.get("Privileged") {
         super::bool_shape("Privileged", v, problems);
@@ -180,6 +188,18 @@ mod tests {
         );
         // The container is still audited with what could be read.
         assert_eq!(l.workloads.len(), 1);
+    }
+
+    #[test]
+    fn security_opt_shape_error_names_what_it_holds() {
+        let l = load_text(
+            Path::new("i.json"),
+            "[{\"Id\": \"ab\", \"HostConfig\": {\"SecurityOpt\": [1, {}]}}]",
+        );
+        assert_eq!(
+            l.errors[0].message,
+            "SecurityOpt entries must be strings (like no-new-privileges)"
+        );
     }
 
     #[test]

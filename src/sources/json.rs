@@ -104,9 +104,13 @@ impl Reader<'_> {
     fn bump(&mut self) {
         if let Some(&c) = self.b.get(self.i) {
             self.i += 1;
-            if c == b'\n' {
+            // YAML's line breaks, so both readers agree on positions: LF, CRLF (the LF ends
+            // the line) and a lone CR (old Mac files).
+            let lone_cr = c == b'\r' && self.b.get(self.i) != Some(&b'\n');
+            if c == b'\n' || lone_cr {
                 self.line = self.line.saturating_add(1);
                 self.col = 1;
+            } else if c == b'\r' {
             } else if c & 0xC0 != 0x80 {
                 // Columns count characters: only a UTF-8 lead byte starts one.
                 self.col = self.col.saturating_add(1);

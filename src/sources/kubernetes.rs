@@ -52,9 +52,29 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         | "ReplicaSet"
         | "ReplicationController"
         | "Job" => &["spec", "template"],
+        // OpenShift's DeploymentConfig has the same pod template as a Deployment.
+        "DeploymentConfig" => &["spec", "template"],
         "CronJob" => &["spec", "jobTemplate", "spec", "template"],
         "PodTemplate" => &["template"],
-        _ => return,
+        // Argo Rollouts, Knative Services and other custom resources that embed a pod
+        // template where a Deployment has it: their containers run like a Deployment's.
+        _ if obj
+            .path(&["spec", "template", "spec"])
+            .is_some_and(|p| p.get("containers").is_some()) =>
+        {
+            out.notes.push(format!(
+                "{}: note: {kind} is not a kind dropcap knows; audited the pod template at its spec.template.spec",
+                ctx.loc(obj.pos)
+            ));
+            &["spec", "template"]
+        }
+        _ => {
+            out.skipped.push(format!(
+                "{}: skipped: kind {kind} has no pod template",
+                ctx.loc(obj.pos)
+            ));
+            return;
+        }
     };
     let (pod, pod_meta) = if template.is_empty() {
         (obj.get("spec"), None)
@@ -123,7 +143,9 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             w.location = Some(ctx.loc(c.pos));
             w.host_network = host_network;
 
-            let sc = c.get("securityContext");
+            let sc_entry = c.get_entry("securityContext");
+            w.context_location = sc_entry.map(|(k, _)| ctx.loc(k.pos));
+            let sc = sc_entry.map(|(_, v)| v);
             if let Some(v) = sc {
                 super::map_shape("securityContext", v, &mut problems);
             }
@@ -160,6 +182,11 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
                     &mut problems,
                 );
             }
+            w.run_as_non_root = sc
+                .and_then(|s| s.get("runAsNonRoot"))
+                .or(pod_sc.and_then(|s| s.get("runAsNonRoot")))
+                .and_then(Node::as_bool)
+                .unwrap_or(false);
             let uid = sc.and_then(|s| s.get("runAsUser")).or(pod_user);
             let gid = sc.and_then(|s| s.get("runAsGroup")).or(pod_group);
             w.user = match (uid.and_then(Node::as_text), gid.and_then(Node::as_text)) {
@@ -207,7 +234,15 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
 
 fn cap_entries(ctx: &Ctx, list: Option<&Node>) -> Vec<CapEntry> {
     let items = list.map(Node::items).unwrap_or(&[]);
-    ctx.cap_entries(items.iter().filter_map(|n| Some((n.as_text()?, n.pos))))
+    let mut entries = ctx.cap_entries(items.iter().filter_map(|n| Some((n.as_text()?, n.pos))));
+    for e in &mut entries {
+        e.cri_prefixed = e.caps.is_some()
+            && e.raw
+                .trim()
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("cap_"));
+    }
+    entries
 }
 
 /// Suppressions from annotations, read once per object (not once per container: a hostile
@@ -365,7 +400,7 @@ metadata: {name: web}
         for w in &l.workloads {
             assert_eq!(w.suppressions.len(), 1);
             assert_eq!(w.suppressions[0].rule, "DC008");
-            assert_eq!(w.suppressions[0].reason, "short-lived job");
+            assert_eq!(&*w.suppressions[0].reason, "short-lived job");
         }
     }
 

@@ -9,6 +9,7 @@
 
 pub mod compose;
 pub mod detect;
+mod fifo;
 pub mod inspect;
 pub mod json;
 pub mod kubernetes;
@@ -38,7 +39,7 @@ pub use crate::report::InputError as SourceError;
 impl SourceError {
     pub fn file(path: &Path, message: impl Into<String>) -> SourceError {
         SourceError {
-            path: path.display().to_string(),
+            path: path.to_path_buf(),
             line: None,
             column: None,
             message: message.into(),
@@ -46,7 +47,7 @@ impl SourceError {
     }
     pub fn at(path: &Path, pos: Pos, message: impl Into<String>) -> SourceError {
         SourceError {
-            path: path.display().to_string(),
+            path: path.to_path_buf(),
             line: Some(pos.line),
             column: Some(pos.col),
             message: message.into(),
@@ -65,6 +66,8 @@ pub struct Loaded {
     pub notes: Vec<String>,
     /// The text failed to parse and holds `{{ ... }}`: most likely an unrendered template.
     pub template: bool,
+    /// Documents and objects skipped as not auditable, and why (`--verbose` prints them).
+    pub skipped: Vec<String>,
 }
 
 impl Loaded {
@@ -90,6 +93,7 @@ pub struct Ctx<'a> {
     /// current document is dropped and the rest of the file is not read.
     refused: Cell<Option<Pos>>,
     refused_why: Cell<&'static str>,
+    comment_cache: std::cell::RefCell<std::collections::HashMap<u32, Vec<Suppression>>>,
 }
 
 /// 41 capabilities exist; a longer list is not configuration anyone wrote by hand.
@@ -114,6 +118,7 @@ impl<'a> Ctx<'a> {
             invalid: Cell::new(0),
             refused: Cell::new(None),
             refused_why: Cell::new(""),
+            comment_cache: std::cell::RefCell::default(),
         }
     }
 
@@ -189,23 +194,35 @@ impl<'a> Ctx<'a> {
             column: pos.col,
         }
     }
+    /// Suppression comments for a workload declared on `pos.line`. Cached per line: in a
+    /// minified `kubectl get -o json` list every pod sits on the same multi-megabyte line, and
+    /// scanning it once per pod made 12,000 pods take minutes.
     pub fn comments(&self, pos: Pos) -> Vec<Suppression> {
-        suppress::comments_with(&|i| self.line(i), pos.line)
+        self.comment_cache
+            .borrow_mut()
+            .entry(pos.line)
+            .or_insert_with(|| suppress::comments_with(&|i| self.line(i), pos.line))
+            .clone()
     }
 }
 
 /// A capability list (`cap_add`, `add`...) must be a list of names, or empty: compose and
 /// Kubernetes refuse anything else, and reading it as absent would hide what was meant.
 pub(crate) fn list_shape(key: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
+    list_of(key, "capability names", v, problems);
+}
+
+/// A list of scalars (`what` says of which kind, for the message), or empty.
+pub(crate) fn list_of(key: &str, what: &str, v: &tree::Node, problems: &mut Vec<(Pos, String)>) {
     if v.is_null() {
         return;
     }
     if !v.is_seq() {
-        problems.push((v.pos, format!("{key} must be a list of capability names")));
+        problems.push((v.pos, format!("{key} must be a list of {what}")));
         return;
     }
     if let Some(bad) = v.items().iter().find(|n| n.as_str().is_none()) {
-        problems.push((bad.pos, format!("{key} entries must be capability names")));
+        problems.push((bad.pos, format!("{key} entries must be {what}")));
     }
 }
 
@@ -253,7 +270,12 @@ pub fn load_file(path: &Path) -> Loaded {
     if meta.is_file() && meta.len() > MAX_FILE_BYTES {
         return Loaded::error(SourceError::file(path, too_large(meta.len())));
     }
-    match std::fs::File::open(path) {
+    let opened = if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+        fifo::open(path)
+    } else {
+        std::fs::File::open(path)
+    };
+    match opened {
         Ok(f) => load_reader(path, f),
         Err(e) => Loaded::error(SourceError::file(path, io_reason(&e))),
     }
@@ -279,6 +301,12 @@ pub fn load_reader(name: &Path, reader: impl Read) -> Loaded {
 
 /// Audits bytes: refuses binary data and invalid UTF-8 with a position, then parses.
 pub fn load_bytes(name: &Path, bytes: &[u8]) -> Loaded {
+    if let Some(decoded) = detect::decode_wide(bytes) {
+        return match decoded {
+            Ok(text) => load_text(name, &text),
+            Err((pos, message)) => Loaded::error(SourceError::at(name, pos, message)),
+        };
+    }
     if let Some(i) = detect::binary_offset(bytes) {
         let pos = byte_pos(&bytes[..i]);
         return Loaded::error(SourceError::at(
@@ -319,11 +347,15 @@ pub fn load_text_with(
             Ok(d) => d,
             Err(e) => {
                 out.errors.push(SourceError::at(name, e.pos, e.message));
-                out.template = text.contains("{{") && text.contains("}}");
+                out.template = has_template_expressions(text);
                 break;
             }
         };
-        let kind = detect::classify(&doc.root);
+        let (kind, why) = detect::classify_why(&doc.root);
+        if let Some(why) = why {
+            out.skipped
+                .push(format!("{}: skipped: {why}", ctx.loc(doc.root.pos)));
+        }
         let before = out.workloads.len();
         match kind {
             DocKind::Compose => compose::read(&ctx, &doc.root, &mut out),
@@ -346,7 +378,19 @@ pub fn load_text_with(
         }
         visit(&doc.root, &out.workloads[before..]);
     }
+    if !out.workloads.is_empty() && has_template_expressions(text) {
+        // Valid YAML with `{{ }}` only inside strings: audited as written, but the rendered
+        // chart may differ, and the reader must know the findings are about the template.
+        out.notes.push(format!(
+            "{}: note: holds template expressions ({{{{ ... }}}}); audited as written, audit the rendered output too",
+            name.display()
+        ));
+    }
     out
+}
+
+fn has_template_expressions(text: &str) -> bool {
+    text.find("{{").is_some_and(|i| text[i..].contains("}}"))
 }
 
 /// Flow-style YAML that is not JSON is only re-read with the YAML parser when small: the
@@ -359,16 +403,68 @@ fn documents(text: &str) -> Box<dyn Iterator<Item = Result<tree::Doc, tree::Tree
     if !json::starts_like_json(text) {
         return Box::new(tree::documents(text));
     }
-    let mut docs = json::documents(text);
-    match docs.next() {
-        None => Box::new(std::iter::empty()),
-        Some(Ok(d)) => Box::new(std::iter::once(Ok(d)).chain(docs)),
-        Some(Err(e)) => {
-            if text.len() <= YAML_FALLBACK_MAX && tree::documents(text).all(|d| d.is_ok()) {
-                Box::new(tree::documents(text))
-            } else {
-                Box::new(std::iter::once(Err(e)))
+    Box::new(JsonFirst {
+        text,
+        json: Some(json::documents(text)),
+        yaml: None,
+        read: 0,
+    })
+}
+
+/// A text that starts like JSON: read with the JSON reader while it is JSON, and when it stops
+/// being JSON (flow YAML such as `{a: 1}`, or a JSON document followed by `---` and YAML
+/// documents), re-read with the YAML parser from the start, skipping the documents already
+/// read, so nothing after the first non-JSON byte is lost. Only small texts are re-read (the
+/// YAML scanner's memory grows with flow content); a large one gets the JSON reader's error.
+struct JsonFirst<'a> {
+    text: &'a str,
+    json: Option<json::Docs<'a>>,
+    yaml: Option<tree::Docs<'a>>,
+    /// Documents already handed out.
+    read: usize,
+}
+
+impl Iterator for JsonFirst<'_> {
+    type Item = Result<tree::Doc, tree::TreeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(yaml) = self.yaml.as_mut() {
+            return yaml.next();
+        }
+        let json = self.json.as_mut()?;
+        let json_err = match json.next()? {
+            Ok(d) => {
+                self.read += 1;
+                return Some(Ok(d));
             }
+            Err(e) => e,
+        };
+        self.json = None;
+        if self.text.len() > YAML_FALLBACK_MAX {
+            return Some(Err(json_err));
+        }
+        let mut yaml = tree::documents(self.text);
+        for _ in 0..self.read {
+            match yaml.next() {
+                Some(Ok(_)) => {}
+                // The YAML parser reads the same prefix differently (JSON values separated
+                // only by whitespace): the JSON reader's account stands.
+                _ => return Some(Err(json_err)),
+            }
+        }
+        match yaml.next() {
+            // Neither reader accepts it: the one that got further knows where it breaks
+            // (`{a: [}` fails at its second byte as JSON, at the `}` as YAML).
+            Some(Err(yaml_err)) => {
+                let later =
+                    (yaml_err.pos.line, yaml_err.pos.col) > (json_err.pos.line, json_err.pos.col);
+                Some(Err(if later { yaml_err } else { json_err }))
+            }
+            Some(Ok(d)) => {
+                self.yaml = Some(yaml);
+                Some(Ok(d))
+            }
+            None => Some(Err(json_err)),
         }
     }
 }
@@ -382,7 +478,7 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn too_large(len: u64) -> String {
+pub(crate) fn too_large(len: u64) -> String {
     format!(
         "file is {:.1} MiB; dropcap reads inputs up to {} MiB (split it into smaller files)",
         len as f64 / 1048576.0,
@@ -511,6 +607,38 @@ mod tests {
                 PathBuf::from(shown),
                 "{given}"
             );
+        }
+    }
+
+    #[test]
+    fn a_json_document_followed_by_yaml_documents_loses_none() {
+        let text = "{\"a\": 1}\n---\nb: [x]\n---\nc: 3\n";
+        let docs: Vec<_> = documents(text).collect::<Result<_, _>>().unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[2].root.get("c").unwrap().pos, Pos { line: 5, col: 4 });
+    }
+
+    #[test]
+    fn flow_yaml_errors_are_where_the_yaml_breaks() {
+        let e = documents("{a: 1,\n b: [x}\n")
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(e.pos.line, 2, "{e:?}");
+        // Broken JSON keeps the JSON reader's position when it got further.
+        let e = documents("{\"a\": [1, 2,, 3]}")
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!((e.pos.line, e.pos.col), (1, 13), "{e:?}");
+    }
+
+    #[test]
+    fn cr_only_json_counts_lines_like_yaml() {
+        let text = "{\"a\":\r \"x\",\r\"b\": [\r\r  1]}";
+        let json = json::documents(text).next().unwrap().unwrap().root;
+        let yaml = tree::documents(text).next().unwrap().unwrap().root;
+        for r in [&json, &yaml] {
+            assert_eq!(r.get("a").unwrap().pos, Pos { line: 2, col: 2 });
+            assert_eq!(r.get("b").unwrap().items()[0].pos, Pos { line: 5, col: 3 });
         }
     }
 

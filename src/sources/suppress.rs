@@ -7,6 +7,7 @@
 //! thing it silences.
 
 use crate::workload::Suppression;
+use std::sync::Arc;
 
 const MARK: &str = "dropcap:ignore";
 
@@ -66,6 +67,11 @@ fn parse_into(comment: &str, out: &mut Vec<Suppression>) {
 }
 
 /// `DC001,DC003 the reason` (also `DC001: reason`, or `*` for every rule).
+///
+/// Only ids of the rule catalog (any case) and `*` are kept, each once, and the reason is
+/// stored once for all of them: a comment listing 20,000 ids with a long reason must not cost
+/// 20,000 copies of it. Ids this version does not know are ignored rather than refused, so a
+/// file can already name a rule of a newer dropcap.
 pub fn parse_value(value: &str) -> Vec<Suppression> {
     let v = value.trim();
     let (ids, reason) = match v.find(char::is_whitespace) {
@@ -75,19 +81,35 @@ pub fn parse_value(value: &str) -> Vec<Suppression> {
     let ids = ids.trim_end_matches(':');
     let reason = reason.trim_start_matches(['-', ':']).trim();
     // A suppression is a reviewed decision; one without a reason still counts but says so.
-    let reason = if reason.is_empty() {
+    let reason: Arc<str> = Arc::from(if reason.is_empty() {
         "(no reason given)"
     } else {
         reason
-    };
-    ids.split(',')
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .map(|id| Suppression {
-            rule: id.to_string(),
-            reason: reason.to_string(),
-        })
-        .collect()
+    });
+    let mut out: Vec<Suppression> = Vec::new();
+    for id in ids.split(',').map(str::trim) {
+        let Some(rule) = canonical_rule(id) else {
+            continue;
+        };
+        if !out.iter().any(|s| s.rule == rule) {
+            out.push(Suppression {
+                rule: rule.to_string(),
+                reason: Arc::clone(&reason),
+            });
+        }
+    }
+    out
+}
+
+/// The catalog's spelling of a rule id, or `*`.
+pub fn canonical_rule(id: &str) -> Option<&'static str> {
+    if id == "*" {
+        return Some("*");
+    }
+    crate::rules::catalog()
+        .iter()
+        .find(|r| r.id.eq_ignore_ascii_case(id))
+        .map(|r| r.id)
 }
 
 #[cfg(test)]
@@ -99,10 +121,7 @@ mod tests {
         let text = "services:\n  # keeps NET_RAW\n  # dropcap:ignore DC001 healthcheck pings\n  web:  # dropcap:ignore DC002,DC003: reviewed\n";
         let lines: Vec<&str> = text.lines().collect();
         let s = comments_at(&lines, 4);
-        let got: Vec<(&str, &str)> = s
-            .iter()
-            .map(|s| (s.rule.as_str(), s.reason.as_str()))
-            .collect();
+        let got: Vec<(&str, &str)> = s.iter().map(|s| (s.rule.as_str(), &*s.reason)).collect();
         assert_eq!(
             got,
             vec![
@@ -127,8 +146,22 @@ mod tests {
         assert!(comments_at(&["# dropcap:ignored", "web:"], 2).is_empty());
         let s = comments_at(&["# dropcap:ignore *", "web:"], 2);
         assert_eq!(
-            (s[0].rule.as_str(), s[0].reason.as_str()),
+            (s[0].rule.as_str(), &*s[0].reason),
             ("*", "(no reason given)")
         );
+    }
+
+    #[test]
+    fn unknown_ids_ignored_known_ones_kept_once_with_one_shared_reason() {
+        let ids: Vec<String> = (0..20_000).map(|i| format!("DC{i:03}")).collect();
+        let value = format!("{},dc009,DC009,* {}", ids.join(","), "long ".repeat(10_000));
+        let s = parse_value(&value);
+        let rules: Vec<&str> = s.iter().map(|s| s.rule.as_str()).collect();
+        assert_eq!(rules.len(), crate::rules::catalog().len() + 1, "{rules:?}");
+        assert!(rules.contains(&"DC009") && rules.contains(&"*"));
+        assert!(s
+            .windows(2)
+            .all(|w| Arc::ptr_eq(&w[0].reason, &w[1].reason)));
+        assert!(parse_value("DC999,NOPE typo").is_empty());
     }
 }

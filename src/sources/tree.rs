@@ -24,9 +24,15 @@ pub const MAX_DEPTH: usize = 128;
 /// Expanded node count per document; a large `kubectl get -o yaml` document stays far below.
 pub const MAX_EXPANDED: u64 = 5_000_000;
 /// Nodes built per document, including those dropped right away (see [`is_bulk_key`]): bounds
-/// memory (about 100 bytes a node) when a file is nothing but tiny nodes (`[1,1,1,...]`). A
-/// `kubectl get -o json` list of 4,000 pods with full status stays below it.
+/// memory when a file is nothing but tiny nodes (`[1,1,1,...]`). A node of such a list costs
+/// about 150 bytes (measured: a list of 1,000,000 one-character items grows the heap by
+/// 150 MB), so a document stays under about 450 MB plus its text. A `kubectl get -o json`
+/// list of 4,000 pods with full status stays below it.
 pub const MAX_NODES: u64 = 3_000_000;
+/// Scalar bytes per document once every alias is expanded: no more than a file may hold
+/// ([`super::MAX_FILE_BYTES`]). Counting nodes alone let one 1 MiB string aliased by 400
+/// services pass as 800 nodes and then cost 2 GiB of findings and output.
+pub const MAX_EXPANDED_BYTES: u64 = super::MAX_FILE_BYTES;
 
 /// The error for a document with more than [`MAX_NODES`] nodes.
 pub fn too_many_nodes(pos: Pos) -> TreeError {
@@ -250,6 +256,8 @@ enum Frame {
         span: Span,
         anchor: usize,
         size: u64,
+        /// Scalar bytes below, aliases expanded (see [`MAX_EXPANDED_BYTES`]).
+        bytes: u64,
         /// An anchor is defined somewhere inside: the subtree must be kept.
         anchored: bool,
     },
@@ -260,6 +268,7 @@ enum Frame {
         span: Span,
         anchor: usize,
         size: u64,
+        bytes: u64,
         anchored: bool,
     },
 }
@@ -268,7 +277,8 @@ enum Frame {
 /// tree. After an error the iterator ends: the parser cannot resynchronise.
 pub struct Docs<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Rc<Node>>,
+    /// Each anchor's node with its expanded scalar bytes.
+    anchors: HashMap<usize, (Rc<Node>, u64)>,
     done: bool,
 }
 
@@ -288,10 +298,20 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
 }
 
 fn scan_error(e: &ScanError) -> TreeError {
+    // saphyr's scanner reads flow content ahead and stops at its own depth limit (256)
+    // before the tree sees level 128: one limit, one message.
+    let message = match e.info() {
+        "recursion limit exceeded" => nesting_message(),
+        other => other.to_string(),
+    };
     TreeError {
         pos: pos_of(e.marker()),
-        message: e.info().to_string(),
+        message,
     }
+}
+
+fn nesting_message() -> String {
+    format!("nesting deeper than {MAX_DEPTH} levels")
 }
 
 impl Iterator for Docs<'_> {
@@ -331,8 +351,9 @@ impl Docs<'_> {
                 start: span.start.index(),
                 end: span.end.index(),
             };
-            // The finished node, its anchor id, and whether it or anything in it is anchored.
-            let finished: Option<(Rc<Node>, usize, bool)> = match ev {
+            // The finished node, its anchor id, whether it or anything in it is anchored, and
+            // its expanded scalar bytes.
+            let finished: Option<(Rc<Node>, usize, bool, u64)> = match ev {
                 Event::StreamStart | Event::Nothing => None,
                 Event::StreamEnd => return Ok(None),
                 Event::DocumentStart(_) => {
@@ -356,27 +377,43 @@ impl Docs<'_> {
                     }));
                 }
                 Event::Alias(id) => {
-                    let node = self.anchors.get(&id).cloned().ok_or_else(|| TreeError {
-                        pos,
-                        message: "alias to an unknown anchor".into(),
-                    })?;
-                    Some((node, 0, false))
+                    let Some((node, bytes)) = self.anchors.get(&id).cloned() else {
+                        // Anchors are registered once complete, so an alias inside its own
+                        // anchor's node is not found either: say what it really is.
+                        let recursive = stack.iter().any(|f| match f {
+                            Frame::Seq { anchor, .. } | Frame::Map { anchor, .. } => *anchor == id,
+                        });
+                        return Err(TreeError {
+                            pos,
+                            message: if recursive {
+                                "recursive alias: an anchor's node refers to itself".into()
+                            } else {
+                                "alias to an unknown anchor".into()
+                            },
+                        });
+                    };
+                    Some((node, 0, false, bytes))
                 }
                 Event::Scalar(text, style, anchor, _tag) => {
                     created += 1;
                     if created > MAX_NODES {
                         return Err(too_many_nodes(pos));
                     }
+                    // saphyr's scanner hands out scalars with 129 bytes of capacity, which made
+                    // a node of a long list of short items cost 230 bytes instead of 110.
+                    let mut text = text.into_owned();
+                    text.shrink_to_fit();
+                    let bytes = text.len() as u64;
                     let node = Node {
                         kind: Kind::Scalar {
-                            text: text.into_owned(),
+                            text,
                             plain: style == ScalarStyle::Plain,
                         },
                         pos,
                         span: here,
                         expanded: 1,
                     };
-                    Some((Rc::new(node), anchor, anchor != 0))
+                    Some((Rc::new(node), anchor, anchor != 0, bytes))
                 }
                 Event::SequenceStart(anchor, _) => {
                     created += 1;
@@ -390,6 +427,7 @@ impl Docs<'_> {
                         span: here,
                         anchor,
                         size: 1,
+                        bytes: 0,
                         anchored: false,
                     });
                     None
@@ -407,6 +445,7 @@ impl Docs<'_> {
                         span: here,
                         anchor,
                         size: 1,
+                        bytes: 0,
                         anchored: false,
                     });
                     None
@@ -418,6 +457,7 @@ impl Docs<'_> {
                         span: open,
                         anchor,
                         size,
+                        bytes,
                         anchored,
                     }) => Some((
                         Rc::new(Node {
@@ -428,6 +468,7 @@ impl Docs<'_> {
                         }),
                         anchor,
                         anchored || anchor != 0,
+                        bytes,
                     )),
                     Some(Frame::Map {
                         pairs,
@@ -435,6 +476,7 @@ impl Docs<'_> {
                         span: open,
                         anchor,
                         size,
+                        bytes,
                         anchored,
                         ..
                     }) => Some((
@@ -446,21 +488,23 @@ impl Docs<'_> {
                         }),
                         anchor,
                         anchored || anchor != 0,
+                        bytes,
                     )),
                     None => None,
                 },
             };
-            let Some((node, anchor, has_anchor)) = finished else {
+            let Some((node, anchor, has_anchor, node_bytes)) = finished else {
                 continue;
             };
             if anchor != 0 {
-                self.anchors.insert(anchor, node.clone());
+                self.anchors.insert(anchor, (node.clone(), node_bytes));
             }
             match stack.last_mut() {
                 None => root = Some(node),
                 Some(Frame::Seq {
                     items,
                     size,
+                    bytes,
                     anchored,
                     span,
                     ..
@@ -468,18 +512,21 @@ impl Docs<'_> {
                     span.end = span.end.max(node.span.end);
                     *anchored |= has_anchor;
                     *size = grow(*size, node.expanded, node.pos)?;
+                    *bytes = grow_bytes(*bytes, node_bytes, node.pos)?;
                     items.push(node);
                 }
                 Some(Frame::Map {
                     pairs,
                     key,
                     size,
+                    bytes,
                     anchored,
                     span,
                     ..
                 }) => {
                     span.end = span.end.max(node.span.end);
                     *anchored |= has_anchor;
+                    *bytes = grow_bytes(*bytes, node_bytes, node.pos)?;
                     match key.take() {
                         None => {
                             *size = grow(*size, node.expanded, node.pos)?;
@@ -531,10 +578,24 @@ fn push(stack: &mut [Frame], pos: Pos) -> Result<(), TreeError> {
     if stack.len() >= MAX_DEPTH {
         return Err(TreeError {
             pos,
-            message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            message: nesting_message(),
         });
     }
     Ok(())
+}
+
+fn grow_bytes(bytes: u64, add: u64, pos: Pos) -> Result<u64, TreeError> {
+    let n = bytes.saturating_add(add);
+    if n > MAX_EXPANDED_BYTES {
+        return Err(TreeError {
+            pos,
+            message: format!(
+                "aliases expand to more than {} MiB of text (an alias bomb?); refusing the document",
+                MAX_EXPANDED_BYTES / 1_048_576
+            ),
+        });
+    }
+    Ok(n)
 }
 
 fn grow(size: u64, add: u64, pos: Pos) -> Result<u64, TreeError> {
@@ -639,5 +700,49 @@ mod tests {
         let s = format!("{}{}", "[".repeat(200), "]".repeat(200));
         let e = documents(&s).collect::<Result<Vec<_>, _>>().err().unwrap();
         assert!(e.message.contains("nesting"), "{e:?}");
+    }
+
+    #[test]
+    fn deep_flow_input_gets_the_same_message_as_other_deep_input() {
+        let s = format!("x: {}{}", "[".repeat(1000), "]".repeat(1000));
+        let e = documents(&s).collect::<Result<Vec<_>, _>>().err().unwrap();
+        assert_eq!(e.message, "nesting deeper than 128 levels");
+    }
+
+    #[test]
+    fn recursive_alias_is_named_as_such() {
+        let e = documents("a: &a [1, *a]\n")
+            .collect::<Result<Vec<_>, _>>()
+            .err()
+            .unwrap();
+        assert!(e.message.starts_with("recursive alias"), "{e:?}");
+        let e = documents("a: *b\n")
+            .collect::<Result<Vec<_>, _>>()
+            .err()
+            .unwrap();
+        assert!(e.message.contains("unknown anchor"), "{e:?}");
+    }
+
+    #[test]
+    fn aliased_bytes_are_counted_against_a_limit() {
+        let big = "a".repeat(1 << 20);
+        let mut s = format!("x: &big {big}\nl:\n");
+        for _ in 0..70 {
+            s.push_str("- *big\n");
+        }
+        let e = documents(&s).collect::<Result<Vec<_>, _>>().err().unwrap();
+        assert!(e.message.contains("64 MiB of text"), "{e:?}");
+        // The same aliases 60 times stay under the limit.
+        let ok = s.replacen("- *big\n", "", 10);
+        assert!(documents(&ok).all(|d| d.is_ok()));
+    }
+
+    #[test]
+    fn scalars_do_not_keep_the_scanner_capacity() {
+        let r = one("a: x\n");
+        let Kind::Scalar { text, .. } = &r.get("a").unwrap().kind else {
+            panic!("scalar")
+        };
+        assert_eq!(text.capacity(), 1);
     }
 }

@@ -25,13 +25,17 @@ pub struct Location {
 
 /// File names need not be UTF-8 and JSON strings must be: serde refuses such a path outright,
 /// which cut a `--format json` report short after its first bytes.
-fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&path.to_string_lossy())
+pub(crate) fn lossy_path<S: serde::Serializer>(
+    path: &std::path::Path,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::output::path_text(path))
 }
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+        let file = crate::output::path_text(&self.file);
+        write!(f, "{file}:{}:{}", self.line, self.column)
     }
 }
 
@@ -96,6 +100,29 @@ pub struct CapEntry {
     pub caps: Option<CapSet>,
     pub is_all: bool,
     pub location: Option<Location>,
+    /// Kubernetes only: written with the `CAP_` prefix, which the CRI runtimes treat
+    /// differently (see [`cri_prefix_effect`]).
+    #[serde(skip)]
+    pub cri_prefixed: bool,
+}
+
+/// What a CRI runtime does with a `CAP_`-prefixed name in a Kubernetes capability list, from
+/// their sources: containerd's CRI plugin writes `"CAP_" + strings.ToUpper(name)` for every
+/// entry, so `CAP_NET_RAW` becomes `CAP_CAP_NET_RAW`: dropping it removes nothing, and adding
+/// it hands runc a name it ignores with a warning. CRI-O prefixes only names without a `cap_`
+/// prefix (any case) and upper-cases them later, so `CAP_NET_RAW` and `cap_net_raw` work.
+/// Both upper-case unprefixed names (`net_raw` works) and match `ALL` in any case.
+pub fn cri_prefix_effect(runtime: Runtime, adding: bool, cap: &str) -> String {
+    match (runtime, adding) {
+        (Runtime::Crio, true) => format!("CRI-O adds {cap}"),
+        (Runtime::Crio, false) => format!("CRI-O drops {cap}"),
+        (_, true) => format!(
+            "containerd passes CAP_CAP_{cap}, which runc ignores with a warning: nothing is added"
+        ),
+        (_, false) => {
+            format!("containerd looks for CAP_CAP_{cap}, finds nothing to drop: {cap} stays")
+        }
+    }
 }
 
 impl CapEntry {
@@ -112,6 +139,7 @@ impl CapEntry {
             caps,
             is_all,
             location,
+            cri_prefixed: false,
         }
     }
 }
@@ -140,7 +168,8 @@ pub struct ProcessCaps {
 pub struct Suppression {
     /// A rule id, or `*` for all rules.
     pub rule: String,
-    pub reason: String,
+    /// Shared: one comment or annotation suppresses several rules in many workloads.
+    pub reason: std::sync::Arc<str>,
 }
 
 /// Everything an audit rule may look at.
@@ -160,6 +189,8 @@ pub struct Workload {
     pub location: Option<Location>,
     /// Where the capability settings belong (the `capabilities:` / `cap_add:` key), if present.
     pub caps_location: Option<Location>,
+    /// Kubernetes: the container's `securityContext:` key, where a missing setting belongs.
+    pub context_location: Option<Location>,
     pub cap_add: Vec<CapEntry>,
     pub cap_drop: Vec<CapEntry>,
     /// Kubernetes only: whether `securityContext.capabilities` exists at all (PSS restricted
@@ -167,6 +198,8 @@ pub struct Workload {
     pub has_caps_block: bool,
     pub privileged: Setting<bool>,
     pub user: Option<String>,
+    /// Kubernetes `runAsNonRoot: true` (container or pod): the image's user, never uid 0.
+    pub run_as_non_root: bool,
     /// Docker `no-new-privileges` / Kubernetes `allowPrivilegeEscalation: false`.
     pub no_new_privileges: Option<Setting<bool>>,
     pub sysctls: BTreeMap<String, Setting<String>>,
@@ -198,6 +231,7 @@ impl Workload {
             syntax,
             location: None,
             caps_location: None,
+            context_location: None,
             cap_add: Vec::new(),
             cap_drop: Vec::new(),
             has_caps_block: false,
@@ -206,6 +240,7 @@ impl Workload {
                 location: None,
             },
             user: None,
+            run_as_non_root: false,
             no_new_privileges: None,
             sysctls: BTreeMap::new(),
             observed_sysctls: BTreeMap::new(),
@@ -235,7 +270,9 @@ impl Workload {
             self.runtime.default_caps(),
             self.added(),
             self.adds_all(),
-            union_named(&self.cap_drop),
+            // A `CAP_`-prefixed drop is dropped by CRI-O but not by containerd: the worst
+            // case counts (an add counts as added, since CRI-O adds it).
+            union_named(self.cap_drop.iter().filter(|e| !e.cri_prefixed)),
             self.drops_all(),
             self.privileged.value,
         )
@@ -288,6 +325,24 @@ impl Workload {
         }
     }
 
+    /// Who the process runs as when that is known not to be root: `uid 1000` or "a non-root
+    /// user" (`runAsNonRoot`). Neither Docker nor the CRI runtimes set ambient capabilities, so
+    /// such a process starts with an empty effective set whatever was added.
+    pub fn non_root(&self) -> Option<String> {
+        let uid = self
+            .user
+            .as_deref()
+            .map(|u| u.split(':').next().unwrap_or("").trim());
+        match uid.map(str::parse::<u64>) {
+            Some(Ok(0)) => None,
+            Some(Ok(n)) => Some(format!("uid {n}")),
+            // A name: only the image knows its uid (unless it says root).
+            Some(Err(_)) if uid == Some("root") => None,
+            _ if self.run_as_non_root => Some("a non-root user (runAsNonRoot)".to_string()),
+            _ => None,
+        }
+    }
+
     /// Capability entries that are not capabilities at all.
     pub fn invalid_entries(&self) -> impl Iterator<Item = &CapEntry> {
         self.cap_add
@@ -305,9 +360,8 @@ impl Workload {
 
 /// The capabilities an `ALL`-free reading of the list names; Moby matches `ALL` as a literal
 /// next to named entries, so effective-set arithmetic needs the named ones on their own.
-fn union_named(entries: &[CapEntry]) -> CapSet {
+fn union_named<'a>(entries: impl Iterator<Item = &'a CapEntry>) -> CapSet {
     entries
-        .iter()
         .filter(|e| !e.is_all)
         .filter_map(|e| e.caps)
         .fold(CapSet::EMPTY, CapSet::union)

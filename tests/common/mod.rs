@@ -232,3 +232,36 @@ pub fn read_request_path(reader: &mut impl std::io::BufRead) -> String {
     }
     first.split_whitespace().nth(1).unwrap_or("").to_string()
 }
+
+/// True when `program` is on PATH. scripts/test.sh installs every tool a test asks for, so in
+/// CI a missing one fails; elsewhere the test skips loudly.
+pub fn tool(program: &str, test: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    if !found {
+        assert!(
+            !in_ci(),
+            "{test}: `{program}` is missing (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIPPED {test}: `{program}` is not installed (run scripts/test.sh)");
+    }
+    found
+}
+
+/// Runs the dropcap under test with `args`; panics with its stderr unless it exits 0, and
+/// returns its stdout.
+pub fn dropcap_ok(args: &[&str]) -> String {
+    let out = Command::new(dropcap_bin())
+        .args(args)
+        .output()
+        .expect("run dropcap");
+    assert!(
+        out.status.success(),
+        "dropcap {}: {}\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
