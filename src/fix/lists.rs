@@ -18,13 +18,25 @@ pub fn holds(list: Option<&Node>, pos: crate::sources::tree::Pos) -> bool {
     texts(list).iter().any(|i| i.pos == pos)
 }
 
-/// Whether the drop list (with what the plan appends) already takes `c` away.
-pub fn drops(list: Option<&Node>, plan: &ListPlan, c: Cap) -> bool {
-    let hit = |s: &str| s.trim().eq_ignore_ascii_case("all") || parse_cap(s).is_ok_and(|x| x == c);
+/// Whether the drop list (with what the plan appends) already takes `c` away. `exact`:
+/// Kubernetes, where only the exact name counts (containerd prefixes `CAP_` itself, so
+/// `CAP_NET_RAW` there drops nothing).
+pub fn drops(list: Option<&Node>, plan: &ListPlan, c: Cap, exact: bool) -> bool {
+    let hit = |s: &str| {
+        if exact {
+            s == "ALL" || s == c.name()
+        } else {
+            s.trim().eq_ignore_ascii_case("all") || parse_cap(s).is_ok_and(|x| x == c)
+        }
+    };
+    // An entry counts as the plan leaves it (renamed `CAP_NET_RAW` → `NET_RAW` drops it).
     texts(list)
         .iter()
         .filter(|i| !plan.remove.contains(&i.pos))
-        .any(|i| i.as_str().is_some_and(hit))
+        .any(|i| match plan.rename.iter().find(|(p, _)| *p == i.pos) {
+            Some((_, to)) => hit(to),
+            None => i.as_str().is_some_and(hit),
+        })
         || plan.append.iter().any(|s| hit(s))
 }
 
@@ -117,7 +129,13 @@ pub fn plans(
         nnp: false,
     };
     let mut elsewhere = Vec::new();
-    for a in &req.actions {
+    // Drops last, so they see what the removals and renames leave.
+    let ordered = req
+        .actions
+        .iter()
+        .filter(|a| !matches!(a, Action::Drop(_)))
+        .chain(req.actions.iter().filter(|a| matches!(a, Action::Drop(_))));
+    for a in ordered {
         match a {
             Action::Remove(at) if holds(add, *at) => p.add.remove.push(*at),
             Action::Remove(at) if holds(drop, *at) => p.drop.remove.push(*at),
@@ -125,7 +143,7 @@ pub fn plans(
             Action::Rename(at, to) if holds(drop, *at) => p.drop.rename.push((*at, to.clone())),
             Action::Remove(_) | Action::Rename(..) => elsewhere.push(a.clone()),
             Action::Drop(c) => {
-                if !drops(drop, &p.drop, *c) {
+                if !drops(drop, &p.drop, *c, exact) {
                     p.drop.append.push(plan::spell(req.w, *c));
                 }
             }

@@ -94,7 +94,8 @@ pub struct FileFix {
 
 /// Rules whose findings `drop: [ALL]` plus the proven `add:` list settle.
 const SETTLED_BY_PROFILE: &[&str] = &[
-    "DC003", "DC004", "DC005", "DC006", "DC007", "DC008", "DC009", "DC010", "DC013",
+    "DC003", "DC004", "DC005", "DC006", "DC007", "DC008", "DC009", "DC010", "DC013", "DC015",
+    "DC016",
 ];
 
 /// Rounds before giving up on a fixed point (two are enough for every rule today).
@@ -107,7 +108,9 @@ const MAX_ROUNDS: usize = 5;
 fn key(f: &Finding) -> String {
     let detail = match f.rule {
         "DC001" => f.message.clone(),
-        "DC003" | "DC004" | "DC005" | "DC006" | "DC013" => f.capabilities.to_string(),
+        "DC003" | "DC004" | "DC005" | "DC006" | "DC013" | "DC015" | "DC016" => {
+            format!("{}{}", f.capabilities, f.message)
+        }
         _ => String::new(),
     };
     format!(

@@ -96,7 +96,17 @@ fn action(f: &Finding, w: &Workload) -> Result<Action, String> {
             Some(p) if is_add_entry(w, p) => Ok(Action::Remove(p)),
             _ => Ok(Action::Drop(Cap::NET_RAW)),
         },
-        "DC011" => Ok(Action::NoNewPrivileges),
+        "DC011" | "DC014" => Ok(Action::NoNewPrivileges),
+        "DC015" => {
+            // `CAP_NET_RAW` in Kubernetes names nothing: the name without the prefix.
+            let (p, e) = at.zip(entry).ok_or("the entry is not in this file")?;
+            let c = parse_cap(&e.raw).map_err(|e| e.to_string())?;
+            Ok(Action::Rename(p, c.name()))
+        }
+        "DC016" => at
+            .filter(|p| is_add_entry(w, *p))
+            .map(Action::Remove)
+            .ok_or_else(|| "the added entry is not in this file".into()),
         "DC012" => Err(DRIFT.into()),
         other => Err(format!("{other} has no mechanical fix")),
     }
