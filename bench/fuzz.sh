@@ -8,7 +8,7 @@
 # Seeds: examples/, tests/fixtures/, ../shared/corpus (when present) and fuzz/seeds/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ALL=(tree audit compose kubernetes inspect proc_status caps_text suppress)
+ALL=(tree audit compose kubernetes inspect proc_status caps_text suppress fix)
 seed_dirs=(examples tests/fixtures fuzz/seeds)
 [ -d ../shared/corpus ] && seed_dirs+=(../shared/corpus)
 

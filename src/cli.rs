@@ -41,6 +41,9 @@ pub enum Command {
     /// the local engine's containers) against a capability policy.
     #[command(allow_negative_numbers = true)]
     Audit(cmd::audit::AuditArgs),
+    /// Write the audit's remediations and a proven profile into compose files and Kubernetes
+    /// manifests (prints a diff; --write applies it, --check exits 1 when changes are pending).
+    Fix(cmd::fix::FixArgs),
     /// Decode capability masks to names, or show the five sets of a process.
     #[command(allow_negative_numbers = true)]
     Decode(cmd::decode::DecodeArgs),

@@ -17,6 +17,7 @@ pub mod caps;
 pub mod cmd;
 pub mod engine;
 pub mod exec;
+pub mod fix;
 pub mod image;
 pub mod output;
 pub mod ping;

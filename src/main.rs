@@ -93,6 +93,7 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let format = cli.format;
     let outcome = match &cli.command {
         Command::Audit(a) => cmd::audit::run(a, format, style, &mut out)?,
+        Command::Fix(a) => cmd::fix::run(a, format, style, &mut out)?,
         Command::Decode(a) => {
             no_sarif(format, "decode")?;
             cmd::decode::run(a, format, style, &mut out)?

@@ -704,18 +704,7 @@ fn compose_healthcheck_recipe_works_without_capabilities() {
     if !docker_available("compose_healthcheck_recipe_works_without_capabilities") {
         return;
     }
-    let have = Command::new("docker-compose")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        assert!(
-            !common::in_ci(),
-            "docker-compose is installed by scripts/test.sh"
-        );
-        eprintln!(
-            "SKIPPED compose_healthcheck_recipe_works_without_capabilities: no docker-compose"
-        );
+    if !common::docker_compose_available("compose_healthcheck_recipe_works_without_capabilities") {
         return;
     }
     let image = test_image();

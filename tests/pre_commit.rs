@@ -198,19 +198,53 @@ fn the_audit_hook_passes_args_through() {
     assert!(!out.status.success(), "{}", text(&out));
 }
 
-// The dropcap-fix hooks (`dropcap fix --check`, `args: [--write]` to apply) need `dropcap fix`
-// (issue #10), which is not on this branch. After merging it, add here:
-//
-// #[test]
-// fn the_fix_hook_fails_on_a_pending_fix_and_writes_with_args() {
-//     if !common::tool("pre-commit", "the_fix_hook_fails_on_a_pending_fix_and_writes_with_args") {
-//         return;
-//     }
-//     bad_fails_good_passes("dropcap-fix-system");   // --check: pending fix fails, clean passes
-//     // and the `language: rust` one: bad_fails_good_passes("dropcap-fix");
-//     // --write: with `args: [--write]` the commit fails (pre-commit refuses modified files)
-//     // and compose.yaml now holds the fix; committing again passes.
-// }
-//
-// bad_fails_good_passes expects the output to name `compose.yaml:4:` and `DC003`; for fix,
-// assert on the diff instead (`+++ b/compose.yaml`).
+/// `dropcap-fix-system` (`dropcap fix --check`): a pending fix fails the commit and shows the
+/// diff; with `args: [--write]` the commit fails too (pre-commit refuses files a hook changed)
+/// but the file now holds the fix, and committing again passes.
+#[test]
+fn the_fix_hook_fails_on_a_pending_fix_and_writes_with_args() {
+    if !common::tool(
+        "pre-commit",
+        "the_fix_hook_fails_on_a_pending_fix_and_writes_with_args",
+    ) {
+        return;
+    }
+    let sb = Sandbox::new(&["dropcap-fix-system"]);
+    sb.write("compose.yaml", BAD);
+    let out = sb.commit("pending fix");
+    let said = text(&out);
+    assert!(
+        !out.status.success(),
+        "a pending fix was committed:\n{said}"
+    );
+    assert!(
+        said.contains("+++ b/compose.yaml"),
+        "no diff shown:\n{said}"
+    );
+    sb.write("compose.yaml", GOOD);
+    let out = sb.commit("clean");
+    assert!(
+        out.status.success(),
+        "a clean file was refused:\n{}",
+        text(&out)
+    );
+
+    let config = std::fs::read_to_string(sb.dir.path().join(".pre-commit-config.yaml")).unwrap();
+    sb.write(
+        ".pre-commit-config.yaml",
+        &config.replace(
+            "      - id: dropcap-fix-system\n",
+            "      - id: dropcap-fix-system\n        args: [--write]\n",
+        ),
+    );
+    sb.write("compose.yaml", BAD);
+    let out = sb.commit("written by the hook");
+    assert!(!out.status.success(), "{}", text(&out));
+    let fixed = std::fs::read_to_string(sb.dir.path().join("compose.yaml")).unwrap();
+    assert!(
+        !fixed.contains("SYS_ADMIN") && fixed.contains("no-new-privileges:true"),
+        "{fixed}"
+    );
+    let out = sb.commit("fixed");
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -64,6 +64,7 @@ fn readme_has_a_section_per_command_with_an_example_run() {
         "ping",
         "completions",
         "man",
+        "fix",
     ] {
         let heading = format!("### `dropcap {cmd}");
         let start = text
@@ -566,6 +567,34 @@ fn profile_json_keys_match_the_docs() {
 }
 
 #[test]
+fn fix_json_keys_match_the_docs() {
+    // The bundled examples have diffs, notes-free fixes, unfixed findings; a bad file adds an
+    // error. Nothing is written (no --write).
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "services:\n  a: [\n").unwrap();
+    let anchors = repo().join("tests/fixtures/fix/compose-anchors.in.yaml");
+    let docs = vec![json(
+        &[
+            "--format",
+            "json",
+            "fix",
+            "examples",
+            anchors.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ],
+        &[2],
+    )];
+    assert_schema(
+        "fix",
+        Emitted {
+            docs,
+            complete: true,
+        },
+    );
+}
+
+#[test]
 fn ping_json_keys_match_the_docs() {
     if !common::is_root("ping_json_keys_match_the_docs") {
         return;
@@ -666,6 +695,9 @@ fn replayable(args: &[String]) -> bool {
         Some("audit") => args[1..].iter().any(|a| !a.starts_with('-')),
         Some("decode") => !args.iter().any(|a| a == "--pid"),
         Some("explain") => true,
+        // The diff only (`--write` would change the bundled examples); a `--profile` run needs
+        // the profile of a real run on the engine.
+        Some("fix") => !args.iter().any(|a| a == "--write" || a == "--profile"),
         _ => false,
     }
 }
@@ -695,7 +727,7 @@ fn examples() -> Vec<Example> {
                 let sub = cmd.split_whitespace().nth(1).unwrap_or("");
                 if let (Some(rest), true) = (
                     cmd.strip_prefix("dropcap "),
-                    ["audit", "decode", "explain"].contains(&sub),
+                    ["audit", "decode", "explain", "fix"].contains(&sub),
                 ) {
                     let place = format!("{rel}:{}", n + 1);
                     let args = words(rest, &place);

@@ -172,6 +172,29 @@ pub fn suppress(data: &[u8]) {
     }
 }
 
+/// The `fix` editor: whatever it writes parses again without an error, and fixing the result
+/// changes nothing more (fix∘fix = fix).
+pub fn fix(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = Path::new("fuzz.yaml");
+    let opts = dropcap::fix::Options::default();
+    let once = dropcap::fix::fix_text(path, text, &opts);
+    if !once.errors.is_empty() || once.fixed == text {
+        return;
+    }
+    let reread = sources::load_text(path, &once.fixed);
+    assert!(
+        reread.errors.is_empty(),
+        "fixed text does not parse: {:?}\n{}",
+        reread.errors,
+        once.fixed
+    );
+    let twice = dropcap::fix::fix_text(path, &once.fixed, &opts);
+    assert_eq!(twice.fixed, once.fixed, "a second fix changed the text");
+}
+
 /// Replays files (directories are walked) through `check`, for CI and for reproducing a
 /// crash: `target/release/audit crash-file`. Prints a closing count line.
 pub fn replay(check: fn(&[u8])) {

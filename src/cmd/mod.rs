@@ -8,6 +8,7 @@ pub mod completions;
 pub mod decode;
 pub mod exec;
 pub mod explain;
+pub mod fix;
 pub mod image;
 pub mod man;
 pub mod ping;

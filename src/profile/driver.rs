@@ -364,6 +364,7 @@ pub fn profile<'a>(
     Ok(Report {
         schema: report::SCHEMA,
         target: ctx.runner.target(),
+        definition: None,
         check: ctx.runner.check().clone(),
         tracer: tracer_name,
         default_name: ctx.runner.default_name(),

@@ -94,10 +94,31 @@ impl Recommendation {
     }
 }
 
+/// The compose service or Kubernetes container a profile was made from, so `dropcap fix
+/// --profile` can write the proven set into exactly that definition. `null` while profiles
+/// are made only from `--image` / a command; a profile made from a definition fills it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Definition {
+    /// The compose file or manifest, as given on the command line.
+    pub file: std::path::PathBuf,
+    /// Compose: the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Kubernetes: the object's kind and name, and the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema: &'static str,
     pub target: Target,
+    /// Which definition the profile was made from (see [`Definition`]).
+    pub definition: Option<Definition>,
     pub check: Check,
     /// `null` when no tracer was available (candidates were the whole default set).
     pub tracer: Option<String>,

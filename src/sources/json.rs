@@ -10,7 +10,7 @@
 //! as successive documents.
 
 use super::tree::{
-    is_bulk_key, too_many_nodes, Doc, Kind, Node, Pos, TreeError, MAX_DEPTH, MAX_NODES,
+    is_bulk_key, too_many_nodes, Doc, Kind, Node, Pos, Span, TreeError, MAX_DEPTH, MAX_NODES,
 };
 use std::rc::Rc;
 
@@ -36,6 +36,7 @@ pub fn documents(text: &str) -> Docs<'_> {
             b: text.as_bytes(),
             s: text,
             i: 0,
+            chars: 0,
             line: 1,
             col: 1,
         },
@@ -66,6 +67,8 @@ struct Reader<'a> {
     b: &'a [u8],
     s: &'a str,
     i: usize,
+    /// Characters before `i`: spans count characters, as the YAML parser's do.
+    chars: usize,
     line: u32,
     col: u32,
 }
@@ -74,12 +77,14 @@ enum Frame {
     Seq {
         items: Vec<Rc<Node>>,
         pos: Pos,
+        start: usize,
         size: u64,
     },
     Map {
         pairs: Vec<(Rc<Node>, Rc<Node>)>,
         key: Option<Rc<Node>>,
         pos: Pos,
+        start: usize,
         size: u64,
     },
 }
@@ -109,6 +114,9 @@ impl Reader<'_> {
             } else if c & 0xC0 != 0x80 {
                 // Columns count characters: only a UTF-8 lead byte starts one.
                 self.col = self.col.saturating_add(1);
+            }
+            if c & 0xC0 != 0x80 {
+                self.chars += 1;
             }
         }
     }
@@ -147,17 +155,18 @@ impl Reader<'_> {
             let mut node = match self.peek() {
                 Some(b'{') => {
                     self.open(&stack)?;
-                    self.bump();
                     stack.push(Frame::Map {
                         pairs: Vec::new(),
                         key: None,
                         pos,
+                        start: self.chars,
                         size: 1,
                     });
+                    self.bump();
                     self.skip_ws();
                     if self.peek() == Some(b'}') {
                         self.bump();
-                        close(&mut stack)
+                        close(&mut stack, self.chars)
                     } else {
                         self.key(&mut stack)?;
                         // Keys are nodes too.
@@ -167,16 +176,17 @@ impl Reader<'_> {
                 }
                 Some(b'[') => {
                     self.open(&stack)?;
-                    self.bump();
                     stack.push(Frame::Seq {
                         items: Vec::new(),
                         pos,
+                        start: self.chars,
                         size: 1,
                     });
+                    self.bump();
                     self.skip_ws();
                     if self.peek() == Some(b']') {
                         self.bump();
-                        close(&mut stack)
+                        close(&mut stack, self.chars)
                     } else {
                         continue 'value;
                     }
@@ -201,7 +211,7 @@ impl Reader<'_> {
                             }
                             Some(b']') => {
                                 self.bump();
-                                node = close(&mut stack);
+                                node = close(&mut stack, self.chars);
                             }
                             _ => {
                                 return self.err(format!(
@@ -216,7 +226,7 @@ impl Reader<'_> {
                     }) => {
                         if let Some(k) = key.take() {
                             let node = if k.as_str().is_some_and(is_bulk_key) {
-                                scalar(String::new(), true, node.pos)
+                                scalar(String::new(), true, node.pos, node.span)
                             } else {
                                 node
                             };
@@ -233,7 +243,7 @@ impl Reader<'_> {
                             }
                             Some(b'}') => {
                                 self.bump();
-                                node = close(&mut stack);
+                                node = close(&mut stack, self.chars);
                             }
                             _ => {
                                 return self.err(format!(
@@ -275,6 +285,7 @@ impl Reader<'_> {
 
     fn string(&mut self) -> Result<Rc<Node>, TreeError> {
         let pos = self.pos();
+        let from = self.chars;
         self.bump(); // opening quote
         let mut out = String::new();
         loop {
@@ -289,7 +300,7 @@ impl Reader<'_> {
             match self.peek() {
                 Some(b'"') => {
                     self.bump();
-                    return Ok(scalar(out, false, pos));
+                    return Ok(scalar(out, false, pos, self.since(from)));
                 }
                 Some(b'\\') => {
                     self.bump();
@@ -347,12 +358,13 @@ impl Reader<'_> {
 
     fn literal(&mut self) -> Result<Rc<Node>, TreeError> {
         let pos = self.pos();
+        let from = self.chars;
         for word in ["true", "false", "null"] {
             if self.s.get(self.i..self.i + word.len()) == Some(word) {
                 for _ in 0..word.len() {
                     self.bump();
                 }
-                return Ok(scalar(word.to_string(), true, pos));
+                return Ok(scalar(word.to_string(), true, pos, self.since(from)));
             }
         }
         self.err(format!("expected a JSON value, {}", self.found()))
@@ -360,6 +372,7 @@ impl Reader<'_> {
 
     fn number(&mut self) -> Result<Rc<Node>, TreeError> {
         let pos = self.pos();
+        let from = self.chars;
         let start = self.i;
         while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
             self.bump();
@@ -371,29 +384,48 @@ impl Reader<'_> {
                 message: format!("invalid number {text:?}"),
             });
         }
-        Ok(scalar(text.to_string(), true, pos))
+        Ok(scalar(text.to_string(), true, pos, self.since(from)))
+    }
+
+    fn since(&self, start: usize) -> Span {
+        Span {
+            start,
+            end: self.chars,
+        }
     }
 }
 
-fn scalar(text: String, plain: bool, pos: Pos) -> Rc<Node> {
+fn scalar(text: String, plain: bool, pos: Pos, span: Span) -> Rc<Node> {
     Rc::new(Node {
         kind: Kind::Scalar { text, plain },
         pos,
+        span,
         expanded: 1,
     })
 }
 
-fn close(stack: &mut Vec<Frame>) -> Rc<Node> {
-    let (kind, pos, size) = match stack.pop() {
-        Some(Frame::Seq { items, pos, size }) => (Kind::Seq(items), pos, size),
+/// The innermost container, ending at `end` (just past its closing bracket).
+fn close(stack: &mut Vec<Frame>, end: usize) -> Rc<Node> {
+    let (kind, pos, start, size) = match stack.pop() {
+        Some(Frame::Seq {
+            items,
+            pos,
+            start,
+            size,
+        }) => (Kind::Seq(items), pos, start, size),
         Some(Frame::Map {
-            pairs, pos, size, ..
-        }) => (Kind::Map(pairs), pos, size),
-        None => (Kind::Seq(Vec::new()), Pos::default(), 1),
+            pairs,
+            pos,
+            start,
+            size,
+            ..
+        }) => (Kind::Map(pairs), pos, start, size),
+        None => (Kind::Seq(Vec::new()), Pos::default(), end, 1),
     };
     Rc::new(Node {
         kind,
         pos,
+        span: Span { start, end },
         expanded: size,
     })
 }
@@ -420,6 +452,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn spans_match_the_yaml_parser() {
+        let text = "{\"é\": [\"A\", 1, true],\n \"b\": {\"c\": null}}";
+        let j = documents(text).next().unwrap().unwrap().root;
+        let y = super::super::tree::documents(text)
+            .next()
+            .unwrap()
+            .unwrap()
+            .root;
+        for key in ["é", "b"] {
+            assert_eq!(j.get(key).unwrap().span, y.get(key).unwrap().span, "{key}");
+        }
+        assert_eq!(
+            j.get("é").unwrap().items()[2].span,
+            y.get("é").unwrap().items()[2].span
+        );
+        assert_eq!(j.span, y.span);
     }
 
     #[test]

@@ -329,6 +329,17 @@ pub fn load_bytes(name: &Path, bytes: &[u8]) -> Loaded {
 
 /// Parses every document of `text` and hands each to the source its content calls for.
 pub fn load_text(name: &Path, text: &str) -> Loaded {
+    load_text_with(name, text, &mut |_, _| {})
+}
+
+/// [`load_text`], also showing each document's tree with the workloads read from it, while
+/// the tree is alive (documents are streamed): `dropcap fix` edits at the tree's positions
+/// without parsing the text a second time.
+pub fn load_text_with(
+    name: &Path,
+    text: &str,
+    visit: &mut dyn FnMut(&tree::Node, &[Workload]),
+) -> Loaded {
     let ctx = Ctx::new(name, text);
     let mut out = Loaded::default();
     for doc in documents(text) {
@@ -365,6 +376,7 @@ pub fn load_text(name: &Path, text: &str) -> Loaded {
             ));
             break;
         }
+        visit(&doc.root, &out.workloads[before..]);
     }
     if !out.workloads.is_empty() && has_template_expressions(text) {
         // Valid YAML with `{{ }}` only inside strings: audited as written, but the rendered

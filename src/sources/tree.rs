@@ -51,6 +51,16 @@ pub struct Pos {
     pub col: u32,
 }
 
+/// Where a node was written, as character offsets from the start of the text (saphyr-parser
+/// counts characters, not bytes): `start` is the node's first character (its anchor or opening
+/// quote/bracket included), `end` is one past its last (a flow collection's closing bracket; a
+/// block collection's last child). `dropcap fix` splices the text at these offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
 #[derive(Debug)]
 pub enum Kind {
     Scalar { text: String, plain: bool },
@@ -62,6 +72,7 @@ pub enum Kind {
 pub struct Node {
     pub kind: Kind,
     pub pos: Pos,
+    pub span: Span,
     /// Nodes this one stands for once every alias below it is expanded.
     pub expanded: u64,
 }
@@ -242,6 +253,7 @@ enum Frame {
     Seq {
         items: Vec<Rc<Node>>,
         pos: Pos,
+        span: Span,
         anchor: usize,
         size: u64,
         /// Scalar bytes below, aliases expanded (see [`MAX_EXPANDED_BYTES`]).
@@ -253,6 +265,7 @@ enum Frame {
         pairs: Vec<(Rc<Node>, Rc<Node>)>,
         key: Option<Rc<Node>>,
         pos: Pos,
+        span: Span,
         anchor: usize,
         size: u64,
         bytes: u64,
@@ -334,6 +347,10 @@ impl Docs<'_> {
             };
             let (ev, span) = ev.map_err(|e| scan_error(&e))?;
             let pos = pos_of(&span.start);
+            let here = Span {
+                start: span.start.index(),
+                end: span.end.index(),
+            };
             // The finished node, its anchor id, whether it or anything in it is anchored, and
             // its expanded scalar bytes.
             let finished: Option<(Rc<Node>, usize, bool, u64)> = match ev {
@@ -353,6 +370,7 @@ impl Docs<'_> {
                                     plain: true,
                                 },
                                 pos,
+                                span: here,
                                 expanded: 1,
                             }),
                         })
@@ -392,6 +410,7 @@ impl Docs<'_> {
                             plain: style == ScalarStyle::Plain,
                         },
                         pos,
+                        span: here,
                         expanded: 1,
                     };
                     Some((Rc::new(node), anchor, anchor != 0, bytes))
@@ -405,6 +424,7 @@ impl Docs<'_> {
                     stack.push(Frame::Seq {
                         items: Vec::new(),
                         pos,
+                        span: here,
                         anchor,
                         size: 1,
                         bytes: 0,
@@ -422,6 +442,7 @@ impl Docs<'_> {
                         pairs: Vec::new(),
                         key: None,
                         pos,
+                        span: here,
                         anchor,
                         size: 1,
                         bytes: 0,
@@ -433,6 +454,7 @@ impl Docs<'_> {
                     Some(Frame::Seq {
                         items,
                         pos,
+                        span: open,
                         anchor,
                         size,
                         bytes,
@@ -441,6 +463,7 @@ impl Docs<'_> {
                         Rc::new(Node {
                             kind: Kind::Seq(items),
                             pos,
+                            span: closed(open, here),
                             expanded: size,
                         }),
                         anchor,
@@ -450,6 +473,7 @@ impl Docs<'_> {
                     Some(Frame::Map {
                         pairs,
                         pos,
+                        span: open,
                         anchor,
                         size,
                         bytes,
@@ -459,6 +483,7 @@ impl Docs<'_> {
                         Rc::new(Node {
                             kind: Kind::Map(pairs),
                             pos,
+                            span: closed(open, here),
                             expanded: size,
                         }),
                         anchor,
@@ -481,8 +506,10 @@ impl Docs<'_> {
                     size,
                     bytes,
                     anchored,
+                    span,
                     ..
                 }) => {
+                    span.end = span.end.max(node.span.end);
                     *anchored |= has_anchor;
                     *size = grow(*size, node.expanded, node.pos)?;
                     *bytes = grow_bytes(*bytes, node_bytes, node.pos)?;
@@ -494,8 +521,10 @@ impl Docs<'_> {
                     size,
                     bytes,
                     anchored,
+                    span,
                     ..
                 }) => {
+                    span.end = span.end.max(node.span.end);
                     *anchored |= has_anchor;
                     *bytes = grow_bytes(*bytes, node_bytes, node.pos)?;
                     match key.take() {
@@ -505,7 +534,7 @@ impl Docs<'_> {
                         }
                         Some(k) => {
                             let node = if !has_anchor && k.as_str().is_some_and(is_bulk_key) {
-                                null(node.pos)
+                                null(node.pos, node.span)
                             } else {
                                 node
                             };
@@ -519,15 +548,30 @@ impl Docs<'_> {
     }
 }
 
-fn null(pos: Pos) -> Rc<Node> {
+fn null(pos: Pos, span: Span) -> Rc<Node> {
     Rc::new(Node {
         kind: Kind::Scalar {
             text: String::new(),
             plain: true,
         },
         pos,
+        span,
         expanded: 1,
     })
+}
+
+/// A collection's span: a flow collection ends with its closing bracket (the end event's own
+/// span); a block one has an empty end event far below (at the next token), so it ends with
+/// its last child, which the frame has tracked in `open.end`.
+fn closed(open: Span, end_event: Span) -> Span {
+    if end_event.end > end_event.start {
+        Span {
+            start: open.start,
+            end: end_event.end,
+        }
+    } else {
+        open
+    }
 }
 
 fn push(stack: &mut [Frame], pos: Pos) -> Result<(), TreeError> {
@@ -583,6 +627,18 @@ mod tests {
         assert_eq!(b.items()[1].pos, Pos { line: 2, col: 10 });
         let (k, _) = r.get("a").unwrap().get_entry("b").unwrap();
         assert_eq!(k.pos, Pos { line: 2, col: 3 });
+    }
+
+    #[test]
+    fn spans_cover_each_node_in_characters() {
+        let text = "é: &c [A, \"B\"]\nb:\n  - X # c\n  - Y\n";
+        let r = one(text);
+        let chars: Vec<char> = text.chars().collect();
+        let cut = |s: Span| chars[s.start..s.end].iter().collect::<String>();
+        assert_eq!(cut(r.get("é").unwrap().span), "&c [A, \"B\"]");
+        assert_eq!(cut(r.get("é").unwrap().items()[1].span), "\"B\"");
+        assert_eq!(cut(r.get("b").unwrap().span), "- X # c\n  - Y");
+        assert_eq!(r.span.start, 0);
     }
 
     #[test]

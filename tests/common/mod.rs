@@ -39,6 +39,20 @@ pub fn docker_available(test: &str) -> bool {
     up
 }
 
+/// True when the real `docker-compose` (installed by scripts/test.sh) runs. Without it: panic
+/// in CI, skip loudly elsewhere.
+pub fn docker_compose_available(test: &str) -> bool {
+    let have = Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(!in_ci(), "docker-compose is installed by scripts/test.sh");
+        eprintln!("SKIPPED {test}: no docker-compose");
+    }
+    have
+}
+
 /// True when running as root (eBPF, namespaces). Without it: panic in CI, skip loudly elsewhere.
 pub fn is_root(test: &str) -> bool {
     let root = unsafe { libc::geteuid() } == 0;
