@@ -15,7 +15,12 @@ fn check_pos(text: &str, line: u32, col: u32, what: &str) {
         line >= 1 && col >= 1,
         "{what}: position {line}:{col} is not 1-based"
     );
-    let lines = text.split('\n').count() as u32;
+    // Lines as YAML counts them: `\r\n`, `\n` and a lone `\r` each end one.
+    let lines = text
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .split('\n')
+        .count() as u32;
     assert!(
         line <= lines + 1,
         "{what}: line {line} past the end ({lines} lines)"
