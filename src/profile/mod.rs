@@ -16,6 +16,7 @@ pub mod local;
 pub mod report;
 pub mod runner;
 pub mod search;
+pub mod spec;
 pub mod trace;
 mod words;
 
