@@ -148,7 +148,7 @@ async fn attach_images(
             continue;
         };
         if !cache.contains_key(&id) {
-            let read = match super::export::read_image(docker, &id, idle).await {
+            let read = match super::export::read_image_id(docker, &id, &id, idle).await {
                 Ok(files) => Some(std::sync::Arc::new(files)),
                 Err(e) => {
                     let shown = w.image.clone().unwrap_or_else(|| id.clone());
