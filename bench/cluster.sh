@@ -12,14 +12,16 @@ LIST=$DIR/pods-$PODS.json
 [ -s "$LIST" ] || python3 bench/gen_cluster.py "$PODS" >"$LIST"
 cargo build --release --quiet
 BIN=target/release/dropcap
-printf 'input: %s pods, %s MB, %s\n' "$PODS" "$(( $(stat -c %s "$LIST") / 1000000 ))" "$LIST"
+printf 'input: %s pods, %s MB, %s\n' "$PODS" "$(( $(stat -L -c %s "$LIST") / 1000000 ))" "$LIST"
 printf 'load average: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-34s %8s %8s %9s %s\n' run wall_s cpu_s peak_MiB verdict
 run() {
   local label=$1; shift
-  local t
-  t=$( { /usr/bin/time -f '%e %U %S %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1) || true
-  read -r wall user sys rss <<<"$t"
+  local tf
+  tf=$(mktemp)
+  /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >/dev/null 2>&1 || true
+  read -r wall user sys rss < <(tail -1 "$tf")
+  rm -f "$tf"
   local cpu mib verdict=ok
   cpu=$(echo "$user + $sys" | bc)
   mib=$((rss / 1024))
