@@ -75,7 +75,7 @@ impl Api {
             .await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+    pub(super) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let full = format!("{}{path}", self.prefix);
         let answer = raw::get(&self.host, &full, self.timeout)
             .await

@@ -31,6 +31,10 @@ pub fn remove_add(w: &Workload, raw: &str) -> String {
             "remove \"{raw}\" from securityContext.capabilities.add of {}",
             container_ref(w)
         ),
+        Syntax::Swarm => format!(
+            "docker service update --cap-drop {raw} {} (stack file: remove {raw} from cap_add)",
+            w.name
+        ),
     }
 }
 
@@ -54,7 +58,33 @@ pub fn drop_caps(w: &Workload, caps: CapSet) -> String {
             container_ref(w),
             quoted_list(caps)
         ),
+        Syntax::Swarm => {
+            let flags: Vec<String> = caps.iter().map(|c| format!("--cap-drop {c}")).collect();
+            format!(
+                "docker service update {} {} (stack file: cap_drop: {}), or better docker service update {} {}",
+                flags.join(" "),
+                w.name,
+                plain_list(caps),
+                service_flags(w),
+                w.name
+            )
+        }
     }
+}
+
+/// `docker service update` flags that leave the service with exactly [`keep_set`]. The CLI
+/// edits the lists in place (measured with CLI 28 against Engine 20.10: `--cap-drop X` also
+/// takes X out of CapabilityAdd), so every other named add is dropped by name.
+fn service_flags(w: &Workload) -> String {
+    let keep = keep_set(w);
+    let mut flags = vec!["--cap-drop ALL".to_string()];
+    let others = w
+        .cap_add
+        .iter()
+        .filter(|e| e.is_all || e.caps.is_none_or(|c| !c.difference(keep).is_empty()));
+    flags.extend(others.map(|e| format!("--cap-drop {}", e.raw)));
+    flags.extend(keep.iter().map(|c| format!("--cap-add {c}")));
+    flags.join(" ")
 }
 
 /// Podman takes the same flags as Docker; say the command the user actually runs.
@@ -118,6 +148,18 @@ pub fn drop_all(w: &Workload) -> String {
                 container_ref(w)
             )
         }
+        Syntax::Swarm => {
+            let stack = if keep.is_empty() {
+                "cap_drop: [ALL]".to_string()
+            } else {
+                format!("cap_drop: [ALL], cap_add: {}", plain_list(keep))
+            };
+            format!(
+                "docker service update {} {} (stack file: {stack}){tail}",
+                service_flags(w),
+                w.name
+            )
+        }
     }
 }
 
@@ -137,6 +179,12 @@ pub fn unprivileged(w: &Workload) -> String {
             container_ref(w),
             drop_all(w)
         ),
+        // A service spec has no privileged setting; only a task read on a worker gets here.
+        Syntax::Swarm => format!(
+            "remove what makes the task containers of service {} privileged; {}",
+            w.name,
+            drop_all(w)
+        ),
     }
 }
 
@@ -147,6 +195,10 @@ pub fn rename(w: &Workload, raw: &str, to: &str) -> String {
         Syntax::Kubernetes => format!(
             "write \"{to}\" instead of \"{raw}\" in {}",
             container_ref(w)
+        ),
+        Syntax::Swarm => format!(
+            "docker service update --cap-drop {raw} --cap-add {to} {} (stack file: write {to} instead of {raw})",
+            w.name
         ),
     }
 }
@@ -161,6 +213,13 @@ pub fn no_new_privileges(w: &Workload) -> String {
         Syntax::Kubernetes => format!(
             "set securityContext.allowPrivilegeEscalation: false on {}",
             container_ref(w)
+        ),
+        // `docker service create/update` have no such flag and `docker stack deploy` ignores
+        // security_opt, so the fix has to leave nothing to regain instead.
+        Syntax::Swarm => format!(
+            "service {} cannot set no-new-privileges (no docker service flag; a stack file's security_opt is ignored): remove setuid and file-capability binaries from the image, or {}",
+            w.name,
+            drop_all(w)
         ),
     }
 }
