@@ -112,7 +112,7 @@ fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ApiError> 
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, for a query value or a
 /// path segment.
-fn query_escape(s: &str) -> String {
+pub(super) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

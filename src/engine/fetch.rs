@@ -44,7 +44,8 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     let api = Api::new(&host, &docker, options.timeout);
     // Swarm services are read while the containers are inspected (see `swarm`).
     let swarm_api = Api::new(&host, &docker, options.timeout);
-    let swarm = tokio::spawn(async move { swarm::services(&swarm_api).await });
+    let swarm_filters = filters.clone();
+    let swarm = tokio::spawn(async move { swarm::services(&swarm_api, &swarm_filters).await });
     // /version (for the report) and the list do not depend on each other.
     let (version, summaries) = tokio::join!(api.version(), api.list(true, &filters));
     let (info, kind) = match version {
@@ -133,8 +134,8 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
             let containers = std::mem::take(&mut audit.workloads);
             audit.workloads = swarm::attach(
                 s.workloads,
+                s.selected.as_ref(),
                 containers,
-                !filters.is_empty(),
                 &mut audit.notes,
             );
         }

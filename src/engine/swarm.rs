@@ -12,7 +12,7 @@ use crate::workload::{
     Runtime, ServiceMode, Setting, SourceKind, SwarmService, Syntax, TaskLabels, Workload,
 };
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Deserialize)]
 struct Info {
@@ -106,12 +106,23 @@ struct ReplicatedJob {
 pub struct Services {
     /// One workload per container service, when the engine is a manager.
     pub workloads: Option<Vec<Workload>>,
+    /// With `--filter`: the ids of the services the engine itself selects with those filters
+    /// (empty when a filter key is one only containers have).
+    pub selected: Option<HashSet<String>>,
     pub notes: Vec<String>,
 }
 
+/// The `docker ps --filter` keys `GET /services` also takes, with the same meaning for a
+/// service (`name` is a prefix there, a substring for containers; both select `web` for
+/// `web.1.x`).
+const SERVICE_FILTERS: [&str; 3] = ["id", "label", "name"];
+
 /// `GET /info`, then `GET /services` on a manager. An engine outside any swarm costs only
 /// the `/info`; errors become notes, since the containers are audited either way.
-pub async fn services(api: &Api) -> Result<Services, ApiError> {
+pub async fn services(
+    api: &Api,
+    filters: &HashMap<String, Vec<String>>,
+) -> Result<Services, ApiError> {
     let info: Info = api.get("/info").await?;
     let mut out = Services::default();
     let Some(swarm) = info.swarm.filter(|s| s.state == "active") else {
@@ -124,6 +135,20 @@ pub async fn services(api: &Api) -> Result<Services, ApiError> {
         return Ok(out);
     }
     let list: Vec<Service> = api.get("/services").await?;
+    if !filters.is_empty() {
+        let mut selected = HashSet::new();
+        if filters
+            .keys()
+            .all(|k| SERVICE_FILTERS.contains(&k.as_str()))
+        {
+            let json = serde_json::to_string(filters)
+                .map_err(|e| ApiError::Failed(format!("encoding filters: {e}")))?;
+            let path = format!("/services?filters={}", super::api::query_escape(&json));
+            let matched: Vec<Service> = api.get(&path).await?;
+            selected.extend(matched.into_iter().map(|s| s.id));
+        }
+        out.selected = Some(selected);
+    }
     let mut workloads = Vec::with_capacity(list.len());
     for s in list {
         match workload_from_service(s) {
@@ -213,12 +238,12 @@ fn workload_from_service(s: Service) -> Result<Workload, String> {
 }
 
 /// Attaches every task container to its service and returns the workloads to report: the
-/// services, then the containers that are not tasks. With container filters (`only_with_tasks`)
-/// a service is reported only when one of its tasks was selected.
+/// services, then the containers that are not tasks. With filters (`selected` is `Some`) a
+/// service is reported when the filters select it or one of its tasks.
 pub fn attach(
     services: Option<Vec<Workload>>,
+    selected: Option<&HashSet<String>>,
     containers: Vec<Workload>,
-    only_with_tasks: bool,
     notes: &mut Vec<String>,
 ) -> Vec<Workload> {
     let mut services = services.unwrap_or_default();
@@ -241,8 +266,11 @@ pub fn attach(
             }
         }
     }
-    if only_with_tasks {
-        services.retain(|s| s.service.as_ref().is_some_and(|i| !i.tasks.is_empty()));
+    if let Some(selected) = selected {
+        services.retain(|s| {
+            s.id.as_ref().is_some_and(|id| selected.contains(id))
+                || s.service.as_ref().is_some_and(|i| !i.tasks.is_empty())
+        });
     }
     services.extend(out);
     services
@@ -376,8 +404,8 @@ mod tests {
         let mut notes = Vec::new();
         let out = attach(
             Some(services.clone()),
+            None,
             vec![task("svc1", "web.1.a", &["NET_ADMIN"]), plain.clone()],
-            false,
             &mut notes,
         );
         let names: Vec<&str> = out.iter().map(|w| w.name.as_str()).collect();
@@ -390,8 +418,8 @@ mod tests {
         // A task of an older spec: a note, and DC012 from its processes.
         let out = attach(
             Some(services.clone()),
+            Some(&HashSet::new()),
             vec![task("svc1", "web.1.b", &["NET_ADMIN", "SYS_ADMIN"])],
-            true,
             &mut notes,
         );
         assert_eq!(
@@ -407,7 +435,13 @@ mod tests {
         assert_eq!(d[0].capabilities, CapSet::EMPTY.with(Cap::SYS_ADMIN));
 
         // A worker: no spec, the task stands for its service.
-        let out = attach(None, vec![task("svc9", "web.1.c", &[])], false, &mut notes);
+        let selected = HashSet::from(["svc2".to_string()]);
+        let out = attach(Some(services), Some(&selected), Vec::new(), &mut notes);
+        assert_eq!(
+            out[0].name, "agent",
+            "a service the filters select, without tasks"
+        );
+        let out = attach(None, None, vec![task("svc9", "web.1.c", &[])], &mut notes);
         assert_eq!(out[0].name, "web");
         assert_eq!(out[0].syntax, Syntax::Swarm);
         assert!(out[0].service.as_ref().unwrap().from_task);
