@@ -10,6 +10,7 @@ mod catalog;
 mod check;
 pub mod drift;
 mod remedy;
+mod stack;
 
 pub use catalog::{catalog, rule_info, RuleInfo};
 

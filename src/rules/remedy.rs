@@ -206,6 +206,12 @@ pub fn rename(w: &Workload, raw: &str, to: &str) -> String {
 pub fn no_new_privileges(w: &Workload) -> String {
     match w.syntax {
         Syntax::Docker => "docker run --security-opt=no-new-privileges:true (compose: security_opt: [\"no-new-privileges:true\"])".to_string(),
+        // `docker stack deploy` ignores security_opt (DC022).
+        Syntax::Compose if w.stack.as_stack => format!(
+            "service {} cannot set no-new-privileges in a stack (security_opt is ignored): {}",
+            w.name,
+            drop_all(w)
+        ),
         Syntax::Compose => format!(
             "add security_opt: [\"no-new-privileges:true\"] to service {}",
             w.name

@@ -9,7 +9,7 @@ mod effective;
 mod service;
 
 pub use effective::effective_caps;
-pub use service::{ServiceMode, StackIgnored, StackUse, SwarmService, TaskLabels};
+pub use service::{deploy_as_stack, ServiceMode, StackIgnored, StackUse, SwarmService, TaskLabels};
 
 use crate::caps::{parse_cap, CapSet};
 use serde::Serialize;

@@ -101,6 +101,18 @@ impl StackUse {
     }
 }
 
+/// `--stack`: what `docker stack deploy` makes of a compose service. `privileged` and
+/// `security_opt` never reach the containers, so the rules judge the service without them
+/// (DC022 still points at where they were written).
+pub fn deploy_as_stack(w: &mut super::Workload) {
+    if w.source != super::SourceKind::Compose {
+        return;
+    }
+    w.stack.as_stack = true;
+    w.privileged.value = false;
+    w.no_new_privileges = None;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
