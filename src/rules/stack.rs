@@ -59,3 +59,76 @@ pub fn findings(w: &Workload, policy: Policy) -> Vec<Finding> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{deploy_as_stack, Location, Runtime, SourceKind, StackIgnored, Syntax};
+
+    fn at(line: u32) -> Option<Location> {
+        Some(Location {
+            file: "s.yml".into(),
+            line,
+            column: 5,
+        })
+    }
+
+    fn service() -> Workload {
+        let mut w = Workload::new(
+            "admin",
+            SourceKind::Compose,
+            Runtime::Docker,
+            Syntax::Compose,
+        );
+        w.privileged.value = true;
+        w.privileged.location = at(4);
+        w.stack.ignored = vec![
+            StackIgnored {
+                key: "privileged",
+                location: at(4),
+            },
+            StackIgnored {
+                key: "security_opt",
+                location: at(5),
+            },
+        ];
+        w
+    }
+
+    #[test]
+    fn only_for_stacks() {
+        let w = service();
+        assert!(
+            findings(&w, Policy::Strict).is_empty(),
+            "no deploy:, no --stack"
+        );
+        let mut w = service();
+        w.stack.deploy = at(7);
+        let f = crate::rules::evaluate(&w, Policy::Strict);
+        let rules: Vec<&str> = f.iter().map(|f| f.rule).collect();
+        assert_eq!(
+            rules,
+            ["DC002", "DC022", "DC022"],
+            "compose still runs it privileged"
+        );
+        assert!(f[1].message.contains("deploy: section at line 7"));
+    }
+
+    #[test]
+    fn stack_mode_judges_what_swarm_runs() {
+        let mut w = service();
+        deploy_as_stack(&mut w);
+        let f = crate::rules::evaluate(&w, Policy::Strict);
+        assert!(f.iter().all(|f| f.rule != "DC002"));
+        let dc022: Vec<(Severity, u32)> = f
+            .iter()
+            .filter(|f| f.rule == RULE)
+            .map(|f| (f.severity, f.location.as_ref().unwrap().line))
+            .collect();
+        assert_eq!(dc022, [(Severity::Medium, 5), (Severity::Low, 4)]);
+        let dc011 = f.iter().find(|f| f.rule == "DC011").unwrap();
+        assert!(dc011
+            .remediation
+            .contains("cannot set no-new-privileges in a stack"));
+    }
+}

@@ -571,6 +571,23 @@ mod tests {
     }
 
     #[test]
+    fn keys_a_stack_ignores_are_recorded() {
+        let l = load("x-base: &b\n  deploy: {replicas: 2}\nservices:\n  base:\n    <<: *b\n    privileged: true\n  child:\n    extends: base\n    security_opt: [\"seccomp=unconfined\"]\n  plain:\n    privileged: false\n    security_opt: []\n");
+        let by = |n: &str| l.workloads.iter().find(|w| w.name == n).unwrap();
+        let child = by("child");
+        assert_eq!(child.stack.deploy.as_ref().map(|d| d.line), Some(2));
+        let keys: Vec<(&str, u32)> = child
+            .stack
+            .ignored
+            .iter()
+            .map(|i| (i.key, i.location.as_ref().unwrap().line))
+            .collect();
+        assert_eq!(keys, [("privileged", 6), ("security_opt", 9)]);
+        let plain = by("plain");
+        assert!(plain.stack.ignored.is_empty() && plain.stack.deploy.is_none());
+    }
+
+    #[test]
     fn wrong_shapes_are_errors() {
         let l = load("services:\n  a: x\n  b:\n    security_opt: no-new-privileges\n    sysctls: 5\n    labels: [a=b]\n");
         let errs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
