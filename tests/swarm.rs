@@ -329,6 +329,6 @@ fn swarm_services_stacks_and_their_tasks() {
             )
         })
         .collect();
-    assert_eq!(dc022, [("medium".to_string(), 8), ("low".to_string(), 7)]);
+    assert_eq!(dc022, [("medium".to_string(), 10), ("low".to_string(), 9)]);
     assert!(Path::new(STACK_FILE).exists());
 }
