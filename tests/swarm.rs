@@ -300,6 +300,10 @@ fn swarm_services_stacks_and_their_tasks() {
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["severity"], "medium");
     assert_eq!(f[0]["capabilities"], serde_json::json!(["NET_ADMIN"]));
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("can use NET_ADMIN, which the service's spec does not grant"));
     assert!(f[0]["remediation"]
         .as_str()
         .unwrap()

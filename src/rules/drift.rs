@@ -115,7 +115,13 @@ pub fn findings(w: &Workload, policy: Policy) -> Vec<Finding> {
             workload: wref.clone(),
             capabilities: d.capabilities,
             remediation: remedy::for_engine(w, remediation(w, &d)),
-            message: d.message,
+            // A service's tasks are measured against its spec, not their own configuration.
+            message: if w.syntax == crate::workload::Syntax::Swarm {
+                d.message
+                    .replace("the container's configuration", "the service's spec")
+            } else {
+                d.message
+            },
             location: None,
             standards: info.standards,
             suppressed: w.is_suppressed(RULE).map(|s| s.reason.clone()),
