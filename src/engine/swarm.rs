@@ -259,6 +259,9 @@ pub fn attach(
             continue;
         };
         match by_id.get(&task.service_id) {
+            // Swarm keeps the containers of shut-down tasks as history (5 per slot by
+            // default): they run nothing and the spec already speaks for them.
+            Some(_) if c.running != Some(true) => {}
             Some(&i) => attach_task(&mut services[i], c, notes),
             None => {
                 by_id.insert(task.service_id.clone(), services.len());
@@ -379,6 +382,7 @@ mod tests {
             service_name: "web".into(),
             task_name: name.into(),
         });
+        c.running = Some(true);
         c.cap_drop.push(crate::workload::CapEntry::new("ALL", None));
         c.cap_add = add
             .iter()
@@ -414,6 +418,11 @@ mod tests {
         assert_eq!(out[0].processes.len(), 1);
         assert!(notes.is_empty(), "{notes:?}");
         assert!(crate::rules::drift::drift(&out[0]).is_empty());
+        let mut history = task("svc1", "web.1.old", &["SYS_ADMIN"]);
+        history.running = Some(false);
+        let out = attach(Some(services.clone()), None, vec![history], &mut notes);
+        assert!(out[0].service.as_ref().unwrap().tasks.is_empty());
+        assert!(out[0].processes.is_empty() && notes.is_empty());
 
         // A task of an older spec: a note, and DC012 from its processes.
         let out = attach(

@@ -23,8 +23,8 @@ pub struct SwarmService {
     pub mode: ServiceMode,
     /// The desired count of a replicated service; `None` for global ones.
     pub replicas: Option<u64>,
-    /// Names of the service's task containers on this node (running or not); empty when the
-    /// scheduler placed none here, which does not stop the spec from being audited.
+    /// Names of the service's running task containers on this node; empty when none runs
+    /// here, which does not stop the spec from being audited.
     pub tasks: Vec<String>,
     /// Built from a task container because the engine is not a manager (or the service was
     /// gone by the time it was listed): its configuration is the task's, not the spec's.
