@@ -310,7 +310,7 @@ fn swarm_services_stacks_and_their_tasks() {
         .contains(&format!("docker service update --force {net}")));
     assert!(
         stderr.contains(&format!(
-            "of service {net} was created with capabilities NET_ADMIN but the spec now grants -"
+            "of service {net} was created with capabilities NET_ADMIN but the spec now grants no capability"
         )),
         "{stderr}"
     );

@@ -288,8 +288,8 @@ fn attach_task(service: &mut Workload, task: Workload, notes: &mut Vec<String>) 
             "task {} of service {} was created with capabilities {} but the spec now grants {} (a task of an older spec version; `docker service update --force {}` replaces it)",
             task.name,
             service.name,
-            crate::caps::spell::compact(configured),
-            crate::caps::spell::compact(spec),
+            shown(configured),
+            shown(spec),
             service.name
         ));
     }
@@ -307,6 +307,14 @@ fn attach_task(service: &mut Workload, task: Workload, notes: &mut Vec<String>) 
     service.processes.extend(task.processes);
     if let Some(info) = service.service.as_mut() {
         info.tasks.push(task.name);
+    }
+}
+
+fn shown(set: crate::caps::CapSet) -> String {
+    if set.is_empty() {
+        "no capability".to_string()
+    } else {
+        crate::caps::spell::compact(set)
     }
 }
 
