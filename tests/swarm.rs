@@ -50,6 +50,14 @@ impl Drop for Swarm {
     }
 }
 
+/// `docker service create -d` of the test image running `sleep 600`, with `flags`.
+fn service(name: &str, flags: &[&str]) {
+    let mut args = vec!["service", "create", "-d", "-q", "--name", name];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[test_image(), "sleep", "600"]);
+    docker(&args);
+}
+
 fn dropcap(args: &[&str]) -> Output {
     Command::new(dropcap_bin())
         .args(args)
@@ -134,43 +142,23 @@ fn swarm_services_stacks_and_their_tasks() {
     let swarm = Swarm::init();
     // Two replicas rolled one at a time, ten minutes apart: after an update, one task of the
     // old spec keeps running, which is the drift the audit must see.
-    docker(&[
-        "service",
-        "create",
-        "-d",
-        "-q",
-        "--name",
+    service(
         &net,
-        "--replicas",
-        "2",
-        "--cap-add",
-        "NET_ADMIN",
-        "--cap-drop",
-        "ALL",
-        "--update-parallelism",
-        "1",
-        "--update-delay",
-        "10m",
-        image,
-        "sleep",
-        "600",
-    ]);
-    docker(&[
-        "service",
-        "create",
-        "-d",
-        "-q",
-        "--name",
-        &none,
-        "--constraint",
-        "node.labels.dropcap-nowhere==1",
-        image,
-        "sleep",
-        "600",
-    ]);
-    docker(&[
-        "service", "create", "-d", "-q", "--name", &def, image, "sleep", "600",
-    ]);
+        &[
+            "--replicas",
+            "2",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-drop",
+            "ALL",
+            "--update-parallelism",
+            "1",
+            "--update-delay",
+            "10m",
+        ],
+    );
+    service(&none, &["--constraint", "node.labels.dropcap-nowhere==1"]);
+    service(&def, &[]);
     let deploy = docker(&["stack", "deploy", "-c", STACK_FILE, &stack]);
     let said = String::from_utf8_lossy(&deploy.stderr).to_string()
         + &String::from_utf8_lossy(&deploy.stdout);

@@ -176,18 +176,10 @@ fn workload_from_service(s: Service) -> Result<Workload, String> {
     w.id = Some(s.id);
     w.image = c.image.filter(|i| !i.is_empty());
     w.user = c.user.filter(|u| !u.is_empty());
-    w.cap_add = c
-        .cap_add
-        .unwrap_or_default()
-        .iter()
-        .map(|e| entry(e))
-        .collect();
-    w.cap_drop = c
-        .cap_drop
-        .unwrap_or_default()
-        .iter()
-        .map(|e| entry(e))
-        .collect();
+    let entries =
+        |list: Option<Vec<String>>| list.unwrap_or_default().iter().map(|e| entry(e)).collect();
+    w.cap_add = entries(c.cap_add);
+    w.cap_drop = entries(c.cap_drop);
     w.sysctls = c
         .sysctls
         .unwrap_or_default()

@@ -113,22 +113,25 @@ pub fn keep_set(w: &Workload) -> CapSet {
         .intersect(CapSet::all_known())
 }
 
+/// `cap_drop: [ALL], cap_add: [...]` on one line, for a compose or stack file.
+fn drop_all_keys(keep: CapSet) -> String {
+    if keep.is_empty() {
+        "cap_drop: [ALL]".to_string()
+    } else {
+        format!("cap_drop: [ALL], cap_add: {}", plain_list(keep))
+    }
+}
+
 /// Rewrite to drop ALL and add back `keep`.
 pub fn drop_all(w: &Workload) -> String {
     let keep = keep_set(w);
     let tail = " and add back only what `dropcap profile` proves is needed";
     match w.syntax {
-        Syntax::Docker => {
-            let compose = if keep.is_empty() {
-                "cap_drop: [ALL]".to_string()
-            } else {
-                format!("cap_drop: [ALL], cap_add: {}", plain_list(keep))
-            };
-            format!(
-                "docker run {} (compose: {compose}){tail}",
-                spell::docker_flags(keep)
-            )
-        }
+        Syntax::Docker => format!(
+            "docker run {} (compose: {}){tail}",
+            spell::docker_flags(keep),
+            drop_all_keys(keep)
+        ),
         Syntax::Compose => {
             let add = if keep.is_empty() {
                 String::new()
@@ -148,18 +151,12 @@ pub fn drop_all(w: &Workload) -> String {
                 container_ref(w)
             )
         }
-        Syntax::Swarm => {
-            let stack = if keep.is_empty() {
-                "cap_drop: [ALL]".to_string()
-            } else {
-                format!("cap_drop: [ALL], cap_add: {}", plain_list(keep))
-            };
-            format!(
-                "docker service update {} {} (stack file: {stack}){tail}",
-                service_flags(w),
-                w.name
-            )
-        }
+        Syntax::Swarm => format!(
+            "docker service update {} {} (stack file: {}){tail}",
+            service_flags(w),
+            w.name,
+            drop_all_keys(keep)
+        ),
     }
 }
 
