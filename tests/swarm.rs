@@ -67,6 +67,10 @@ impl Drop for Swarm {
         for id in left.lines() {
             let _ = Command::new("docker").args(["rm", "-f", id]).output();
         }
+        // `swarm init` made it and `swarm leave` keeps it.
+        let _ = Command::new("docker")
+            .args(["network", "rm", "docker_gwbridge"])
+            .output();
     }
 }
 
