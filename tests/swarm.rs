@@ -184,6 +184,7 @@ fn swarm_services_stacks_and_their_tasks() {
     let net = format!("{p}-net");
     let none = format!("{p}-none");
     let def = format!("{p}-def");
+    let glob = format!("{p}-glob");
     let stack = format!("{p}-stk");
     let admin = format!("{stack}_admin");
 
@@ -207,6 +208,7 @@ fn swarm_services_stacks_and_their_tasks() {
     );
     service(&none, &["--constraint", "node.labels.dropcap-nowhere==1"]);
     service(&def, &[]);
+    service(&glob, &["--mode", "global", "--cap-drop", "ALL"]);
     let deploy = docker(&["stack", "deploy", "-c", STACK_FILE, &stack]);
     let said = String::from_utf8_lossy(&deploy.stderr).to_string()
         + &String::from_utf8_lossy(&deploy.stdout);
@@ -215,17 +217,20 @@ fn swarm_services_stacks_and_their_tasks() {
         "the docker CLI no longer says which keys it ignores: {said}"
     );
     wait_for("the tasks to run", || {
-        running_tasks(&net) == 2 && running_tasks(&def) == 1 && running_tasks(&admin) == 1
+        running_tasks(&net) == 2
+            && running_tasks(&def) == 1
+            && running_tasks(&glob) == 1
+            && running_tasks(&admin) == 1
     });
 
     let filter = format!("name={p}");
     let (v, stderr) = json_audit(&["--filter", &filter]);
-    assert_eq!(v["summary"]["workloads"], 4, "{v:#}\n{stderr}");
+    assert_eq!(v["summary"]["workloads"], 5, "{v:#}\n{stderr}");
     assert_eq!(v["summary"]["errors"], 0, "{stderr}");
     for f in v["findings"].as_array().expect("findings") {
         let name = f["workload"]["name"].as_str().expect("name");
         assert!(
-            [&net, &none, &def, &admin].contains(&&name.to_string()),
+            [&net, &none, &def, &glob, &admin].contains(&&name.to_string()),
             "a task container reported on its own: {name}"
         );
         assert_eq!(f["workload"]["kind"], "service");
@@ -261,6 +266,23 @@ fn swarm_services_stacks_and_their_tasks() {
     assert_eq!(
         ids(&rules_of(&v, &def)),
         ["DC007", "DC009", "DC010", "DC011"]
+    );
+
+    // Global: no replica count, one task here (one node), nothing left to flag but the
+    // missing no-new-privileges, which DC011 skips when nothing is left to regain.
+    assert!(rules_of(&v, &glob).is_empty(), "{:#?}", rules_of(&v, &glob));
+    let out = dropcap(&[
+        "audit",
+        "--no-images",
+        "--fail-on",
+        "critical",
+        "--filter",
+        &format!("name={glob}"),
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.ends_with("0 findings in 1 workload, policy strict; 0 suppressed; 0 errors\n"),
+        "{table}"
     );
 
     // The stack: privileged was ignored, so the service is judged (and runs) unprivileged,
