@@ -324,7 +324,7 @@ fn swarm_services_stacks_and_their_tasks() {
         assert!(r["message"]["text"]
             .as_str()
             .unwrap()
-            .contains(" (service replicated "));
+            .contains(" (service "));
     }
 
     // Apply the remediation: the spec loses NET_ADMIN at once, the task of the old spec keeps
