@@ -83,7 +83,7 @@ impl Api {
             .await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+    pub(super) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let full = format!("{}{path}", self.prefix);
         let answer = raw::get(&self.host, &full, self.timeout)
             .await
@@ -120,7 +120,7 @@ fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ApiError> 
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, for a query value or a
 /// path segment.
-fn query_escape(s: &str) -> String {
+pub(super) fn query_escape(s: &str) -> String {
     escape(s, b"-._~")
 }
 

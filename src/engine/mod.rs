@@ -18,6 +18,7 @@ mod map;
 pub mod names;
 mod progress;
 pub(crate) mod raw;
+mod swarm;
 
 pub(crate) use connect::not_a_socket;
 pub use connect::{resolve_host, EngineKind};
