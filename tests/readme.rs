@@ -475,6 +475,8 @@ fn trace_json_keys_match_the_docs() {
             "--format",
             "json",
             "trace",
+            "--emit",
+            "all",
             "--",
             "chown",
             "1:1",

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_live;
 pub mod completions;
 pub mod decode;
+pub mod emit;
 pub mod exec;
 pub mod explain;
 pub mod fix;

@@ -55,6 +55,11 @@ pub struct ProfileArgs {
     /// Do not trace: start from the whole default set (more trials, same proof).
     #[arg(long)]
     pub no_trace: bool,
+    /// Also print the proven set for services outside an engine (comma-separated): a systemd
+    /// drop-in, OCI `process.capabilities`, a setcap line. Default: all three for a local
+    /// command, none for an image. JSON always has them.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FORM")]
+    pub emit: Vec<super::emit::Emit>,
     /// The local command to profile (each trial runs it through `dropcap exec`).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -146,6 +151,23 @@ fn preflight(args: &ProfileArgs) -> Result<Check, CmdError> {
     Ok(check)
 }
 
+/// The binary a setcap line is for: a local command's resolved real path (setcap refuses
+/// symbolic links), or an image's command when it is an absolute path (PATH lookups inside an
+/// image are not resolved here).
+fn binary_of(target: &crate::profile::runner::Target) -> Option<String> {
+    match target {
+        crate::profile::runner::Target::Command { argv, .. } => {
+            let first = argv.first()?;
+            let path = crate::trace::launch::resolve(std::ffi::OsStr::new(first))?;
+            let real = std::fs::canonicalize(&path).unwrap_or(path);
+            Some(real.to_string_lossy().into_owned())
+        }
+        crate::profile::runner::Target::Image { argv, .. } => {
+            argv.first().filter(|a| a.starts_with('/')).cloned()
+        }
+    }
+}
+
 pub fn run(
     args: &ProfileArgs,
     format: Format,
@@ -232,6 +254,12 @@ pub fn run(
     if let Some(n) = image_note {
         rep.notes.push(n);
     }
+    let binary = binary_of(&rep.target);
+    rep.recommendation.outside = crate::caps::outside::Outside::new(
+        rep.proven,
+        &crate::caps::outside::RunAs::from_user(args.user.as_deref()),
+        binary.as_deref(),
+    );
     if let Some(path) = &args.output {
         file::write_atomic(path, &rep)?;
     }
@@ -242,6 +270,14 @@ pub fn run(
         }
         _ => {
             out.write_all(report::render(&rep, style).as_bytes())?;
+            let emit = if args.emit.is_empty() && args.image.is_none() {
+                vec![super::emit::Emit::All]
+            } else {
+                args.emit.clone()
+            };
+            let extra =
+                super::emit::render(&rep.recommendation.outside, &emit, binary.as_deref(), style);
+            out.write_all(extra.as_bytes())?;
             if let Some(path) = &args.output {
                 writeln!(out, "profile written to {}", path.display())?;
             }

@@ -35,6 +35,17 @@ pub struct TraceArgs {
     /// Hide noaudit checks (probes such as vm_enough_memory's CAP_SYS_ADMIN test).
     #[arg(long)]
     pub audit_only: bool,
+    /// With `-- CMD`: print the set the command used (granted audited checks; observed, not
+    /// proven) as a systemd drop-in, OCI `process.capabilities` and a setcap line
+    /// (comma-separated forms, or `all`).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FORM",
+        requires = "command"
+    )]
+    pub emit: Vec<super::emit::Emit>,
     /// Command to start and trace with all its descendants, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -152,6 +163,9 @@ struct JsonSummary<'a> {
     exit_code: Option<i32>,
     /// Signal that ended the traced command, if any.
     exit_signal: Option<i32>,
+    /// `--emit`: the granted set as systemd, OCI and setcap text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recommendation: Option<&'a crate::caps::outside::Outside>,
 }
 
 struct Printer<'a> {
@@ -166,6 +180,12 @@ struct Printer<'a> {
     fixed_container: Option<String>,
     index: Option<ContainerIndex>,
     json_buf: Vec<u8>,
+    /// `--emit`: the forms to print, the binary, and the granted set in each form.
+    emit: Option<(
+        Vec<super::emit::Emit>,
+        Option<String>,
+        crate::caps::outside::Outside,
+    )>,
 }
 
 const HEADER: [&str; 9] = [
@@ -348,6 +368,7 @@ impl Printer<'_> {
                     duration_ms: elapsed.as_millis() as u64,
                     exit_code: status.and_then(|st| st.code()),
                     exit_signal: status.and_then(|st| st.signal()),
+                    recommendation: self.emit.as_ref().map(|e| &e.2),
                 };
                 serde_json::to_writer(&mut *self.out, &j)?;
                 writeln!(self.out)?;
@@ -409,6 +430,14 @@ impl Printer<'_> {
                         (None, Some(sig)) => writeln!(self.out, "command killed by signal {sig}")?,
                         _ => {}
                     }
+                }
+                if let Some((forms, binary, outside)) = &self.emit {
+                    writeln!(
+                        self.out,
+                        "\nthe granted set (observed, not proven: `dropcap profile` proves it):"
+                    )?;
+                    let text = super::emit::render(outside, forms, binary.as_deref(), self.style);
+                    self.out.write_all(text.as_bytes())?;
                 }
             }
         }
@@ -476,6 +505,7 @@ pub fn run(
         fixed_container: container_name,
         index: args.all.then(ContainerIndex::new),
         json_buf: Vec::with_capacity(512),
+        emit: None,
     };
     let start = JsonStart {
         kind: "start",
@@ -555,6 +585,9 @@ pub fn run(
     for e in &rest {
         p.event(e)?;
     }
+    if !args.emit.is_empty() {
+        p.emit = Some(emitted(args, &summary));
+    }
     p.summary(&summary, started.elapsed(), status)?;
     if summary.lost > 0 {
         crate::say!(
@@ -567,6 +600,31 @@ pub fn run(
     } else {
         Outcome::Findings
     })
+}
+
+/// `--emit` for `-- CMD`: the command ran as dropcap's own user, from its resolved binary.
+fn emitted(
+    args: &TraceArgs,
+    summary: &Summary,
+) -> (
+    Vec<super::emit::Emit>,
+    Option<String>,
+    crate::caps::outside::Outside,
+) {
+    let binary = args
+        .command
+        .first()
+        .and_then(|c| crate::trace::launch::resolve(c))
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .map(|p| p.to_string_lossy().into_owned());
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() }.to_string();
+    let outside = crate::caps::outside::Outside::new(
+        summary.granted(),
+        &crate::caps::outside::RunAs::from_user(Some(&uid)),
+        binary.as_deref(),
+    );
+    (args.emit.clone(), binary, outside)
 }
 
 #[cfg(test)]

@@ -74,6 +74,10 @@ pub struct Recommendation {
     pub compose: String,
     pub kubernetes: String,
     pub dockerfile_label: String,
+    /// systemd, OCI runtime spec and setcap forms (`systemd`, `oci`, `setcap` keys); root and
+    /// no binary until the caller knows better (`dropcap profile` fills them in).
+    #[serde(flatten)]
+    pub outside: crate::caps::outside::Outside,
 }
 
 impl Recommendation {
@@ -89,6 +93,11 @@ impl Recommendation {
             kubernetes: spell::k8s_security_context(proven, 0),
             dockerfile_label: format!(
                 "LABEL io.dropcap.cap-drop=\"ALL\" io.dropcap.cap-add=\"{add}\""
+            ),
+            outside: crate::caps::outside::Outside::new(
+                proven,
+                &crate::caps::outside::RunAs::Root,
+                None,
             ),
         }
     }
