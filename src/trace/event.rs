@@ -1,5 +1,6 @@
 //! What one capability check looks like, in the kernel's layout and in ours.
 
+use super::object::CheckObject;
 use super::syscalls;
 use crate::caps::Cap;
 use serde::Serialize;
@@ -67,6 +68,9 @@ pub struct TraceEvent {
     pub syscall_nr: Option<u32>,
     /// cgroup v2 id (inode of the cgroup directory) of the checking task.
     pub cgroup_id: u64,
+    /// What the check was about (a path, an address, a pid, ids), read from the syscall's
+    /// arguments; the syscall's name when its arguments are not decoded.
+    pub object: CheckObject,
 }
 
 impl TraceEvent {
@@ -93,6 +97,7 @@ impl TraceEvent {
             syscall: syscalls::name(i64::from(raw.syscall)),
             syscall_nr: u32::try_from(raw.syscall).ok(),
             cgroup_id: raw.cgroup_id,
+            object: CheckObject::of_syscall(raw.syscall),
         }
     }
 
