@@ -45,6 +45,8 @@ impl Loaded {
         let me = std::process::id();
         // NOAUDIT_MAX of capable.bpf.c.
         let (lo, hi, n) = noaudit.as_arrays::<16>();
+        // NR_SYSCALLS of capable.bpf.c.
+        let obj_spec = super::object::kernel_spec::<470>();
         let mut ebpf = EbpfLoader::new()
             .override_global("noaudit_n", &n, true)
             .override_global("noaudit_lo", &lo, true)
@@ -53,6 +55,7 @@ impl Loaded {
             .override_global("target_cgroup", &cgroup, true)
             .override_global("target_level", &level, true)
             .override_global("self_tgid", &me, true)
+            .override_global("obj_spec", &obj_spec, true)
             .load(OBJECT)
             .map_err(load_err)?;
         let btf = Btf::from_sys_fs().map_err(|e| TraceError::NoBtf(e.to_string()))?;

@@ -26,6 +26,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define STACK_DEPTH 5 /* enough to reach ns_capable_noaudit from the tracepoint */
 #define NOAUDIT_MAX 16
 #define COMM_LEN 16
+/* Bytes of one user buffer (a path, a sockaddr, a gid list) copied per event. */
+#define OBJ_MAX 256
+/* Syscall numbers obj_spec covers (x86_64, Linux 6.18: 0..=469). */
+#define NR_SYSCALLS 470
 
 /* Set by userspace before load; frozen in .rodata so the verifier prunes dead branches. */
 const volatile u32 target_mode = MODE_ALL;
@@ -43,6 +47,15 @@ const volatile u64 wakeup_bytes = 256 * 1024;
 const volatile u32 noaudit_n = 0;
 const volatile u64 noaudit_lo[NOAUDIT_MAX] = {};
 const volatile u64 noaudit_hi[NOAUDIT_MAX] = {};
+/*
+ * What to copy from user memory, per syscall number (src/trace/object.rs builds it from its
+ * table of syscall arguments, so this program knows no syscall by name): bits 0-3 COPY_*,
+ * 4-7 the argument holding the pointer, 8-11 the argument holding the length.
+ */
+#define COPY_STR 1 /* a NUL-terminated string (a path) */
+#define COPY_BYTES 2 /* length argument = bytes (a sockaddr) */
+#define COPY_U32S 3 /* length argument = count of u32 (a gid list) */
+const volatile u16 obj_spec[NR_SYSCALLS] = {};
 
 /*
  * The checked credentials are not the task's own: overlayfs (and others) check with the
@@ -54,6 +67,8 @@ const volatile u64 noaudit_hi[NOAUDIT_MAX] = {};
 #define EVENT_NOAUDIT 2
 /* EVENT_NOAUDIT came from the per-path cache instead of a fresh stack walk. */
 #define EVENT_PATH_CACHED 4
+/* The string in obj did not fit: obj holds its first OBJ_MAX - 1 bytes. */
+#define EVENT_OBJ_TRUNCATED 8
 
 struct event {
 	u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -67,6 +82,10 @@ struct event {
 	u32 cap;
 	u32 flags; /* EVENT_* */
 	char comm[COMM_LEN];
+	u64 args[6]; /* the syscall's arguments (0 outside a syscall) */
+	s32 obj_len; /* bytes copied into obj (a string's count includes its NUL), or -errno */
+	u32 obj_pad;
+	u8 obj[OBJ_MAX];
 };
 
 /*
@@ -158,6 +177,47 @@ static __always_inline bool stack_is_noaudit(void *ctx)
 	return false;
 }
 
+/*
+ * Copies the user buffer obj_spec names for this syscall. A faulting pointer leaves a
+ * negative obj_len (dropcap reports "unknown"); the event is sent either way.
+ */
+static __always_inline void copy_object(struct event *e, s32 syscall)
+{
+	e->obj_len = 0;
+	/* Unsigned: a negative number (outside a syscall) is out of range too. */
+	u32 nr = (u32)syscall;
+	/* One register for the check and the index, or the verifier loses the bound. */
+	asm volatile("" : "+r"(nr));
+	if (nr >= NR_SYSCALLS)
+		return;
+	u16 spec = obj_spec[nr];
+	u32 kind = spec & 0xf, ptr_arg = (spec >> 4) & 0xf, len_arg = (spec >> 8) & 0xf;
+	if (kind == 0 || ptr_arg >= 6 || len_arg >= 6)
+		return;
+	const void *ptr = (const void *)e->args[ptr_arg];
+	if (kind == COPY_STR) {
+		long n = bpf_probe_read_user_str(e->obj, OBJ_MAX, ptr);
+		e->obj_len = n;
+		if (n == OBJ_MAX) {
+			/* Full buffer: truncated unless the byte after the copied ones ends it. */
+			char next = 1;
+			bpf_probe_read_user(&next, 1, (const char *)ptr + OBJ_MAX - 1);
+			if (next != 0)
+				e->flags |= EVENT_OBJ_TRUNCATED;
+		}
+		return;
+	}
+	u64 len = e->args[len_arg];
+	if (kind == COPY_U32S)
+		len = (len & 0xffffffff) * 4;
+	else if (kind != COPY_BYTES)
+		return;
+	if (len > OBJ_MAX)
+		len = OBJ_MAX;
+	long r = bpf_probe_read_user(e->obj, len, ptr);
+	e->obj_len = r < 0 ? r : (s32)len;
+}
+
 SEC("tp_btf/cap_capable")
 int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
@@ -216,6 +276,18 @@ int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *tar
 	e->syscall = syscall;
 	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (syscall >= 0) {
+		e->args[0] = regs->di;
+		e->args[1] = regs->si;
+		e->args[2] = regs->dx;
+		e->args[3] = regs->r10;
+		e->args[4] = regs->r8;
+		e->args[5] = regs->r9;
+	} else {
+		__builtin_memset(e->args, 0, sizeof(e->args));
+	}
+	e->obj_pad = 0;
+	copy_object(e, syscall);
 
 	/*
 	 * Wake the reader only when the queued data crosses a multiple of wakeup_bytes (a power

@@ -57,6 +57,13 @@ enum {
 
 struct pt_regs {
 	unsigned long orig_ax; /* syscall number inside a syscall, -1 otherwise (x86_64) */
+	/* The six syscall arguments, in order (x86_64 syscall ABI: rdi rsi rdx r10 r8 r9). */
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+	unsigned long r10;
+	unsigned long r8;
+	unsigned long r9;
 };
 
 typedef struct {
