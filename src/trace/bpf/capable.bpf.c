@@ -115,13 +115,38 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
-/* tgids we follow in MODE_PIDS. */
+/* tgids we follow in MODE_PIDS: the authority (exact, and what userspace counts). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, u32);
 	__type(value, u8);
 } tgids SEC(".maps");
+
+/*
+ * The filter in front of `tgids`: one bit per tgid, bit (tgid & 63) of word (tgid >> 6). A
+ * hash lookup is most of what a filtered-out check costs (bench/trace.sh); these are array
+ * lookups, which the verifier inlines into a bounds check and a load. A clear bit in both
+ * means "not followed"; a set bit sends the check on to `tgids`, so a stale bit (a tgid that
+ * exited and was reused) costs a hash lookup, never a wrong event. Two maps so that each has
+ * one writer: userspace sets `user_bits` for the processes it adds (read-modify-write of a
+ * word, safe only without a second writer), this program sets `fork_bits` atomically for their
+ * children. Userspace sizes both to pid_max (at most 2^22 tgids, 512 KiB each); a tgid beyond
+ * them (pid_max raised after loading) finds no word and goes to `tgids` directly.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u64);
+} user_bits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u64);
+} fork_bits SEC(".maps");
 
 #define COUNT_SEEN 0 /* checks that matched the target */
 #define COUNT_LOST 1 /* of those, dropped because the ring buffer was full */
@@ -141,12 +166,26 @@ static __always_inline void bump(u32 slot)
 		*v += 1; /* per-CPU slot: no atomics needed */
 }
 
+static __always_inline bool followed(u32 tgid)
+{
+	u32 word = tgid >> 6;
+	u64 bit = 1ULL << (tgid & 63);
+	u64 *mine = bpf_map_lookup_elem(&user_bits, &word);
+	u64 *forked = bpf_map_lookup_elem(&fork_bits, &word);
+	if (mine && forked && !((*mine | *forked) & bit))
+		return false;
+	return bpf_map_lookup_elem(&tgids, &tgid) != 0;
+}
+
+/*
+ * The first thing every check on the host runs, so it does as little as each mode allows:
+ * a cgroup compare (no pid needed), or the pid and two array loads; nothing else happens
+ * before it says no.
+ */
 static __always_inline bool wanted(u32 tgid)
 {
 	if (target_mode == MODE_PIDS)
-		return bpf_map_lookup_elem(&tgids, &tgid) != 0;
-	if (target_mode == MODE_CGROUP)
-		return bpf_get_current_ancestor_cgroup_id(target_level) == target_cgroup;
+		return followed(tgid);
 	return tgid != self_tgid;
 }
 
@@ -222,10 +261,12 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
+	if (target_mode == MODE_CGROUP &&
+	    bpf_get_current_ancestor_cgroup_id(target_level) != target_cgroup)
+		return 0;
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
-
-	if (!wanted(tgid))
+	if (target_mode != MODE_CGROUP && !wanted(tgid))
 		return 0;
 	bump(COUNT_SEEN);
 
@@ -314,6 +355,11 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	u32 ctgid = child->tgid;
 	u8 one = 1;
 	bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+	/* After the hash entry: a check that sees the bit must find the entry. */
+	u32 word = ctgid >> 6;
+	u64 *bits = bpf_map_lookup_elem(&fork_bits, &word);
+	if (bits)
+		__sync_fetch_and_or(bits, 1ULL << (ctgid & 63));
 	return 0;
 }
 
@@ -324,6 +370,11 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (p->pid != p->tgid)
 		return 0;
 	u32 tgid = p->tgid;
+	/* Only fork_bits is ours to clear; a stale user_bits bit just costs a hash lookup. */
+	u32 word = tgid >> 6;
+	u64 *bits = bpf_map_lookup_elem(&fork_bits, &word);
+	if (bits)
+		__sync_fetch_and_and(bits, ~(1ULL << (tgid & 63)));
 	bpf_map_delete_elem(&tgids, &tgid);
 	return 0;
 }
