@@ -4,7 +4,8 @@
 use crate::caps::{Cap, CapSet};
 use crate::output::{printable, table, Format, Style};
 use crate::trace::{
-    privs, CgroupRef, ContainerIndex, Launched, Summary, Target, TraceError, TraceEvent, Tracer,
+    privs, CgroupRef, CheckObject, ContainerIndex, Launched, Summary, Target, TraceError,
+    TraceEvent, Tracer,
 };
 use crate::Outcome;
 use serde::Serialize;
@@ -131,6 +132,8 @@ struct JsonEvent<'a> {
     syscall: Option<Cow<'static, str>>,
     syscall_nr: Option<u32>,
     cgroup_id: u64,
+    /// What the check was about; see docs/trace.md.
+    object: &'a CheckObject,
 }
 
 /// First JSON line, written once the programs are attached: from then on nothing is missed.
@@ -188,7 +191,7 @@ struct Printer<'a> {
     )>,
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "TIME",
     "CONTAINER",
     "PID",
@@ -198,11 +201,13 @@ const HEADER: [&str; 9] = [
     "VERDICT",
     "CHECK",
     "SYSCALL",
+    "OBJECT",
 ];
 
 /// Column widths of the live table: rows stream out one by one, so widths cannot be measured
-/// first; these fit a comm (15), the longest capability name (18) and 7-digit pids.
-const WIDTH: [usize; 9] = [15, 12, 7, 7, 15, 18, 7, 7, 0];
+/// first; these fit a comm (15), the longest capability name (18), 7-digit pids and the
+/// syscalls that check capabilities (`newfstatat`); a longer syscall name shifts its row.
+const WIDTH: [usize; 10] = [15, 12, 7, 7, 15, 18, 7, 7, 10, 0];
 
 /// Pads each cell to its column; `visible` is the printed width (without ANSI escapes).
 fn layout(cells: &[(String, usize)], widths: &[usize], right: &[bool]) -> String {
@@ -238,7 +243,9 @@ impl Printer<'_> {
     /// Lays out one row, without the CONTAINER column when no container can appear.
     fn line(&self, mut cells: Vec<(String, usize)>) -> String {
         let mut widths = WIDTH.to_vec();
-        let mut right = vec![false, false, true, true, false, false, false, false, false];
+        let mut right = vec![
+            false, false, true, true, false, false, false, false, false, false,
+        ];
         if !self.show_container {
             cells.remove(1);
             widths.remove(1);
@@ -300,6 +307,7 @@ impl Printer<'_> {
                     },
                     syscall_nr: e.syscall_nr,
                     cgroup_id: e.cgroup_id,
+                    object: &e.object,
                 };
                 self.json_buf.clear();
                 serde_json::to_writer(&mut self.json_buf, &j)?;
@@ -342,6 +350,11 @@ impl Printer<'_> {
                     (verdict_cell, verdict.len()),
                     (audit_cell, audit.len()),
                     plain(e.syscall_label()),
+                    // The SYSCALL column already names a syscall whose arguments say nothing.
+                    plain(match &e.object {
+                        CheckObject::Syscall { .. } => "-".to_string(),
+                        o => o.to_string(),
+                    }),
                 ];
                 let line = self.line(cells);
                 writeln!(self.out, "{line}")?;

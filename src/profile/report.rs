@@ -6,6 +6,7 @@ use super::runner::Target;
 use super::trace::Seen;
 use crate::caps::{spell, Cap, CapSet};
 use crate::output::Style;
+use crate::trace::CheckObject;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -214,9 +215,15 @@ fn secs(ms: u64) -> String {
 fn seen_text(seen: &[Seen]) -> String {
     seen.iter()
         .take(3)
-        .map(|s| match &s.syscall {
-            Some(sc) => format!("{} {sc} ×{}", s.process, s.count),
-            None => format!("{} ×{}", s.process, s.count),
+        .map(|s| {
+            let object = match &s.object {
+                CheckObject::Syscall { .. } => String::new(),
+                o => format!(" {o}"),
+            };
+            match &s.syscall {
+                Some(sc) => format!("{} {sc}{object} ×{}", s.process, s.count),
+                None => format!("{}{object} ×{}", s.process, s.count),
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")
