@@ -65,6 +65,16 @@ pub async fn read_image(
     name: &str,
     idle: Duration,
 ) -> Result<ImageFiles, ImageError> {
+    read_image_keeping(docker, name, idle, crate::image::layer::Keep::new()).await
+}
+
+/// [`read_image`], also keeping the entries of these paths (owner and mode of any file).
+pub async fn read_image_keeping(
+    docker: &Docker,
+    name: &str,
+    idle: Duration,
+    keep: crate::image::layer::Keep,
+) -> Result<ImageFiles, ImageError> {
     let id = image_id(docker, name).await?;
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let client = docker.clone();
@@ -92,7 +102,7 @@ pub async fn read_image(
             rx,
             current: Bytes::new(),
         };
-        archive::read(reader, &label, None)
+        archive::read_keeping(reader, &label, None, &keep)
     })
     .await;
     pump.abort();

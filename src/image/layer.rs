@@ -157,19 +157,32 @@ pub fn sniff<R: BufRead>(r: &mut R) -> std::io::Result<Kind> {
 
 /// Reads a layer (plain or gzip tar) to its end. `name` is how errors refer to it.
 pub fn scan<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
+    scan_keeping(reader, name, &Keep::new())
+}
+
+/// Absolute paths whose entries a scan keeps whatever they are (a profile's permission fixes
+/// need the owner and mode of the files a capability was used on, and of their directories).
+pub type Keep = std::collections::BTreeSet<String>;
+
+/// File-type bit [`scan_keeping`] adds to the mode of a kept directory (`S_IFDIR`): ordinary
+/// entries never carry type bits, so nothing else sees it.
+pub const KEPT_DIR: u32 = 0o040000;
+
+/// [`scan`], also keeping the entries of `keep` (directories marked with [`KEPT_DIR`]).
+pub fn scan_keeping<R: Read>(reader: R, name: &str, keep: &Keep) -> Result<LayerScan, ImageError> {
     let mut buffered = BufReader::with_capacity(64 * 1024, reader);
     let kind = sniff(&mut buffered).map_err(|e| ImageError::layer(name, e))?;
     match kind {
-        Kind::Gzip => scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), name),
+        Kind::Gzip => scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), name, keep),
         Kind::Zstd => Err(ImageError::Layer {
             layer: name.to_string(),
             message: "zstd-compressed layers are not supported".into(),
         }),
-        Kind::Json | Kind::Tar => scan_tar(buffered, name),
+        Kind::Json | Kind::Tar => scan_tar(buffered, name, keep),
     }
 }
 
-fn scan_tar<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
+fn scan_tar<R: Read>(reader: R, name: &str, keep: &Keep) -> Result<LayerScan, ImageError> {
     let mut archive = tar::Archive::new(super::guard::MetaGuard::new(reader));
     let mut scan = LayerScan::default();
     let entries = archive.entries().map_err(|e| ImageError::layer(name, e))?;
@@ -224,9 +237,13 @@ fn scan_tar<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
             continue;
         }
         let header = entry.header();
-        let mode = header.mode().unwrap_or(0) & 0o7777;
+        let mut mode = header.mode().unwrap_or(0) & 0o7777;
+        let kept = keep.contains(&path);
+        if kept && kind.is_dir() {
+            mode |= KEPT_DIR;
+        }
         let xattr = if regular { cap_xattr(&mut entry) } else { None };
-        if !regular || (mode & 0o6000 == 0 && xattr.is_none()) {
+        if !kept && (!regular || (mode & 0o6000 == 0 && xattr.is_none())) {
             scan.written.insert(path_hash(&path));
             continue;
         }

@@ -13,6 +13,7 @@ pub mod ebpf;
 pub mod file;
 pub mod interrupt;
 pub mod local;
+pub mod permfix;
 pub mod report;
 pub mod runner;
 pub mod search;
