@@ -6,7 +6,7 @@ use super::CmdError;
 use crate::output::{Format, Style};
 use crate::profile::docker::{DockerRunner, DockerSpec};
 use crate::profile::local::{LocalRunner, LocalSpec};
-use crate::profile::{self, file, interrupt, report, Check, Options, Runner, Tracer};
+use crate::profile::{self, file, interrupt, report, tryfix, Check, Options, Runner, Tracer};
 use crate::Outcome;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -60,6 +60,11 @@ pub struct ProfileArgs {
     /// command, none for an image. JSON always has them.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "FORM")]
     pub emit: Vec<super::emit::Emit>,
+    /// Prove the proposed permission fixes: build a derived image with them (locally, then
+    /// removed), run the check with the smaller set on the image as it is and on the derived
+    /// one, and report both.
+    #[arg(long, requires = "image")]
+    pub try_fixes: bool,
     /// The local command to profile (each trial runs it through `dropcap exec`).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -194,14 +199,14 @@ pub fn run(
                 user: args.user.clone(),
                 network: args.network.clone(),
                 sysctls: args.sysctl.clone(),
-                check,
+                check: check.clone(),
                 timeout,
             })?)
         }
         None => Box::new(LocalRunner::new(LocalSpec {
             argv: args.command.clone(),
             user: args.user.clone(),
-            check,
+            check: check.clone(),
             timeout,
         })?),
     };
@@ -260,16 +265,26 @@ pub fn run(
         &crate::caps::outside::RunAs::from_user(args.user.as_deref()),
         binary.as_deref(),
     );
+    let fixes = super::profile_fixes::of(args, &rep, runner.as_mut(), &check, timeout, live)?;
+    let whole = tryfix::WithFixes {
+        report: &rep,
+        permission_fixes: fixes.as_ref(),
+    };
     if let Some(path) = &args.output {
-        file::write_atomic(path, &rep)?;
+        let mut json = serde_json::to_vec_pretty(&whole)?;
+        json.push(b'\n');
+        file::write_bytes_atomic(path, &json)?;
     }
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &rep)?;
+            serde_json::to_writer_pretty(&mut *out, &whole)?;
             writeln!(out)?;
         }
         _ => {
             out.write_all(report::render(&rep, style).as_bytes())?;
+            if let Some(f) = &fixes {
+                out.write_all(tryfix::render(f, args.image.is_some(), style).as_bytes())?;
+            }
             let emit = if args.emit.is_empty() && args.image.is_none() {
                 vec![super::emit::Emit::All]
             } else {

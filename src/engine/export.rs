@@ -154,3 +154,24 @@ pub fn read_images_blocking(
         out
     })
 }
+
+/// [`read_image_keeping`] for callers without a runtime: one image, also keeping `keep`.
+pub fn read_image_keeping_blocking(
+    host: Option<&str>,
+    name: &str,
+    keep: crate::image::layer::Keep,
+    timeout: Duration,
+) -> Result<ImageFiles, ImageError> {
+    let host = super::resolve_host(host);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| engine_error(name, format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async {
+        let docker = super::connect::open(&host, timeout)
+            .await
+            .map_err(|e| engine_error(name, e))?;
+        read_image_keeping(&docker, name, timeout, keep).await
+    })
+}

@@ -19,6 +19,7 @@ pub mod runner;
 pub mod search;
 pub mod spec;
 pub mod trace;
+pub mod tryfix;
 mod words;
 
 pub use check::Check;

@@ -480,11 +480,16 @@ mod tests {
         );
         assert_eq!(f.without_fix.len(), 1);
         assert_eq!(f.without_fix[0].cap, Cap::CHOWN);
-        assert!(f.without_fix[0].reason.contains("owner the trace does not record"));
+        assert!(f.without_fix[0]
+            .reason
+            .contains("owner the trace does not record"));
         assert_eq!(f.run_as, None);
         let keep = wanted_paths(&ev);
         assert!(keep.contains("/var/log/nginx") && keep.contains("/"));
-        assert!(keep.contains("/var/lib/nginx/body"), "CHOWN's paths too: {keep:?}");
+        assert!(
+            keep.contains("/var/lib/nginx/body"),
+            "CHOWN's paths too: {keep:?}"
+        );
     }
 
     #[test]
@@ -524,18 +529,24 @@ mod tests {
     #[test]
     fn a_file_of_one_user_suggests_running_as_that_user() {
         let mut files = nginx_files();
-        files
-            .0
-            .insert("/data".into(), st(1000, 1000, 0o700, true));
+        files.0.insert("/data".into(), st(1000, 1000, 0o700, true));
         files
             .0
             .insert("/data/secret".into(), st(1000, 1000, 0o600, false));
-        let ev = vec![kept(Cap::DAC_OVERRIDE, "openat", vec![path("/data/secret")])];
+        let ev = vec![kept(
+            Cap::DAC_OVERRIDE,
+            "openat",
+            vec![path("/data/secret")],
+        )];
         let f = propose(set(&[Cap::DAC_OVERRIDE]), &ev, &files, 0, 0);
         assert_eq!(f.commands, ["chown 0 /data /data/secret"]);
         assert_eq!(f.run_as.as_deref(), Some("1000"));
         // A file made at run time in a directory root cannot write: the directory is fixed.
-        let ev = vec![kept(Cap::DAC_OVERRIDE, "openat", vec![path("/data/new.log")])];
+        let ev = vec![kept(
+            Cap::DAC_OVERRIDE,
+            "openat",
+            vec![path("/data/new.log")],
+        )];
         let f = propose(set(&[Cap::DAC_OVERRIDE]), &ev, &files, 0, 0);
         assert_eq!(f.commands, ["chown 0 /data"]);
         // Already root's and writable: something else was checked, no fix.
