@@ -77,6 +77,9 @@ fn run_of(image: &str, r: &super::runner::TrialResult) -> Run {
     }
 }
 
+/// Makes a runner for the derived image, with the same spec as the profile's own.
+pub type RunnerFor<'a> = dyn Fn(&str) -> Result<Box<dyn Runner>, ProfileError> + 'a;
+
 /// Builds the derived image, runs `original` and a runner on the derived image (made by
 /// `runner_for`) with the smaller set, and removes the image.
 pub fn try_fixes(
@@ -84,7 +87,7 @@ pub fn try_fixes(
     image: &str,
     session: &str,
     original: &mut dyn Runner,
-    runner_for: &dyn Fn(&str) -> Result<Box<dyn Runner>, ProfileError>,
+    runner_for: &RunnerFor<'_>,
     timeout: std::time::Duration,
 ) -> Result<Tried, ProfileError> {
     let Some(run) = &fixes.dockerfile else {
