@@ -295,6 +295,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kept_paths_are_kept_whatever_they_are_and_directories_are_marked() {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, kind: tar::EntryType, mode: u32, uid: u64| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_uid(uid);
+            h.set_size(0);
+            h.set_cksum();
+            tar.append_data(&mut h, path, &[][..]).unwrap();
+        };
+        add("var/log/nginx/", tar::EntryType::Directory, 0o755, 0);
+        add(
+            "var/log/nginx/error.log",
+            tar::EntryType::Regular,
+            0o640,
+            33,
+        );
+        add(
+            "var/log/nginx/other.log",
+            tar::EntryType::Regular,
+            0o640,
+            33,
+        );
+        let bytes = tar.into_inner().unwrap();
+        let keep: Keep = ["/var/log/nginx", "/var/log/nginx/error.log"]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        let scan = scan_keeping(&bytes[..], "layer", &keep).unwrap();
+        let paths: Vec<&String> = scan.files.keys().collect();
+        assert_eq!(paths, ["/var/log/nginx", "/var/log/nginx/error.log"]);
+        assert_eq!(scan.files["/var/log/nginx"].mode, KEPT_DIR | 0o755);
+        assert_eq!(scan.files["/var/log/nginx/error.log"].mode, 0o640);
+        assert_eq!(scan.files["/var/log/nginx/error.log"].uid, 33);
+        // Without a keep set nothing ordinary is kept.
+        assert!(scan_keeping(&bytes[..], "layer", &Keep::new())
+            .unwrap()
+            .files
+            .is_empty());
+    }
+
+    #[test]
     fn paths_are_normalised_and_escapes_refused() {
         assert_eq!(normalize(b"./usr/bin/ping").unwrap(), "/usr/bin/ping");
         assert_eq!(normalize(b"/usr//bin/./ping").unwrap(), "/usr/bin/ping");
