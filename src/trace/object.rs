@@ -106,10 +106,13 @@ pub fn spec(name: &str) -> Option<ArgSpec> {
 pub fn kernel_spec<const N: usize>() -> [u16; N] {
     let mut out = [0u16; N];
     for (nr, slot) in out.iter_mut().enumerate() {
-        let Some(s) = syscalls::name(nr as i64).and_then(spec) else {
+        let Some((name, s)) = syscalls::name(nr as i64).and_then(|n| Some((n, spec(n)?))) else {
             continue;
         };
         *slot = match s {
+            ArgSpec::Path { arg, .. } if matches!(name, "execve" | "execveat") => {
+                COPY_EXEC_STR | u16::from(arg) << 4
+            }
             ArgSpec::Path { arg, .. } => COPY_STR | u16::from(arg) << 4,
             ArgSpec::Addr { arg, len } => COPY_BYTES | u16::from(arg) << 4 | u16::from(len) << 8,
             ArgSpec::Groups => COPY_U32S | 1 << 4,
@@ -123,6 +126,10 @@ pub fn kernel_spec<const N: usize>() -> [u16; N] {
 const COPY_STR: u16 = 1;
 const COPY_BYTES: u16 = 2;
 const COPY_U32S: u16 = 3;
+/// A string, unless execve already replaced the memory it points into.
+const COPY_EXEC_STR: u16 = 4;
+/// `OBJ_GONE`: the copy was skipped for that reason.
+const OBJ_GONE: i32 = -4096;
 
 /// The object of one capability check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -221,6 +228,11 @@ impl CheckObject {
         // Syscall ints are 32-bit: the kernel ignores the upper half of the register.
         let int = |i: u8| arg(i) as u32 as i32;
         let copy = || -> Result<&[u8], CheckObject> {
+            if raw.copied == OBJ_GONE {
+                return Err(unknown(format!(
+                    "{name} had already replaced the process's memory"
+                )));
+            }
             if raw.copied < 0 {
                 return Err(unknown(format!(
                     "{name} argument not readable ({})",

@@ -55,6 +55,9 @@ const volatile u64 noaudit_hi[NOAUDIT_MAX] = {};
 #define COPY_STR 1 /* a NUL-terminated string (a path) */
 #define COPY_BYTES 2 /* length argument = bytes (a sockaddr) */
 #define COPY_U32S 3 /* length argument = count of u32 (a gid list) */
+#define COPY_EXEC_STR 4 /* a string in execve's arguments (see copy_object) */
+/* obj_len when the pointer belongs to memory execve has already replaced. */
+#define OBJ_GONE (-4096)
 const volatile u16 obj_spec[NR_SYSCALLS] = {};
 
 /*
@@ -234,6 +237,23 @@ static __always_inline void copy_object(struct event *e, s32 syscall)
 	if (kind == 0 || ptr_arg >= 6 || len_arg >= 6)
 		return;
 	const void *ptr = (const void *)e->args[ptr_arg];
+	if (kind == COPY_EXEC_STR) {
+		/*
+		 * Past execve's point of no return the process runs in the new program's memory,
+		 * where the pointer means nothing (or something else: a wrong path). A new memory
+		 * map has mm->env_end == 0 until create_elf_tables writes argv and envp, which
+		 * load_elf_binary does after every mmap and brk of the new program (the checks
+		 * there are vm_enough_memory probes); setup_arg_pages already sets arg_start, so
+		 * that one cannot tell. Every process that ran a program has env_end set.
+		 */
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct mm_struct *mm = task->mm;
+		if (!mm || mm->env_end == 0) {
+			e->obj_len = OBJ_GONE;
+			return;
+		}
+		kind = COPY_STR;
+	}
 	if (kind == COPY_STR) {
 		long n = bpf_probe_read_user_str(e->obj, OBJ_MAX, ptr);
 		e->obj_len = n;

@@ -77,11 +77,16 @@ struct cred {
 
 struct user_namespace;
 
+struct mm_struct {
+	unsigned long env_end; /* 0 in a new program's memory until its stack tables are written */
+};
+
 struct task_struct {
 	unsigned int flags;
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
+	struct mm_struct *mm;
 	const struct cred *real_cred; /* the task's own (objective) credentials */
 };
 
