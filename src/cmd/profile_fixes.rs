@@ -51,7 +51,7 @@ pub fn of(
         return Ok(None);
     };
     let keep = permfix::wanted_paths(&rep.evidence);
-    let mut proposed = match &args.image {
+    let proposed = match &args.image {
         Some(image) => {
             let files = crate::engine::export::read_image_keeping_blocking(
                 None,
@@ -74,7 +74,6 @@ pub fn of(
             p
         }
     };
-    proposed.files.shrink_to_fit();
     let mut fixes = Fixes {
         proposed,
         tried: None,
