@@ -245,7 +245,11 @@ impl CheckObject {
             Ok(&raw.bytes[..n])
         };
         match spec {
-            ArgSpec::Path { dirfd, .. } => {
+            ArgSpec::Path { arg: ptr, dirfd } => {
+                // utimensat(fd, NULL, ...) changes the file open as fd itself.
+                if let (0, Some(d)) = (arg(ptr), dirfd) {
+                    return CheckObject::Fd { fd: int(d) };
+                }
                 let bytes = match copy() {
                     Ok(b) => b,
                     Err(u) => return u,
@@ -641,6 +645,17 @@ mod tests {
         let j = serde_json::to_value(&o).unwrap();
         assert_eq!(j["path_hex"], "61ff625c");
         assert_eq!(j["kind"], "path");
+    }
+
+    #[test]
+    fn a_null_path_with_a_dirfd_is_that_fd() {
+        let o = CheckObject::decode(&raw("utimensat", [5, 0, 0, 0, 0, 0], -14, b""));
+        assert_eq!(o, CheckObject::Fd { fd: 5 });
+        // Without a dirfd a NULL path is just unreadable.
+        assert_eq!(
+            CheckObject::decode(&raw("open", [0; 6], -14, b"")).kind(),
+            "unknown"
+        );
     }
 
     #[test]
