@@ -620,6 +620,9 @@ mod tests {
             .expect("known syscall")
     }
 
+    /// A user pointer: the decoder only looks at whether it is NULL.
+    const PTR: u64 = 0x7fff_0000;
+
     fn raw<'a>(name: &str, args: [u64; 6], copied: i32, bytes: &'a [u8]) -> RawObject<'a> {
         RawObject {
             syscall: nr(name),
@@ -632,13 +635,13 @@ mod tests {
 
     #[test]
     fn paths_keep_their_bytes_and_dirfd() {
-        let o = CheckObject::decode(&raw("openat", [100, 0, 0, 0, 0, 0], 8, b"a/b.txt\0"));
+        let o = CheckObject::decode(&raw("openat", [100, PTR, 0, 0, 0, 0], 8, b"a/b.txt\0"));
         assert_eq!(o.to_string(), "fd 100/a/b.txt");
         let cwd = (AT_FDCWD as u32) as u64;
-        let o = CheckObject::decode(&raw("openat", [cwd, 0, 0, 0, 0, 0], 7, b"/etc/x\0"));
+        let o = CheckObject::decode(&raw("openat", [cwd, PTR, 0, 0, 0, 0], 7, b"/etc/x\0"));
         assert_eq!(o.path(), Some(std::path::Path::new("/etc/x")));
         // An absolute path ignores the dirfd.
-        let o = CheckObject::decode(&raw("openat", [3, 0, 0, 0, 0, 0], 7, b"/etc/x\0"));
+        let o = CheckObject::decode(&raw("openat", [3, PTR, 0, 0, 0, 0], 7, b"/etc/x\0"));
         assert_eq!(o.to_string(), "/etc/x");
         let o = CheckObject::decode(&raw("chown", [0; 6], 5, b"a\xffb\\\0"));
         assert_eq!(o.to_string(), "a\\xffb\\\\");
