@@ -45,8 +45,7 @@ impl Loaded {
         let me = std::process::id();
         // NOAUDIT_MAX of capable.bpf.c.
         let (lo, hi, n) = noaudit.as_arrays::<16>();
-        // NR_SYSCALLS of capable.bpf.c.
-        let obj_spec = super::object::kernel_spec::<470>();
+        let obj_spec = super::object::kernel_spec::<{ super::syscalls::COUNT }>();
         let words = bit_words();
         let mut ebpf = EbpfLoader::new()
             .map_max_entries("user_bits", words)

@@ -245,7 +245,11 @@ impl CheckObject {
             Ok(&raw.bytes[..n])
         };
         match spec {
-            ArgSpec::Path { dirfd, .. } => {
+            ArgSpec::Path { arg: ptr, dirfd } => {
+                // utimensat(fd, NULL, ...) changes the file open as fd itself.
+                if let (0, Some(d)) = (arg(ptr), dirfd) {
+                    return CheckObject::Fd { fd: int(d) };
+                }
                 let bytes = match copy() {
                     Ok(b) => b,
                     Err(u) => return u,
@@ -610,11 +614,14 @@ mod tests {
     use super::*;
 
     fn nr(name: &str) -> i32 {
-        (0..470)
+        (0..syscalls::COUNT as i64)
             .find(|n| syscalls::name(*n) == Some(name))
             .map(|n| n as i32)
             .expect("known syscall")
     }
+
+    /// A user pointer: the decoder only looks at whether it is NULL.
+    const PTR: u64 = 0x7fff_0000;
 
     fn raw<'a>(name: &str, args: [u64; 6], copied: i32, bytes: &'a [u8]) -> RawObject<'a> {
         RawObject {
@@ -628,19 +635,30 @@ mod tests {
 
     #[test]
     fn paths_keep_their_bytes_and_dirfd() {
-        let o = CheckObject::decode(&raw("openat", [100, 0, 0, 0, 0, 0], 8, b"a/b.txt\0"));
+        let o = CheckObject::decode(&raw("openat", [100, PTR, 0, 0, 0, 0], 8, b"a/b.txt\0"));
         assert_eq!(o.to_string(), "fd 100/a/b.txt");
         let cwd = (AT_FDCWD as u32) as u64;
-        let o = CheckObject::decode(&raw("openat", [cwd, 0, 0, 0, 0, 0], 7, b"/etc/x\0"));
+        let o = CheckObject::decode(&raw("openat", [cwd, PTR, 0, 0, 0, 0], 7, b"/etc/x\0"));
         assert_eq!(o.path(), Some(std::path::Path::new("/etc/x")));
         // An absolute path ignores the dirfd.
-        let o = CheckObject::decode(&raw("openat", [3, 0, 0, 0, 0, 0], 7, b"/etc/x\0"));
+        let o = CheckObject::decode(&raw("openat", [3, PTR, 0, 0, 0, 0], 7, b"/etc/x\0"));
         assert_eq!(o.to_string(), "/etc/x");
         let o = CheckObject::decode(&raw("chown", [0; 6], 5, b"a\xffb\\\0"));
         assert_eq!(o.to_string(), "a\\xffb\\\\");
         let j = serde_json::to_value(&o).unwrap();
         assert_eq!(j["path_hex"], "61ff625c");
         assert_eq!(j["kind"], "path");
+    }
+
+    #[test]
+    fn a_null_path_with_a_dirfd_is_that_fd() {
+        let o = CheckObject::decode(&raw("utimensat", [5, 0, 0, 0, 0, 0], -14, b""));
+        assert_eq!(o, CheckObject::Fd { fd: 5 });
+        // Without a dirfd a NULL path is just unreadable.
+        assert_eq!(
+            CheckObject::decode(&raw("open", [0; 6], -14, b"")).kind(),
+            "unknown"
+        );
     }
 
     #[test]
@@ -707,7 +725,7 @@ mod tests {
 
     #[test]
     fn kernel_spec_matches_the_table() {
-        let k = kernel_spec::<470>();
+        let k = kernel_spec::<{ syscalls::COUNT }>();
         assert_eq!(k[nr("openat") as usize], COPY_STR | 1 << 4);
         assert_eq!(k[nr("bind") as usize], COPY_BYTES | 1 << 4 | 2 << 8);
         assert_eq!(k[nr("setgroups") as usize], COPY_U32S | 1 << 4);
