@@ -68,6 +68,11 @@ for t in "${targets[@]}"; do
   crashes=$(get saved_crashes); hangs=$(get saved_hangs)
   printf '%-12s %10s %9s %8s %8s %7s %6s\n' "$t" "$(get run_time)" "$(get execs_done)" \
     "$(get execs_per_sec)" "$(get bitmap_cvg)" "$crashes" "$hangs"
+  # AFL that stops before its time (a full disk, a lost fork server) found nothing because it
+  # did not look: that is a failed run, not a clean one.
+  if [ "$(get run_time)" -lt $((SECONDS_EACH - 30)) ]; then
+    echo "$t: AFL stopped after $(get run_time) s of $SECONDS_EACH (see $WORK/$t.log)"; failed=1
+  fi
   if [ "$crashes" != 0 ] || [ "$hangs" != 0 ]; then
     failed=1
     mkdir -p "fuzz/regressions/$t"

@@ -30,6 +30,10 @@ have groff || need_pkgs+=(groff-base)
 have git || need_pkgs+=(git)
 have pre-commit || python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 have mmdebstrap || need_pkgs+=(mmdebstrap)
+# The systemd, OCI and setcap forms of a profile are checked by their consumers: systemd-analyze
+# verify parses a unit file without a running systemd, runc runs the OCI capabilities.
+have systemd-analyze || need_pkgs+=(systemd)
+have runc || need_pkgs+=(runc)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -475,6 +475,8 @@ fn trace_json_keys_match_the_docs() {
             "--format",
             "json",
             "trace",
+            "--emit",
+            "all",
             "--",
             "chown",
             "1:1",
@@ -537,9 +539,34 @@ fn profile_json_keys_match_the_docs() {
             &[0],
         ),
     ];
+    // A file only uid 1 may read: a permission fix (permission_fixes.files[]...).
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "s\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&secret, Some(1), Some(1)).unwrap();
+    }
+    docs.push(json(
+        &[&p[..], &["--", "cat", secret.to_str().unwrap()]].concat(),
+        &[0],
+    ));
     // An image (target.image..., sysctls) checked over HTTP (check.port, check.path).
     let live = common::docker_available("profile_json_keys_match_the_docs");
+    let mut _secret_image = None;
     if live {
+        // The same permission fix in an image, proven by --try-fixes (permission_fixes.tried).
+        let guard = secret_image();
+        docs.push(json(
+            &[
+                &p[..],
+                &["--image", &guard.0, "--cmd", "cat /secret", "--try-fixes"],
+            ]
+            .concat(),
+            &[0],
+        ));
+        _secret_image = Some(guard);
         let image = common::test_image();
         docs.push(json(
             &[
@@ -564,6 +591,40 @@ fn profile_json_keys_match_the_docs() {
             complete: live,
         },
     );
+}
+
+/// Removes the image when dropped.
+struct ImageGuard(String);
+
+impl Drop for ImageGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["image", "rm", "-f", &self.0])
+            .output();
+    }
+}
+
+/// The busybox test image plus /secret, readable only by uid 1000: root keeps DAC_OVERRIDE to
+/// read it, and `chown 0 /secret` replaces that.
+fn secret_image() -> ImageGuard {
+    let guard = ImageGuard(format!("{}:latest", common::unique("readme-secret")));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN echo s > /secret && chown 1000:1000 /secret && chmod 600 /secret\n",
+            common::test_image()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "--network", "none", "-t", &guard.0])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    guard
 }
 
 #[test]

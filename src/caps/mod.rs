@@ -3,6 +3,7 @@
 //! `Cap` is a capability number, `CapSet` a 64-bit set as the kernel stores it. All facts come
 //! from [`table::TABLE`]; parsing lives in [`parse`], ecosystem spellings in [`spell`].
 
+pub mod outside;
 pub mod parse;
 pub mod spell;
 pub mod table;
@@ -145,6 +146,9 @@ impl CapSet {
     }
     pub fn dangerous() -> CapSet {
         Self::with_member(member::DANGEROUS)
+    }
+    pub fn file_permission() -> CapSet {
+        Self::with_member(member::FILE_PERMISSION)
     }
 
     pub fn contains(self, cap: Cap) -> bool {

@@ -41,6 +41,9 @@ pub mod member {
     pub const PSS_BASELINE: u8 = 1 << 4;
     /// Known container-escape or host-control powers: adding one is a critical audit finding.
     pub const DANGEROUS: u8 = 1 << 5;
+    /// Only ever bypasses a file's owner or mode check: when every file it was used on is in
+    /// the image, giving those files the right owner and mode there replaces the capability.
+    pub const FILE_PERMISSION: u8 = 1 << 6;
 }
 
 /// Everything dropcap knows about one capability.
@@ -63,7 +66,7 @@ pub struct CapInfo {
     pub alternative: Option<&'static str>,
 }
 
-use member::{CRIO, DANGEROUS, DOCKER, PODMAN, PSS_BASELINE, RUNC};
+use member::{CRIO, DANGEROUS, DOCKER, FILE_PERMISSION, PODMAN, PSS_BASELINE, RUNC};
 
 /// Highest capability number the table names. Numbers above it are valid bits (a newer
 /// kernel may set them) and print as `cap_N`.
@@ -78,7 +81,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Change the owner and group of any file.",
         risk: Risk::Medium,
         risk_reason: "can take ownership of any file in the container's filesystem, including mounted volumes",
-        member: DOCKER | PODMAN | CRIO | PSS_BASELINE,
+        member: DOCKER | PODMAN | CRIO | PSS_BASELINE | FILE_PERMISSION,
         fails_without: &["chown: /file: Operation not permitted", "EPERM from chown(2)/fchownat(2)"],
         alternative: Some("set ownership at build time (COPY --chown, chown in the Dockerfile) or run as the owning user"),
     },
@@ -89,7 +92,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Bypass file read, write and execute permission checks.",
         risk: Risk::High,
         risk_reason: "root ignores file modes: any readable mount (secrets, volumes) becomes writable",
-        member: DOCKER | PODMAN | CRIO | PSS_BASELINE,
+        member: DOCKER | PODMAN | CRIO | PSS_BASELINE | FILE_PERMISSION,
         fails_without: &["Permission denied (as root, on a file root does not own)", "EACCES from open(2) as uid 0"],
         alternative: Some("give the files the right owner and mode in the image, or run as their owner"),
     },
@@ -100,7 +103,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Bypass file read and directory search checks; use open_by_handle_at(2).",
         risk: Risk::Critical,
         risk_reason: "open_by_handle_at(2) can reach host files outside the container (the 'shocker' escape)",
-        member: DANGEROUS,
+        member: DANGEROUS | FILE_PERMISSION,
         fails_without: &["open_by_handle_at: Operation not permitted", "Permission denied reading a file as root"],
         alternative: Some("make the files readable by the service user instead"),
     },
@@ -111,7 +114,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Bypass checks that require the caller to own the file (chmod, utime, xattrs).",
         risk: Risk::Medium,
         risk_reason: "can change the mode and attributes of files it does not own",
-        member: DOCKER | PODMAN | CRIO | PSS_BASELINE,
+        member: DOCKER | PODMAN | CRIO | PSS_BASELINE | FILE_PERMISSION,
         fails_without: &["chmod: changing permissions of 'file': Operation not permitted", "touch: setting times of 'file': Operation not permitted"],
         alternative: Some("set modes at build time, or run as the file owner"),
     },
@@ -122,7 +125,7 @@ pub static TABLE: [CapInfo; LAST_CAP as usize + 1] = [
         summary: "Keep set-user-ID and set-group-ID bits when a file is modified.",
         risk: Risk::Medium,
         risk_reason: "can create set-id files that keep their privilege after modification",
-        member: DOCKER | PODMAN | CRIO | PSS_BASELINE,
+        member: DOCKER | PODMAN | CRIO | PSS_BASELINE | FILE_PERMISSION,
         fails_without: &["set-group-ID bit silently cleared after chmod or write"],
         alternative: None,
     },

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_live;
 pub mod completions;
 pub mod decode;
+pub mod emit;
 pub mod exec;
 pub mod explain;
 pub mod fix;
@@ -13,6 +14,7 @@ pub mod image;
 pub mod man;
 pub mod ping;
 pub mod profile;
+mod profile_fixes;
 pub mod ps;
 pub mod trace;
 

@@ -6,7 +6,7 @@ use super::CmdError;
 use crate::output::{Format, Style};
 use crate::profile::docker::{DockerRunner, DockerSpec};
 use crate::profile::local::{LocalRunner, LocalSpec};
-use crate::profile::{self, file, interrupt, report, Check, Options, Runner, Tracer};
+use crate::profile::{self, file, interrupt, report, tryfix, Check, Options, Runner, Tracer};
 use crate::Outcome;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -55,6 +55,16 @@ pub struct ProfileArgs {
     /// Do not trace: start from the whole default set (more trials, same proof).
     #[arg(long)]
     pub no_trace: bool,
+    /// Also print the proven set for services outside an engine (comma-separated): a systemd
+    /// drop-in, OCI `process.capabilities`, a setcap line. Default: all three for a local
+    /// command, none for an image. JSON always has them.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FORM")]
+    pub emit: Vec<super::emit::Emit>,
+    /// Prove the proposed permission fixes: build a derived image with them (locally, then
+    /// removed), run the check with the smaller set on the image as it is and on the derived
+    /// one, and report both.
+    #[arg(long, requires = "image")]
+    pub try_fixes: bool,
     /// The local command to profile (each trial runs it through `dropcap exec`).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -146,6 +156,23 @@ fn preflight(args: &ProfileArgs) -> Result<Check, CmdError> {
     Ok(check)
 }
 
+/// The binary a setcap line is for: a local command's resolved real path (setcap refuses
+/// symbolic links), or an image's command when it is an absolute path (PATH lookups inside an
+/// image are not resolved here).
+fn binary_of(target: &crate::profile::runner::Target) -> Option<String> {
+    match target {
+        crate::profile::runner::Target::Command { argv, .. } => {
+            let first = argv.first()?;
+            let path = crate::trace::launch::resolve(std::ffi::OsStr::new(first))?;
+            let real = std::fs::canonicalize(&path).unwrap_or(path);
+            Some(real.to_string_lossy().into_owned())
+        }
+        crate::profile::runner::Target::Image { argv, .. } => {
+            argv.first().filter(|a| a.starts_with('/')).cloned()
+        }
+    }
+}
+
 pub fn run(
     args: &ProfileArgs,
     format: Format,
@@ -172,14 +199,14 @@ pub fn run(
                 user: args.user.clone(),
                 network: args.network.clone(),
                 sysctls: args.sysctl.clone(),
-                check,
+                check: check.clone(),
                 timeout,
             })?)
         }
         None => Box::new(LocalRunner::new(LocalSpec {
             argv: args.command.clone(),
             user: args.user.clone(),
-            check,
+            check: check.clone(),
             timeout,
         })?),
     };
@@ -232,16 +259,40 @@ pub fn run(
     if let Some(n) = image_note {
         rep.notes.push(n);
     }
+    let binary = binary_of(&rep.target);
+    rep.recommendation.outside = crate::caps::outside::Outside::new(
+        rep.proven,
+        &crate::caps::outside::RunAs::from_user(args.user.as_deref()),
+        binary.as_deref(),
+    );
+    let fixes = super::profile_fixes::of(args, &rep, runner.as_mut(), &check, timeout, live)?;
+    let whole = tryfix::WithFixes {
+        report: &rep,
+        permission_fixes: fixes.as_ref(),
+    };
     if let Some(path) = &args.output {
-        file::write_atomic(path, &rep)?;
+        let mut json = serde_json::to_vec_pretty(&whole)?;
+        json.push(b'\n');
+        file::write_bytes_atomic(path, &json)?;
     }
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &rep)?;
+            serde_json::to_writer_pretty(&mut *out, &whole)?;
             writeln!(out)?;
         }
         _ => {
             out.write_all(report::render(&rep, style).as_bytes())?;
+            if let Some(f) = &fixes {
+                out.write_all(tryfix::render(f, args.image.is_some(), style).as_bytes())?;
+            }
+            let emit = if args.emit.is_empty() && args.image.is_none() {
+                vec![super::emit::Emit::All]
+            } else {
+                args.emit.clone()
+            };
+            let extra =
+                super::emit::render(&rep.recommendation.outside, &emit, binary.as_deref(), style);
+            out.write_all(extra.as_bytes())?;
             if let Some(path) = &args.output {
                 writeln!(out, "profile written to {}", path.display())?;
             }

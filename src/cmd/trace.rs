@@ -4,7 +4,8 @@
 use crate::caps::{Cap, CapSet};
 use crate::output::{printable, table, Format, Style};
 use crate::trace::{
-    privs, CgroupRef, ContainerIndex, Launched, Summary, Target, TraceError, TraceEvent, Tracer,
+    privs, CgroupRef, CheckObject, ContainerIndex, Launched, Summary, Target, TraceError,
+    TraceEvent, Tracer,
 };
 use crate::Outcome;
 use serde::Serialize;
@@ -35,6 +36,17 @@ pub struct TraceArgs {
     /// Hide noaudit checks (probes such as vm_enough_memory's CAP_SYS_ADMIN test).
     #[arg(long)]
     pub audit_only: bool,
+    /// With `-- CMD`: print the set the command used (granted audited checks; observed, not
+    /// proven) as a systemd drop-in, OCI `process.capabilities` and a setcap line
+    /// (comma-separated forms, or `all`).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FORM",
+        requires = "command"
+    )]
+    pub emit: Vec<super::emit::Emit>,
     /// Command to start and trace with all its descendants, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -120,6 +132,8 @@ struct JsonEvent<'a> {
     syscall: Option<Cow<'static, str>>,
     syscall_nr: Option<u32>,
     cgroup_id: u64,
+    /// What the check was about; see docs/trace.md.
+    object: &'a CheckObject,
 }
 
 /// First JSON line, written once the programs are attached: from then on nothing is missed.
@@ -152,6 +166,9 @@ struct JsonSummary<'a> {
     exit_code: Option<i32>,
     /// Signal that ended the traced command, if any.
     exit_signal: Option<i32>,
+    /// `--emit`: the granted set as systemd, OCI and setcap text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recommendation: Option<&'a crate::caps::outside::Outside>,
 }
 
 struct Printer<'a> {
@@ -166,9 +183,15 @@ struct Printer<'a> {
     fixed_container: Option<String>,
     index: Option<ContainerIndex>,
     json_buf: Vec<u8>,
+    /// `--emit`: the forms to print, the binary, and the granted set in each form.
+    emit: Option<(
+        Vec<super::emit::Emit>,
+        Option<String>,
+        crate::caps::outside::Outside,
+    )>,
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "TIME",
     "CONTAINER",
     "PID",
@@ -178,11 +201,13 @@ const HEADER: [&str; 9] = [
     "VERDICT",
     "CHECK",
     "SYSCALL",
+    "OBJECT",
 ];
 
 /// Column widths of the live table: rows stream out one by one, so widths cannot be measured
-/// first; these fit a comm (15), the longest capability name (18) and 7-digit pids.
-const WIDTH: [usize; 9] = [15, 12, 7, 7, 15, 18, 7, 7, 0];
+/// first; these fit a comm (15), the longest capability name (18), 7-digit pids and the
+/// syscalls that check capabilities (`newfstatat`); a longer syscall name shifts its row.
+const WIDTH: [usize; 10] = [15, 12, 7, 7, 15, 18, 7, 7, 10, 0];
 
 /// Pads each cell to its column; `visible` is the printed width (without ANSI escapes).
 fn layout(cells: &[(String, usize)], widths: &[usize], right: &[bool]) -> String {
@@ -218,7 +243,9 @@ impl Printer<'_> {
     /// Lays out one row, without the CONTAINER column when no container can appear.
     fn line(&self, mut cells: Vec<(String, usize)>) -> String {
         let mut widths = WIDTH.to_vec();
-        let mut right = vec![false, false, true, true, false, false, false, false, false];
+        let mut right = vec![
+            false, false, true, true, false, false, false, false, false, false,
+        ];
         if !self.show_container {
             cells.remove(1);
             widths.remove(1);
@@ -280,6 +307,7 @@ impl Printer<'_> {
                     },
                     syscall_nr: e.syscall_nr,
                     cgroup_id: e.cgroup_id,
+                    object: &e.object,
                 };
                 self.json_buf.clear();
                 serde_json::to_writer(&mut self.json_buf, &j)?;
@@ -322,6 +350,11 @@ impl Printer<'_> {
                     (verdict_cell, verdict.len()),
                     (audit_cell, audit.len()),
                     plain(e.syscall_label()),
+                    // The SYSCALL column already names a syscall whose arguments say nothing.
+                    plain(match &e.object {
+                        CheckObject::Syscall { .. } => "-".to_string(),
+                        o => o.to_string(),
+                    }),
                 ];
                 let line = self.line(cells);
                 writeln!(self.out, "{line}")?;
@@ -348,6 +381,7 @@ impl Printer<'_> {
                     duration_ms: elapsed.as_millis() as u64,
                     exit_code: status.and_then(|st| st.code()),
                     exit_signal: status.and_then(|st| st.signal()),
+                    recommendation: self.emit.as_ref().map(|e| &e.2),
                 };
                 serde_json::to_writer(&mut *self.out, &j)?;
                 writeln!(self.out)?;
@@ -409,6 +443,14 @@ impl Printer<'_> {
                         (None, Some(sig)) => writeln!(self.out, "command killed by signal {sig}")?,
                         _ => {}
                     }
+                }
+                if let Some((forms, binary, outside)) = &self.emit {
+                    writeln!(
+                        self.out,
+                        "\nthe granted set (observed, not proven: `dropcap profile` proves it):"
+                    )?;
+                    let text = super::emit::render(outside, forms, binary.as_deref(), self.style);
+                    self.out.write_all(text.as_bytes())?;
                 }
             }
         }
@@ -476,6 +518,7 @@ pub fn run(
         fixed_container: container_name,
         index: args.all.then(ContainerIndex::new),
         json_buf: Vec::with_capacity(512),
+        emit: None,
     };
     let start = JsonStart {
         kind: "start",
@@ -555,6 +598,9 @@ pub fn run(
     for e in &rest {
         p.event(e)?;
     }
+    if !args.emit.is_empty() {
+        p.emit = Some(emitted(args, &summary));
+    }
     p.summary(&summary, started.elapsed(), status)?;
     if summary.lost > 0 {
         crate::say!(
@@ -567,6 +613,31 @@ pub fn run(
     } else {
         Outcome::Findings
     })
+}
+
+/// `--emit` for `-- CMD`: the command ran as dropcap's own user, from its resolved binary.
+fn emitted(
+    args: &TraceArgs,
+    summary: &Summary,
+) -> (
+    Vec<super::emit::Emit>,
+    Option<String>,
+    crate::caps::outside::Outside,
+) {
+    let binary = args
+        .command
+        .first()
+        .and_then(|c| crate::trace::launch::resolve(c))
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .map(|p| p.to_string_lossy().into_owned());
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() }.to_string();
+    let outside = crate::caps::outside::Outside::new(
+        summary.granted(),
+        &crate::caps::outside::RunAs::from_user(Some(&uid)),
+        binary.as_deref(),
+    );
+    (args.emit.clone(), binary, outside)
 }
 
 #[cfg(test)]

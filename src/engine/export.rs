@@ -69,6 +69,17 @@ pub async fn read_image_id(
     name: &str,
     idle: Duration,
 ) -> Result<ImageFiles, ImageError> {
+    read_image_keeping(docker, id, name, idle, crate::image::layer::Keep::new()).await
+}
+
+/// [`read_image_id`], also keeping the entries of these paths (owner and mode of any file).
+pub async fn read_image_keeping(
+    docker: &Docker,
+    id: &str,
+    name: &str,
+    idle: Duration,
+    keep: crate::image::layer::Keep,
+) -> Result<ImageFiles, ImageError> {
     let id = id.to_string();
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let client = docker.clone();
@@ -96,7 +107,7 @@ pub async fn read_image_id(
             rx,
             current: Bytes::new(),
         };
-        archive::read(reader, &label, None)
+        archive::read_keeping(reader, &label, None, &keep)
     })
     .await;
     pump.abort();
@@ -106,7 +117,7 @@ pub async fn read_image_id(
     Ok(files)
 }
 
-/// [`read_image`] for each name, in order, for callers without a runtime.
+/// [`read_image_id`] for each name, in order, for callers without a runtime.
 pub fn read_images_blocking(
     host: Option<&str>,
     names: &[String],
@@ -151,5 +162,27 @@ pub fn read_images_blocking(
             out.push(read);
         }
         out
+    })
+}
+
+/// [`read_image_keeping`] for callers without a runtime: one image, also keeping `keep`.
+pub fn read_image_keeping_blocking(
+    host: Option<&str>,
+    name: &str,
+    keep: crate::image::layer::Keep,
+    timeout: Duration,
+) -> Result<ImageFiles, ImageError> {
+    let host = super::resolve_host(host);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| engine_error(name, format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async {
+        let docker = super::connect::open(&host, timeout)
+            .await
+            .map_err(|e| engine_error(name, e))?;
+        let id = image_id(&super::api::Api::new(&host, &docker, timeout), name).await?;
+        read_image_keeping(&docker, &id, name, timeout, keep).await
     })
 }

@@ -9,6 +9,7 @@
 
 mod api;
 mod connect;
+pub mod derive;
 mod disk;
 pub mod export;
 mod fetch;

@@ -83,6 +83,16 @@ pub fn read<R: Read>(
     source: &str,
     want: Option<&str>,
 ) -> Result<ImageLayers, ImageError> {
+    read_keeping(reader, source, want, &layer::Keep::new())
+}
+
+/// [`read`], also keeping the entries of these paths (see [`layer::scan_keeping`]).
+pub fn read_keeping<R: Read>(
+    reader: R,
+    source: &str,
+    want: Option<&str>,
+    keep: &layer::Keep,
+) -> Result<ImageLayers, ImageError> {
     let mut archive = tar::Archive::new(super::guard::MetaGuard::new(reader));
     let mut seen = Seen::default();
     let entries = archive
@@ -154,7 +164,7 @@ pub fn read<R: Read>(
             }
             continue;
         }
-        let scanned = layer::scan(buffered, &name);
+        let scanned = layer::scan_keeping(buffered, &name, keep);
         // A layer's own read error (not a tar, truncated inside) is the layer's problem; the
         // outer archive may still be fine. An error of the outer stream ends the read below.
         seen.layers.insert(name, scanned);

@@ -157,19 +157,32 @@ pub fn sniff<R: BufRead>(r: &mut R) -> std::io::Result<Kind> {
 
 /// Reads a layer (plain or gzip tar) to its end. `name` is how errors refer to it.
 pub fn scan<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
+    scan_keeping(reader, name, &Keep::new())
+}
+
+/// Absolute paths whose entries a scan keeps whatever they are (a profile's permission fixes
+/// need the owner and mode of the files a capability was used on, and of their directories).
+pub type Keep = std::collections::BTreeSet<String>;
+
+/// File-type bit [`scan_keeping`] adds to the mode of a kept directory (`S_IFDIR`): ordinary
+/// entries never carry type bits, so nothing else sees it.
+pub const KEPT_DIR: u32 = 0o040000;
+
+/// [`scan`], also keeping the entries of `keep` (directories marked with [`KEPT_DIR`]).
+pub fn scan_keeping<R: Read>(reader: R, name: &str, keep: &Keep) -> Result<LayerScan, ImageError> {
     let mut buffered = BufReader::with_capacity(64 * 1024, reader);
     let kind = sniff(&mut buffered).map_err(|e| ImageError::layer(name, e))?;
     match kind {
-        Kind::Gzip => scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), name),
+        Kind::Gzip => scan_tar(flate2::bufread::MultiGzDecoder::new(buffered), name, keep),
         Kind::Zstd => Err(ImageError::Layer {
             layer: name.to_string(),
             message: "zstd-compressed layers are not supported".into(),
         }),
-        Kind::Json | Kind::Tar => scan_tar(buffered, name),
+        Kind::Json | Kind::Tar => scan_tar(buffered, name, keep),
     }
 }
 
-fn scan_tar<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
+fn scan_tar<R: Read>(reader: R, name: &str, keep: &Keep) -> Result<LayerScan, ImageError> {
     let mut archive = tar::Archive::new(super::guard::MetaGuard::new(reader));
     let mut scan = LayerScan::default();
     let entries = archive.entries().map_err(|e| ImageError::layer(name, e))?;
@@ -224,9 +237,13 @@ fn scan_tar<R: Read>(reader: R, name: &str) -> Result<LayerScan, ImageError> {
             continue;
         }
         let header = entry.header();
-        let mode = header.mode().unwrap_or(0) & 0o7777;
+        let mut mode = header.mode().unwrap_or(0) & 0o7777;
+        let kept = keep.contains(&path);
+        if kept && kind.is_dir() {
+            mode |= KEPT_DIR;
+        }
         let xattr = if regular { cap_xattr(&mut entry) } else { None };
-        if !regular || (mode & 0o6000 == 0 && xattr.is_none()) {
+        if !kept && (!regular || (mode & 0o6000 == 0 && xattr.is_none())) {
             scan.written.insert(path_hash(&path));
             continue;
         }
@@ -276,6 +293,49 @@ fn cap_xattr<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_paths_are_kept_whatever_they_are_and_directories_are_marked() {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, kind: tar::EntryType, mode: u32, uid: u64| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_uid(uid);
+            h.set_size(0);
+            h.set_cksum();
+            tar.append_data(&mut h, path, &[][..]).unwrap();
+        };
+        add("var/log/nginx/", tar::EntryType::Directory, 0o755, 0);
+        add(
+            "var/log/nginx/error.log",
+            tar::EntryType::Regular,
+            0o640,
+            33,
+        );
+        add(
+            "var/log/nginx/other.log",
+            tar::EntryType::Regular,
+            0o640,
+            33,
+        );
+        let bytes = tar.into_inner().unwrap();
+        let keep: Keep = ["/var/log/nginx", "/var/log/nginx/error.log"]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        let scan = scan_keeping(&bytes[..], "layer", &keep).unwrap();
+        let paths: Vec<&String> = scan.files.keys().collect();
+        assert_eq!(paths, ["/var/log/nginx", "/var/log/nginx/error.log"]);
+        assert_eq!(scan.files["/var/log/nginx"].mode, KEPT_DIR | 0o755);
+        assert_eq!(scan.files["/var/log/nginx/error.log"].mode, 0o640);
+        assert_eq!(scan.files["/var/log/nginx/error.log"].uid, 33);
+        // Without a keep set nothing ordinary is kept.
+        assert!(scan_keeping(&bytes[..], "layer", &Keep::new())
+            .unwrap()
+            .files
+            .is_empty());
+    }
 
     #[test]
     fn paths_are_normalised_and_escapes_refused() {

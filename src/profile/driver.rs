@@ -121,10 +121,7 @@ fn merge(into: &mut BTreeMap<Cap, Vec<Seen>>, from: BTreeMap<Cap, Vec<Seen>>) {
     for (cap, seen) in from {
         let all = into.entry(cap).or_default();
         for s in seen {
-            match all
-                .iter_mut()
-                .find(|x| x.process == s.process && x.syscall == s.syscall)
-            {
+            match all.iter_mut().find(|x| x.same_check(&s)) {
                 Some(x) => x.count += s.count,
                 None => all.push(s),
             }
@@ -481,6 +478,9 @@ mod tests {
                             granted: set.contains(cap),
                             audit: true,
                             syscall: Some("socket".into()),
+                            object: crate::trace::CheckObject::Syscall {
+                                name: "socket".into(),
+                            },
                         });
                     }
                     observations.push(Observation {
@@ -490,6 +490,9 @@ mod tests {
                         granted: true,
                         audit: false,
                         syscall: Some("mmap".into()),
+                        object: crate::trace::CheckObject::Syscall {
+                            name: "mmap".into(),
+                        },
                     });
                 }
                 Traced {

@@ -64,6 +64,7 @@ fn observation(e: TraceEvent) -> Option<Observation> {
         granted: e.granted,
         audit: e.audit,
         syscall: e.syscall.map(str::to_string),
+        object: e.object,
     })
 }
 

@@ -13,11 +13,13 @@ pub mod ebpf;
 pub mod file;
 pub mod interrupt;
 pub mod local;
+pub mod permfix;
 pub mod report;
 pub mod runner;
 pub mod search;
 pub mod spec;
 pub mod trace;
+pub mod tryfix;
 mod words;
 
 pub use check::Check;

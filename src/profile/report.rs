@@ -6,6 +6,7 @@ use super::runner::Target;
 use super::trace::Seen;
 use crate::caps::{spell, Cap, CapSet};
 use crate::output::Style;
+use crate::trace::CheckObject;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -74,6 +75,10 @@ pub struct Recommendation {
     pub compose: String,
     pub kubernetes: String,
     pub dockerfile_label: String,
+    /// systemd, OCI runtime spec and setcap forms (`systemd`, `oci`, `setcap` keys); root and
+    /// no binary until the caller knows better (`dropcap profile` fills them in).
+    #[serde(flatten)]
+    pub outside: crate::caps::outside::Outside,
 }
 
 impl Recommendation {
@@ -89,6 +94,11 @@ impl Recommendation {
             kubernetes: spell::k8s_security_context(proven, 0),
             dockerfile_label: format!(
                 "LABEL io.dropcap.cap-drop=\"ALL\" io.dropcap.cap-add=\"{add}\""
+            ),
+            outside: crate::caps::outside::Outside::new(
+                proven,
+                &crate::caps::outside::RunAs::Root,
+                None,
             ),
         }
     }
@@ -205,9 +215,15 @@ fn secs(ms: u64) -> String {
 fn seen_text(seen: &[Seen]) -> String {
     seen.iter()
         .take(3)
-        .map(|s| match &s.syscall {
-            Some(sc) => format!("{} {sc} ×{}", s.process, s.count),
-            None => format!("{} ×{}", s.process, s.count),
+        .map(|s| {
+            let object = match &s.object {
+                CheckObject::Syscall { .. } => String::new(),
+                o => format!(" {o}"),
+            };
+            match &s.syscall {
+                Some(sc) => format!("{} {sc}{object} ×{}", s.process, s.count),
+                None => format!("{}{object} ×{}", s.process, s.count),
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -4,6 +4,7 @@
 
 use super::ProfileError;
 use crate::caps::{Cap, CapSet};
+use crate::trace::CheckObject;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -18,6 +19,8 @@ pub struct Observation {
     /// never decide whether an operation works and so are never candidates.
     pub audit: bool,
     pub syscall: Option<String>,
+    /// What the check was about: the path, address, pid or ids of the syscall's arguments.
+    pub object: CheckObject,
 }
 
 /// What to watch. Trials are held before the workload starts (a gate), so attaching here
@@ -55,12 +58,24 @@ pub struct Traced {
     pub attached_late: bool,
 }
 
-/// Evidence for one capability: which process asked, in which syscall, how often.
+/// Evidence for one capability: which process asked, in which syscall, about what, how
+/// often. One entry per distinct object, so "nginx openat /var/log/nginx/error.log" and
+/// "nginx openat /etc/ssl/private/key.pem" stay apart: a permission fix is per file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Seen {
     pub process: String,
     pub syscall: Option<String>,
+    pub object: CheckObject,
     pub count: u64,
+}
+
+impl Seen {
+    /// Same process, syscall and object: counts of two trials add up.
+    pub fn same_check(&self, other: &Seen) -> bool {
+        self.process == other.process
+            && self.syscall == other.syscall
+            && self.object == other.object
+    }
 }
 
 /// Checks the runtime makes while setting a process up (runc's init before it execs the
@@ -71,12 +86,13 @@ fn is_runtime(comm: &str) -> bool {
 
 /// Audited checks with the given verdict, grouped by capability, busiest evidence first.
 pub fn evidence(obs: &[Observation], granted: bool) -> BTreeMap<Cap, Vec<Seen>> {
-    let mut by: BTreeMap<Cap, BTreeMap<(String, Option<String>), u64>> = BTreeMap::new();
+    type Key = (String, Option<String>, CheckObject);
+    let mut by: BTreeMap<Cap, BTreeMap<Key, u64>> = BTreeMap::new();
     for o in obs {
         if o.audit && o.granted == granted && !is_runtime(&o.comm) {
             *by.entry(o.cap)
                 .or_default()
-                .entry((o.comm.clone(), o.syscall.clone()))
+                .entry((o.comm.clone(), o.syscall.clone(), o.object.clone()))
                 .or_default() += 1;
         }
     }
@@ -84,9 +100,10 @@ pub fn evidence(obs: &[Observation], granted: bool) -> BTreeMap<Cap, Vec<Seen>> 
         .map(|(cap, m)| {
             let mut seen: Vec<Seen> = m
                 .into_iter()
-                .map(|((process, syscall), count)| Seen {
+                .map(|((process, syscall, object), count)| Seen {
                     process,
                     syscall,
+                    object,
                     count,
                 })
                 .collect();
@@ -112,6 +129,7 @@ mod tests {
             granted,
             audit,
             syscall: Some(sc.into()),
+            object: CheckObject::Syscall { name: sc.into() },
         }
     }
 

@@ -6,7 +6,7 @@
 use super::event::RawEvent;
 use super::kallsyms::NoauditRanges;
 use super::TraceError;
-use aya::maps::{HashMap, MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
 use std::os::fd::AsRawFd;
@@ -45,7 +45,11 @@ impl Loaded {
         let me = std::process::id();
         // NOAUDIT_MAX of capable.bpf.c.
         let (lo, hi, n) = noaudit.as_arrays::<16>();
+        let obj_spec = super::object::kernel_spec::<{ super::syscalls::COUNT }>();
+        let words = bit_words();
         let mut ebpf = EbpfLoader::new()
+            .map_max_entries("user_bits", words)
+            .map_max_entries("fork_bits", words)
             .override_global("noaudit_n", &n, true)
             .override_global("noaudit_lo", &lo, true)
             .override_global("noaudit_hi", &hi, true)
@@ -53,6 +57,7 @@ impl Loaded {
             .override_global("target_cgroup", &cgroup, true)
             .override_global("target_level", &level, true)
             .override_global("self_tgid", &me, true)
+            .override_global("obj_spec", &obj_spec, true)
             .load(OBJECT)
             .map_err(load_err)?;
         let btf = Btf::from_sys_fs().map_err(|e| TraceError::NoBtf(e.to_string()))?;
@@ -92,7 +97,21 @@ impl Loaded {
             .map_mut("tgids")
             .ok_or_else(|| load_err("map tgids missing"))?;
         let mut m: HashMap<&mut MapData, u32, u8> = HashMap::try_from(map).map_err(load_err)?;
-        m.insert(tgid, 1, 0).map_err(load_err)
+        m.insert(tgid, 1, 0).map_err(load_err)?;
+        // The kernel's filter bit, after the entry it points to. Only this process writes
+        // user_bits, so reading and rewriting a word loses nothing.
+        let map = self
+            .ebpf
+            .map_mut("user_bits")
+            .ok_or_else(|| load_err("map user_bits missing"))?;
+        let mut bits: Array<&mut MapData, u64> = Array::try_from(map).map_err(load_err)?;
+        let word = tgid >> 6;
+        if word < bits.len() {
+            let old = bits.get(&word, 0).map_err(load_err)?;
+            bits.set(word, old | 1u64 << (tgid & 63), 0)
+                .map_err(load_err)?;
+        }
+        Ok(())
     }
 
     /// Number of processes still followed (0 once all of them have exited). Entries whose
@@ -155,6 +174,18 @@ impl Loaded {
             f(RawEvent::parse(&item));
         }
     }
+}
+
+/// Words of the kernel's follow bitmaps: one bit per possible tgid (`pid_max`, at most 2^22),
+/// rounded up. A tgid above them (pid_max raised later) is still found, through the hash map.
+fn bit_words() -> u32 {
+    const PID_MAX_LIMIT: u32 = 1 << 22;
+    let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(PID_MAX_LIMIT)
+        .clamp(64, PID_MAX_LIMIT);
+    pid_max.div_ceil(64)
 }
 
 /// aya errors wrap the kernel's answer a few levels down; show the whole chain in one line.

@@ -1,5 +1,6 @@
 //! What one capability check looks like, in the kernel's layout and in ours.
 
+use super::object::{CheckObject, RawObject, OBJ_MAX};
 use super::syscalls;
 use crate::caps::Cap;
 use serde::Serialize;
@@ -19,11 +20,16 @@ pub(crate) struct RawEvent {
     pub cap: u32,
     pub flags: u32,
     pub comm: [u8; 16],
+    pub args: [u64; 6],
+    pub obj_len: i32,
+    pub obj_pad: u32,
+    pub obj: [u8; OBJ_MAX],
 }
 
 /// `EVENT_*` flags of capable.bpf.c.
 pub(crate) const EVENT_FOREIGN_CRED: u32 = 1;
 pub(crate) const EVENT_NOAUDIT: u32 = 2;
+pub(crate) const EVENT_OBJ_TRUNCATED: u32 = 8;
 
 impl RawEvent {
     /// `None` when the record is shorter than the struct (a program/object mismatch).
@@ -67,6 +73,9 @@ pub struct TraceEvent {
     pub syscall_nr: Option<u32>,
     /// cgroup v2 id (inode of the cgroup directory) of the checking task.
     pub cgroup_id: u64,
+    /// What the check was about (a path, an address, a pid, ids), read from the syscall's
+    /// arguments; the syscall's name when its arguments are not decoded.
+    pub object: CheckObject,
 }
 
 impl TraceEvent {
@@ -93,6 +102,13 @@ impl TraceEvent {
             syscall: syscalls::name(i64::from(raw.syscall)),
             syscall_nr: u32::try_from(raw.syscall).ok(),
             cgroup_id: raw.cgroup_id,
+            object: CheckObject::decode(&RawObject {
+                syscall: raw.syscall,
+                args: raw.args,
+                copied: raw.obj_len,
+                truncated: raw.flags & EVENT_OBJ_TRUNCATED != 0,
+                bytes: &raw.obj,
+            }),
         }
     }
 
@@ -125,20 +141,24 @@ mod tests {
             cap: 13,
             flags: 0,
             comm,
+            args: [2, 3, 1, 0, 0, 0],
+            obj_len: 0,
+            obj_pad: 0,
+            obj: [0; OBJ_MAX],
         }
     }
 
     #[test]
     fn raw_layout_matches_c() {
-        // 8 + 8 + 8*4 + 16 in capable.bpf.c
-        assert_eq!(std::mem::size_of::<RawEvent>(), 64);
+        // 8 + 8 + 8*4 + 16 + 6*8 + 4 + 4 + OBJ_MAX in capable.bpf.c
+        assert_eq!(std::mem::size_of::<RawEvent>(), 376);
     }
 
     #[test]
     fn converts_fields() {
         let r = raw();
         let bytes: Vec<u8> = unsafe {
-            std::slice::from_raw_parts((&r as *const RawEvent).cast::<u8>(), 64).to_vec()
+            std::slice::from_raw_parts((&r as *const RawEvent).cast::<u8>(), 376).to_vec()
         };
         let parsed = RawEvent::parse(&bytes).unwrap();
         let e = TraceEvent::from_raw(&parsed, 5_000);
@@ -148,6 +168,7 @@ mod tests {
         assert!(e.granted && e.audit && e.own_cred);
         assert_eq!(e.syscall, Some("socket"));
         assert_eq!(e.syscall_label(), "socket");
+        assert_eq!(e.object.to_string(), "inet raw icmp");
     }
 
     #[test]

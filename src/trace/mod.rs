@@ -25,6 +25,7 @@ pub mod engine;
 pub mod event;
 pub mod kallsyms;
 pub mod launch;
+pub mod object;
 pub mod privs;
 pub mod summary;
 pub mod syscalls;
@@ -33,6 +34,7 @@ pub use cgroup::{CgroupRef, ContainerIndex};
 pub use engine::Inspect;
 pub use event::TraceEvent;
 pub use launch::{LaunchError, Launched};
+pub use object::CheckObject;
 pub use summary::{CapCount, Summary};
 
 use bpf::{Loaded, Mode};

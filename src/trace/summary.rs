@@ -93,6 +93,7 @@ mod tests {
             syscall: None,
             syscall_nr: None,
             cgroup_id: 0,
+            object: crate::trace::CheckObject::of_syscall(-1),
         }
     }
 

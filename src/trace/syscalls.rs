@@ -5,8 +5,12 @@
 //! than a dependency because it is small, stable (numbers are never reused) and x86_64 is the
 //! only architecture the committed BPF object is built for.
 
+/// Syscall numbers the table covers (`NR_SYSCALLS` of capable.bpf.c: the size of the
+/// per-number table the kernel program gets, which aya checks when it loads the object).
+pub const COUNT: usize = 470;
+
 /// Index = syscall number; "" for unassigned numbers (the 335..=423 gap).
-const X86_64: [&str; 470] = [
+const X86_64: [&str; COUNT] = [
     "read",
     "write",
     "open",

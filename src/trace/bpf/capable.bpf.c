@@ -26,6 +26,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define STACK_DEPTH 5 /* enough to reach ns_capable_noaudit from the tracepoint */
 #define NOAUDIT_MAX 16
 #define COMM_LEN 16
+/* Bytes of one user buffer (a path, a sockaddr, a gid list) copied per event. */
+#define OBJ_MAX 256
+/* Syscall numbers obj_spec covers (x86_64, Linux 6.18: 0..=469). */
+#define NR_SYSCALLS 470
 
 /* Set by userspace before load; frozen in .rodata so the verifier prunes dead branches. */
 const volatile u32 target_mode = MODE_ALL;
@@ -43,6 +47,18 @@ const volatile u64 wakeup_bytes = 256 * 1024;
 const volatile u32 noaudit_n = 0;
 const volatile u64 noaudit_lo[NOAUDIT_MAX] = {};
 const volatile u64 noaudit_hi[NOAUDIT_MAX] = {};
+/*
+ * What to copy from user memory, per syscall number (src/trace/object.rs builds it from its
+ * table of syscall arguments, so this program knows no syscall by name): bits 0-3 COPY_*,
+ * 4-7 the argument holding the pointer, 8-11 the argument holding the length.
+ */
+#define COPY_STR 1 /* a NUL-terminated string (a path) */
+#define COPY_BYTES 2 /* length argument = bytes (a sockaddr) */
+#define COPY_U32S 3 /* length argument = count of u32 (a gid list) */
+#define COPY_EXEC_STR 4 /* a string in execve's arguments (see copy_object) */
+/* obj_len when the pointer belongs to memory execve has already replaced. */
+#define OBJ_GONE (-4096)
+const volatile u16 obj_spec[NR_SYSCALLS] = {};
 
 /*
  * The checked credentials are not the task's own: overlayfs (and others) check with the
@@ -54,6 +70,8 @@ const volatile u64 noaudit_hi[NOAUDIT_MAX] = {};
 #define EVENT_NOAUDIT 2
 /* EVENT_NOAUDIT came from the per-path cache instead of a fresh stack walk. */
 #define EVENT_PATH_CACHED 4
+/* The string in obj did not fit: obj holds its first OBJ_MAX - 1 bytes. */
+#define EVENT_OBJ_TRUNCATED 8
 
 struct event {
 	u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -67,6 +85,10 @@ struct event {
 	u32 cap;
 	u32 flags; /* EVENT_* */
 	char comm[COMM_LEN];
+	u64 args[6]; /* the syscall's arguments (0 outside a syscall) */
+	s32 obj_len; /* bytes copied into obj (a string's count includes its NUL), or -errno */
+	u32 obj_pad;
+	u8 obj[OBJ_MAX];
 };
 
 /*
@@ -96,13 +118,38 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
-/* tgids we follow in MODE_PIDS. */
+/* tgids we follow in MODE_PIDS: the authority (exact, and what userspace counts). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, u32);
 	__type(value, u8);
 } tgids SEC(".maps");
+
+/*
+ * The filter in front of `tgids`: one bit per tgid, bit (tgid & 63) of word (tgid >> 6). A
+ * hash lookup is most of what a filtered-out check costs (bench/trace.sh); these are array
+ * lookups, which the verifier inlines into a bounds check and a load. A clear bit in both
+ * means "not followed"; a set bit sends the check on to `tgids`, so a stale bit (a tgid that
+ * exited and was reused) costs a hash lookup, never a wrong event. Two maps so that each has
+ * one writer: userspace sets `user_bits` for the processes it adds (read-modify-write of a
+ * word, safe only without a second writer), this program sets `fork_bits` atomically for their
+ * children. Userspace sizes both to pid_max (at most 2^22 tgids, 512 KiB each); a tgid beyond
+ * them (pid_max raised after loading) finds no word and goes to `tgids` directly.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u64);
+} user_bits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u64);
+} fork_bits SEC(".maps");
 
 #define COUNT_SEEN 0 /* checks that matched the target */
 #define COUNT_LOST 1 /* of those, dropped because the ring buffer was full */
@@ -122,12 +169,22 @@ static __always_inline void bump(u32 slot)
 		*v += 1; /* per-CPU slot: no atomics needed */
 }
 
+static __always_inline bool followed(u32 tgid)
+{
+	u32 word = tgid >> 6;
+	u64 bit = 1ULL << (tgid & 63);
+	u64 *mine = bpf_map_lookup_elem(&user_bits, &word);
+	u64 *forked = bpf_map_lookup_elem(&fork_bits, &word);
+	if (mine && forked && !((*mine | *forked) & bit))
+		return false;
+	return bpf_map_lookup_elem(&tgids, &tgid) != 0;
+}
+
+/* MODE_PIDS and MODE_ALL; MODE_CGROUP is decided before the pid is even read. */
 static __always_inline bool wanted(u32 tgid)
 {
 	if (target_mode == MODE_PIDS)
-		return bpf_map_lookup_elem(&tgids, &tgid) != 0;
-	if (target_mode == MODE_CGROUP)
-		return bpf_get_current_ancestor_cgroup_id(target_level) == target_cgroup;
+		return followed(tgid);
 	return tgid != self_tgid;
 }
 
@@ -158,14 +215,79 @@ static __always_inline bool stack_is_noaudit(void *ctx)
 	return false;
 }
 
+/*
+ * Copies the user buffer obj_spec names for this syscall. A faulting pointer leaves a
+ * negative obj_len (dropcap reports "unknown"); the event is sent either way.
+ */
+static __always_inline void copy_object(struct event *e, s32 syscall)
+{
+	e->obj_len = 0;
+	/* Unsigned: a negative number (outside a syscall) is out of range too. */
+	u32 nr = (u32)syscall;
+	/* One register for the check and the index, or the verifier loses the bound. */
+	asm volatile("" : "+r"(nr));
+	if (nr >= NR_SYSCALLS)
+		return;
+	u16 spec = obj_spec[nr];
+	u32 kind = spec & 0xf, ptr_arg = (spec >> 4) & 0xf, len_arg = (spec >> 8) & 0xf;
+	if (kind == 0 || ptr_arg >= 6 || len_arg >= 6)
+		return;
+	const void *ptr = (const void *)e->args[ptr_arg];
+	if (kind == COPY_EXEC_STR) {
+		/*
+		 * Past execve's point of no return the process runs in the new program's memory,
+		 * where the pointer means nothing (or something else: a wrong path). A new memory
+		 * map has mm->env_end == 0 until create_elf_tables writes argv and envp, which
+		 * load_elf_binary does after every mmap and brk of the new program (the checks
+		 * there are vm_enough_memory probes); setup_arg_pages already sets arg_start, so
+		 * that one cannot tell. Every process that ran a program has env_end set.
+		 */
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct mm_struct *mm = task->mm;
+		if (!mm || mm->env_end == 0) {
+			e->obj_len = OBJ_GONE;
+			return;
+		}
+		kind = COPY_STR;
+	}
+	if (kind == COPY_STR) {
+		long n = bpf_probe_read_user_str(e->obj, OBJ_MAX, ptr);
+		e->obj_len = n;
+		if (n == OBJ_MAX) {
+			/* Full buffer: truncated unless the byte after the copied ones ends it. */
+			char next = 1;
+			bpf_probe_read_user(&next, 1, (const char *)ptr + OBJ_MAX - 1);
+			if (next != 0)
+				e->flags |= EVENT_OBJ_TRUNCATED;
+		}
+		return;
+	}
+	u64 len = e->args[len_arg];
+	if (kind == COPY_U32S)
+		len = (len & 0xffffffff) * 4;
+	else if (kind != COPY_BYTES)
+		return;
+	if (len > OBJ_MAX)
+		len = OBJ_MAX;
+	long r = bpf_probe_read_user(e->obj, len, ptr);
+	e->obj_len = r < 0 ? r : (s32)len;
+}
+
 SEC("tp_btf/cap_capable")
 int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
+	/*
+	 * Every check on the host runs this, so the filter comes first and does as little as
+	 * the mode allows: one cgroup compare, or the pid and two array loads (wanted()).
+	 * Nothing else happens before it says no (bench/trace.sh measures this path).
+	 */
+	if (target_mode == MODE_CGROUP &&
+	    bpf_get_current_ancestor_cgroup_id(target_level) != target_cgroup)
+		return 0;
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
-
-	if (!wanted(tgid))
+	if (target_mode != MODE_CGROUP && !wanted(tgid))
 		return 0;
 	bump(COUNT_SEEN);
 
@@ -216,6 +338,18 @@ int BPF_PROG(on_cap_capable, const struct cred *cred, struct user_namespace *tar
 	e->syscall = syscall;
 	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (syscall >= 0) {
+		e->args[0] = regs->di;
+		e->args[1] = regs->si;
+		e->args[2] = regs->dx;
+		e->args[3] = regs->r10;
+		e->args[4] = regs->r8;
+		e->args[5] = regs->r9;
+	} else {
+		__builtin_memset(e->args, 0, sizeof(e->args));
+	}
+	e->obj_pad = 0;
+	copy_object(e, syscall);
 
 	/*
 	 * Wake the reader only when the queued data crosses a multiple of wakeup_bytes (a power
@@ -242,6 +376,11 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	u32 ctgid = child->tgid;
 	u8 one = 1;
 	bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+	/* After the hash entry: a check that sees the bit must find the entry. */
+	u32 word = ctgid >> 6;
+	u64 *bits = bpf_map_lookup_elem(&fork_bits, &word);
+	if (bits)
+		__sync_fetch_and_or(bits, 1ULL << (ctgid & 63));
 	return 0;
 }
 
@@ -252,6 +391,11 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (p->pid != p->tgid)
 		return 0;
 	u32 tgid = p->tgid;
+	/* Only fork_bits is ours to clear; a stale user_bits bit just costs a hash lookup. */
+	u32 word = tgid >> 6;
+	u64 *bits = bpf_map_lookup_elem(&fork_bits, &word);
+	if (bits)
+		__sync_fetch_and_and(bits, ~(1ULL << (tgid & 63)));
 	bpf_map_delete_elem(&tgids, &tgid);
 	return 0;
 }

@@ -39,6 +39,7 @@ enum { false = 0, true = 1 };
 /* BPF map type and flag numbers from the stable UAPI (include/uapi/linux/bpf.h). */
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
@@ -57,6 +58,13 @@ enum {
 
 struct pt_regs {
 	unsigned long orig_ax; /* syscall number inside a syscall, -1 otherwise (x86_64) */
+	/* The six syscall arguments, in order (x86_64 syscall ABI: rdi rsi rdx r10 r8 r9). */
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+	unsigned long r10;
+	unsigned long r8;
+	unsigned long r9;
 };
 
 typedef struct {
@@ -69,11 +77,16 @@ struct cred {
 
 struct user_namespace;
 
+struct mm_struct {
+	unsigned long env_end; /* 0 in a new program's memory until its stack tables are written */
+};
+
 struct task_struct {
 	unsigned int flags;
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;
+	struct mm_struct *mm;
 	const struct cred *real_cred; /* the task's own (objective) credentials */
 };
 
