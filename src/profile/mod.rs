@@ -7,6 +7,7 @@
 //! trial. Only a set that passed a real trial is ever reported as proven.
 
 pub mod check;
+pub mod definition;
 pub mod docker;
 pub mod driver;
 pub mod ebpf;

@@ -39,9 +39,18 @@ pub fn documents(text: &str) -> Docs<'_> {
             chars: 0,
             line: 1,
             col: 1,
+            whole: false,
         },
         done: false,
     }
+}
+
+/// [`documents`] keeping every value: `dropcap profile` reads one definition whole
+/// (environment, volumes, probes), where the audit drops them to save memory.
+pub fn documents_whole(text: &str) -> Docs<'_> {
+    let mut d = documents(text);
+    d.p.whole = true;
+    d
 }
 
 impl Iterator for Docs<'_> {
@@ -71,6 +80,8 @@ struct Reader<'a> {
     chars: usize,
     line: u32,
     col: u32,
+    /// Keep the values of [`is_bulk_key`] keys (see [`documents_whole`]).
+    whole: bool,
 }
 
 enum Frame {
@@ -225,7 +236,7 @@ impl Reader<'_> {
                         pairs, key, size, ..
                     }) => {
                         if let Some(k) = key.take() {
-                            let node = if k.as_str().is_some_and(is_bulk_key) {
+                            let node = if !self.whole && k.as_str().is_some_and(is_bulk_key) {
                                 scalar(String::new(), true, node.pos, node.span)
                             } else {
                                 node
