@@ -146,8 +146,16 @@ impl DockerRunner {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() % 1_000_000)
             .unwrap_or(0);
+        // Two runners of one process in the same millisecond still get their own names.
+        static RUNNERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seq = RUNNERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let seq = if seq == 0 {
+            String::new()
+        } else {
+            format!("r{seq}")
+        };
         Ok(DockerRunner {
-            session: format!("dropcap-profile-{}-{stamp}", std::process::id()),
+            session: format!("dropcap-profile-{}-{stamp}{seq}", std::process::id()),
             deadlines: Deadlines::new(spec.timeout),
             spec,
             client: Rc::new(client),
