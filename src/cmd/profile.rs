@@ -6,6 +6,7 @@ use super::CmdError;
 use crate::output::{Format, Style};
 use crate::profile::docker::{DockerRunner, DockerSpec};
 use crate::profile::local::{LocalRunner, LocalSpec};
+use crate::profile::spec::ContainerSpec;
 use crate::profile::{self, file, interrupt, report, Check, Options, Runner, Tracer};
 use crate::Outcome;
 use std::io::{IsTerminal, Write};
@@ -166,14 +167,24 @@ pub fn run(
             }
             // An empty --cmd means the image's own CMD, as `docker run IMAGE` does.
             .filter(|w| !w.is_empty());
+            let sysctls = args
+                .sysctl
+                .iter()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             Box::new(DockerRunner::new(DockerSpec {
-                image: image.clone(),
-                cmd,
-                user: args.user.clone(),
-                network: args.network.clone(),
-                sysctls: args.sysctl.clone(),
+                container: ContainerSpec {
+                    image: image.clone(),
+                    cmd,
+                    user: args.user.clone(),
+                    network: args.network.clone(),
+                    sysctls,
+                    ..ContainerSpec::default()
+                },
                 check,
                 timeout,
+                host: None,
             })?)
         }
         None => Box::new(LocalRunner::new(LocalSpec {

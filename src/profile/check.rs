@@ -51,21 +51,29 @@ impl Check {
     }
 }
 
-/// One HTTP/1.0 GET to 127.0.0.1; true for a 2xx or 3xx status line.
-pub fn http_ok(port: u16, path: &str) -> bool {
+/// One HTTP/1.0 GET to 127.0.0.1; true for a 2xx or 3xx status line. `limit` bounds each
+/// step (connect, send, each read), so a server that accepts and never answers costs at most
+/// a few times `limit`.
+pub fn http_ok(port: u16, path: &str, limit: Duration) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+    let limit = limit.max(Duration::from_millis(10));
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, limit) else {
         return false;
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+    let _ = s.set_read_timeout(Some(limit));
+    let _ = s.set_write_timeout(Some(limit));
     let req = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\nUser-Agent: dropcap\r\n\r\n");
     if s.write_all(req.as_bytes()).is_err() {
         return false;
     }
+    let until = std::time::Instant::now() + limit;
     let mut buf = [0u8; 64];
     let mut got = 0;
     while got < 12 {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
         match s.read(&mut buf[got..]) {
             Ok(0) | Err(_) => break,
             Ok(n) => got += n,

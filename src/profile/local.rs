@@ -91,7 +91,7 @@ impl LocalRunner {
 
     fn check_once(&self) -> bool {
         match &self.spec.check {
-            Check::Http { port, path } => http_ok(*port, path),
+            Check::Http { port, path } => http_ok(*port, path, Duration::from_secs(2)),
             Check::Command { command } => Command::new("/bin/sh")
                 .args(["-c", command])
                 .stdin(Stdio::null())

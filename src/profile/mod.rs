@@ -7,6 +7,8 @@
 //! trial. Only a set that passed a real trial is ever reported as proven.
 
 pub mod check;
+pub mod create;
+pub mod deadline;
 pub mod definition;
 pub mod docker;
 pub mod driver;

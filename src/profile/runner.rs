@@ -88,6 +88,16 @@ pub struct Tail {
 
 const TAIL_BYTES: usize = 4096;
 
+fn append(buf: &Mutex<Vec<u8>>, bytes: &[u8]) {
+    if let Ok(mut b) = buf.lock() {
+        b.extend_from_slice(bytes);
+        if b.len() > TAIL_BYTES {
+            let cut = b.len() - TAIL_BYTES;
+            b.drain(..cut);
+        }
+    }
+}
+
 fn drain_into(
     buf: Arc<Mutex<Vec<u8>>>,
     mut r: impl Read + Send + 'static,
@@ -98,13 +108,7 @@ fn drain_into(
             if n == 0 {
                 break;
             }
-            if let Ok(mut b) = buf.lock() {
-                b.extend_from_slice(&chunk[..n]);
-                if b.len() > TAIL_BYTES {
-                    let cut = b.len() - TAIL_BYTES;
-                    b.drain(..cut);
-                }
-            }
+            append(&buf, &chunk[..n]);
         }
     })
 }
@@ -135,14 +139,18 @@ impl Tail {
         }
     }
 
-    /// The docker CLI's own error line (`docker: Error response from daemon: ...`), which it
-    /// follows with a usage hint.
-    pub fn docker_error(&self) -> Option<String> {
-        self.last_line()?;
-        let b = self.err.lock().ok()?;
-        let text = String::from_utf8_lossy(&b);
-        let line = text.lines().find(|l| l.starts_with("docker:"))?;
-        Some(line.chars().take(300).collect())
+    /// Reads an attached container's multiplexed stdout and stderr until it ends.
+    pub fn drain_engine(&self, r: impl Read + Send + 'static) {
+        let (out, err) = (self.out.clone(), self.err.clone());
+        let h = std::thread::spawn(move || {
+            crate::engine::client::demux(r, |stream, bytes| match stream {
+                crate::engine::client::Stream::Stdout => append(&out, bytes),
+                crate::engine::client::Stream::Stderr => append(&err, bytes),
+            })
+        });
+        if let Ok(mut v) = self.readers.lock() {
+            v.push(h);
+        }
     }
 
     /// The last non-empty line of stderr, else of stdout, trimmed to fit a table cell. Waits
@@ -217,6 +225,19 @@ pub fn describe_exit(st: ExitStatus, tail: Option<String>) -> String {
     };
     match tail {
         Some(t) if !st.success() => format!("{head}: {t}"),
+        _ => head,
+    }
+}
+
+/// A container's end as [`describe_exit`] says a process's: the engine reports a signal as
+/// 128 + its number, as a shell does.
+pub fn describe_code(code: i64, tail: Option<String>) -> String {
+    let head = match code {
+        129..=192 => format!("exited {code} (signal {})", code - 128),
+        _ => format!("exited {code}"),
+    };
+    match tail {
+        Some(t) if code != 0 => format!("{head}: {t}"),
         _ => head,
     }
 }

@@ -1,0 +1,151 @@
+//! The profile runner on the real engine: every field of a `ContainerSpec` reaches the trial
+//! container, capability sets are exactly what a trial asks for, and nothing is left behind.
+
+mod common;
+
+use dropcap::caps::{Cap, CapSet};
+use dropcap::profile::docker::{DockerRunner, DockerSpec};
+use dropcap::profile::spec::{ContainerSpec, Mount, MountKind, Ulimit};
+use dropcap::profile::{Check, Runner, TrialCaps};
+use std::time::Duration;
+
+fn sh(script: &str) -> Option<Vec<String>> {
+    Some(vec!["sh".into(), "-c".into(), script.into()])
+}
+
+fn runner(container: ContainerSpec, check: Check) -> DockerRunner {
+    DockerRunner::new(DockerSpec {
+        container,
+        check,
+        timeout: Duration::from_secs(20),
+        host: None,
+    })
+    .expect("runner")
+}
+
+fn assert_nothing_left(r: &DockerRunner) {
+    let session = match r.target() {
+        dropcap::profile::runner::Target::Image { session, .. } => session,
+        other => panic!("{other:?}"),
+    };
+    let left = common::docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=io.dropcap.profile={session}"),
+    ]);
+    assert!(left.stdout.is_empty(), "trial containers left: {session}");
+}
+
+struct RmVolume(String);
+impl Drop for RmVolume {
+    fn drop(&mut self) {
+        let _ = common::docker(&["volume", "rm", "-f", &self.0]);
+    }
+}
+
+#[test]
+fn every_spec_field_reaches_the_trial_container() {
+    if !common::docker_available("every_spec_field_reaches_the_trial_container") {
+        return;
+    }
+    let image = common::test_image();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("hello"), "hi").unwrap();
+    let volume = common::unique("p11-vol");
+    let _rm = RmVolume(volume.clone());
+    // Each line fails with its own message, which becomes the trial's reason.
+    let script = r#"
+        fail() { echo "FAILED: $1" >&2; exit 1; }
+        [ "$A" = 1 ] && [ "$B" = "x=y" ] || fail env
+        [ "$(pwd)" = /var/www ] || fail working_dir
+        [ "$(id -u):$(id -g)" = 1000:1000 ] || fail user
+        touch /x 2>/dev/null && fail read_only
+        touch /t/x || fail tmpfs
+        grep -q " /t tmpfs .*size=1024k" /proc/mounts || fail tmpfs-options
+        [ "$(cat /data/hello)" = hi ] || fail bind
+        touch /data/new 2>/dev/null && fail bind-read-only
+        grep -q " /vol " /proc/mounts || fail volume
+        [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 99 ] || fail sysctls
+        grep -q "^NoNewPrivs:.*1" /proc/self/status || fail no_new_privileges
+        grep -q "^Seccomp:.*0" /proc/self/status || fail security_opt
+        [ "$(ulimit -n)" = 1000 ] || fail ulimits
+        [ "$(cat /proc/1/comm)" != sh ] || fail init
+        [ "$(ls /sys/class/net)" = lo ] || fail network
+        exit 0
+    "#;
+    let spec = ContainerSpec {
+        image: image.into(),
+        entrypoint: Some(vec![]),
+        cmd: sh(script),
+        env: vec![("A".into(), "1".into()), ("B".into(), "x=y".into())],
+        working_dir: Some("/var/www".into()),
+        user: Some("1000:1000".into()),
+        read_only: true,
+        mounts: vec![
+            Mount {
+                target: "/t".into(),
+                read_only: false,
+                kind: MountKind::Tmpfs {
+                    options: "size=1m".into(),
+                },
+            },
+            Mount {
+                target: "/data".into(),
+                read_only: true,
+                kind: MountKind::Bind {
+                    source: data.path().to_path_buf(),
+                },
+            },
+            Mount {
+                target: "/vol".into(),
+                read_only: false,
+                kind: MountKind::Volume {
+                    name: volume.clone(),
+                },
+            },
+        ],
+        sysctls: vec![("net.ipv4.ip_unprivileged_port_start".into(), "99".into())],
+        no_new_privileges: true,
+        security_opt: vec!["seccomp=unconfined".into()],
+        ulimits: vec![Ulimit {
+            name: "nofile".into(),
+            soft: 1000,
+            hard: 1000,
+        }],
+        init: true,
+        network: "none".into(),
+        network_aliases: vec![],
+    };
+    let mut r = runner(spec, Check::ExitZero);
+    let t = r.trial(TrialCaps::Default, None).unwrap();
+    assert!(t.passed, "{}", t.reason);
+    assert_nothing_left(&r);
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("hello")).unwrap(),
+        "hi"
+    );
+}
+
+#[test]
+fn trials_get_exactly_the_asked_bounding_set() {
+    if !common::docker_available("trials_get_exactly_the_asked_bounding_set") {
+        return;
+    }
+    let spec = ContainerSpec {
+        image: common::test_image().into(),
+        cmd: sh("grep CapBnd /proc/self/status; grep -q '^CapBnd:.*0000000000002001$' /proc/self/status"),
+        network: "none".into(),
+        ..ContainerSpec::default()
+    };
+    let mut r = runner(spec, Check::ExitZero);
+    let set = CapSet::EMPTY.with(Cap::NET_RAW).with(Cap::CHOWN);
+    let t = r.trial(TrialCaps::Exactly(set), None).unwrap();
+    assert!(t.passed, "{}", t.reason);
+    let t = r
+        .trial(TrialCaps::Exactly(CapSet::EMPTY.with(Cap::NET_RAW)), None)
+        .unwrap();
+    assert!(!t.passed);
+    assert!(t.reason.starts_with("exited 1: CapBnd:"), "{}", t.reason);
+    assert_nothing_left(&r);
+}
