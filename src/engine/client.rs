@@ -85,4 +85,20 @@ impl Client {
     pub fn attach(&self, id: &str, stdin: bool) -> Result<Hijacked, ApiError> {
         self.rt.block_on(self.api.attach(id, stdin))
     }
+
+    pub fn volume_create(&self, name: &str, label: (&str, &str)) -> Result<(), ApiError> {
+        self.rt.block_on(self.api.volume_create(name, label))
+    }
+
+    pub fn volume_remove(&self, name: &str) -> Result<(), ApiError> {
+        self.rt.block_on(self.api.volume_remove(name))
+    }
+
+    pub fn network_create(&self, name: &str, label: (&str, &str)) -> Result<(), ApiError> {
+        self.rt.block_on(self.api.network_create(name, label))
+    }
+
+    pub fn network_remove(&self, name: &str) -> Result<(), ApiError> {
+        self.rt.block_on(self.api.network_remove(name))
+    }
 }

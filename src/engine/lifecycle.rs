@@ -73,7 +73,7 @@ struct ExecInspect {
 }
 
 /// A 2xx answer's body, else the engine's own message in one line.
-fn accepted(answer: &Answer) -> Result<&[u8], ApiError> {
+pub(super) fn accepted(answer: &Answer) -> Result<&[u8], ApiError> {
     if (200..300).contains(&answer.status) {
         return Ok(&answer.body);
     }
@@ -107,7 +107,7 @@ fn image_path(name: &str) -> String {
 }
 
 impl Api {
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: &str,
         path: &str,

@@ -18,6 +18,7 @@ pub mod interrupt;
 pub mod local;
 pub mod report;
 pub mod runner;
+pub mod scratch;
 pub mod search;
 pub mod spec;
 pub mod trace;
