@@ -13,6 +13,7 @@ pub mod image;
 pub mod man;
 pub mod ping;
 pub mod profile;
+pub mod profile_def;
 pub mod ps;
 pub mod trace;
 

@@ -17,8 +17,38 @@ use std::time::Duration;
 #[command(group(clap::ArgGroup::new("success").args(["check", "http", "exit_zero", "stays_up"])))]
 pub struct ProfileArgs {
     /// Profile this image (local engine; never pulled): each trial is a new container.
-    #[arg(long, conflicts_with = "command", required_unless_present = "command")]
+    #[arg(
+        long,
+        conflicts_with_all = ["command", "file"],
+        required_unless_present_any = ["command", "file"]
+    )]
     pub image: Option<String>,
+    /// A compose file or Kubernetes manifest (YAML or JSON) holding the definition to profile
+    /// (with --service or --container): trials run it as written, with its own health check.
+    #[arg(value_name = "FILE", conflicts_with = "command")]
+    pub file: Option<PathBuf>,
+    /// The compose service of FILE to profile.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "file",
+        conflicts_with = "container"
+    )]
+    pub service: Option<String>,
+    /// The Kubernetes container of FILE to profile.
+    #[arg(long, value_name = "NAME", requires = "file")]
+    pub container: Option<String>,
+    /// The object holding --container when FILE has several (`Deployment/web`).
+    #[arg(long, value_name = "KIND/NAME", requires = "container")]
+    pub workload: Option<String>,
+    /// Set or override an environment variable of the definition (repeatable); supplies what
+    /// Kubernetes `valueFrom` would have.
+    #[arg(long, value_name = "KEY=VALUE", requires = "file")]
+    pub env: Vec<String>,
+    /// Write the proven set into the definition (the edit `dropcap fix --profile` makes; the
+    /// diff is shown; refused if FILE changed during the profile).
+    #[arg(long, requires = "file")]
+    pub fix: bool,
     /// Command line for the container, replacing the image's CMD (shell-style quoting).
     #[arg(long, requires = "image")]
     pub cmd: Option<String>,
@@ -156,7 +186,15 @@ pub fn run(
     let check = preflight(args)?;
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
+    let selected = super::profile_def::select(args)?;
+    let mut def_run = None;
     let mut runner: Box<dyn Runner> = match &args.image {
+        None if selected.is_some() => {
+            let sel = selected.as_ref().ok_or(CmdError::Usage(String::new()))?;
+            let (r, d) = super::profile_def::start(args, sel, check, timeout)?;
+            def_run = Some(d);
+            r
+        }
         Some(image) => {
             let cmd = match &args.cmd {
                 Some(c) => Some(
@@ -217,7 +255,11 @@ pub fn run(
     // The image's file capabilities, before the first trial (see Options::image_files).
     let mut options = Options::default();
     let mut image_note = None;
-    if let Some(image) = &args.image {
+    let profiled_image = args
+        .image
+        .clone()
+        .or_else(|| def_run.as_ref().map(|d| d.defined.spec.image.clone()));
+    if let Some(image) = &profiled_image {
         let read = crate::engine::export::read_images_blocking(
             None,
             std::slice::from_ref(image),
@@ -243,6 +285,9 @@ pub fn run(
     if let Some(n) = image_note {
         rep.notes.push(n);
     }
+    if let Some(d) = &def_run {
+        super::profile_def::finish(d, &mut rep);
+    }
     if let Some(path) = &args.output {
         file::write_atomic(path, &rep)?;
     }
@@ -256,6 +301,15 @@ pub fn run(
             if let Some(path) = &args.output {
                 writeln!(out, "profile written to {}", path.display())?;
             }
+        }
+    }
+    if let (true, Some(d)) = (args.fix, &def_run) {
+        // JSON on stdout stays one document: the diff goes to stderr there.
+        if format == Format::Json {
+            super::profile_def::write_fix(d, &rep, style, &mut std::io::stderr())?;
+        } else {
+            writeln!(out)?;
+            super::profile_def::write_fix(d, &rep, style, out)?;
         }
     }
     Ok(Outcome::Clean)

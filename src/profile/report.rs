@@ -111,6 +111,9 @@ pub struct Definition {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// Line of the service's key or the container's entry in `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -267,6 +270,19 @@ pub fn trial_line(t: &TrialRecord, style: Style) -> String {
     line
 }
 
+/// `compose.yaml:12 (service web)`, `deploy.yaml:40 (Deployment/web, container nginx)`.
+pub fn definition_line(d: &Definition) -> String {
+    let at = match d.line {
+        Some(l) => format!("{}:{l}", crate::output::path_text(&d.file)),
+        None => crate::output::path_text(&d.file).to_string(),
+    };
+    match (&d.service, &d.kind, &d.name, &d.container) {
+        (Some(svc), ..) => format!("{at} (service {svc})"),
+        (None, Some(k), Some(n), Some(c)) => format!("{at} ({k}/{n}, container {c})"),
+        _ => at,
+    }
+}
+
 pub fn render(r: &Report, style: Style) -> String {
     let mut s = String::new();
     s.push_str(&format!(
@@ -274,6 +290,9 @@ pub fn render(r: &Report, style: Style) -> String {
         style.bold("dropcap profile:"),
         target_line(&r.target)
     ));
+    if let Some(d) = &r.definition {
+        s.push_str(&format!("definition: {}\n", definition_line(d)));
+    }
     s.push_str(&format!(
         "check: {}; tracer: {}\n\n",
         r.check.describe(),

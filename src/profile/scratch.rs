@@ -60,9 +60,21 @@ impl Scratch {
         dependencies: &[Dependency],
         host: Option<&str>,
         timeout: Duration,
+        location: &str,
     ) -> Result<Scratch, ProfileError> {
         let client = Client::open(host, timeout.max(Duration::from_secs(30)))
             .map_err(|reason| engine_err("connect", reason))?;
+        // Before anything is made: a definition whose image is not here cannot be profiled.
+        match client.image_config(&spec.image) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(ProfileError::Usage(format!(
+                    "{location}: image '{}' is not on the local engine (dropcap profile never pulls; pull or build it first)",
+                    spec.image
+                )))
+            }
+            Err(e) => return Err(engine_err("image inspect", e)),
+        }
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() % 1_000_000)

@@ -62,6 +62,7 @@ pub fn service(
             kind: None,
             name: None,
             container: None,
+            line: Some(key.pos.line),
         },
         location: loc(file, key.pos),
         missing_env: Vec::new(),

@@ -219,6 +219,7 @@ fn container(
             kind: Some(kind.to_string()),
             name: Some(oname.to_string()),
             container: Some(cname.to_string()),
+            line: Some(c.pos.line),
         },
         location: loc(file, c.pos),
         missing_env: missing,
