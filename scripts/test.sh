@@ -30,6 +30,9 @@ have groff || need_pkgs+=(groff-base)
 have git || need_pkgs+=(git)
 have pre-commit || python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 have mmdebstrap || need_pkgs+=(mmdebstrap)
+# profile's gRPC and HTTPS probes are tested against grpcio and Python's ssl server.
+python3 -c 'import grpc' 2>/dev/null || need_pkgs+=(python3-grpcio)
+have openssl || need_pkgs+=(openssl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

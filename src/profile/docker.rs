@@ -9,8 +9,9 @@
 use super::check::{in_netns, low_ports, net_sysctl, Check};
 use super::create;
 use super::deadline::Deadlines;
+use super::probe;
 use super::runner::{describe_code, pump, Runner, Session, Tail, Target, TrialCaps, TrialResult};
-use super::spec::ContainerSpec;
+use super::spec::{ContainerSpec, ProbeAction};
 use super::trace::{TraceTarget, Traced, Tracer};
 use super::{interrupt, ProfileError};
 use crate::caps::CapSet;
@@ -211,6 +212,16 @@ impl DockerRunner {
             Check::Command { command } => {
                 self.exec_ok(id, &["/bin/sh".into(), "-c".into(), command.clone()], limit)?
             }
+            Check::Probe(p) => match &p.action {
+                ProbeAction::Shell(c) => {
+                    self.exec_ok(id, &["/bin/sh".into(), "-c".into(), c.clone()], limit)?
+                }
+                ProbeAction::Exec(argv) => self.exec_ok(id, argv, limit)?,
+                action => {
+                    let action = action.clone();
+                    in_netns(pid, move || probe::network_ok(&action, limit)).unwrap_or(false)
+                }
+            },
         })
     }
 
@@ -244,6 +255,18 @@ impl DockerRunner {
         session: &mut Session,
     ) -> Result<(bool, String), ProfileError> {
         let check = self.spec.check.clone();
+        // A probe fails when the engine would have declared it unhealthy, if that is sooner.
+        let (deadline, gives_up) = match &check {
+            Check::Probe(p) => {
+                let at = ran + probe::unhealthy_after(p);
+                (deadline.min(at), at <= deadline)
+            }
+            _ => (deadline, false),
+        };
+        let attempt_limit = match &check {
+            Check::Probe(p) => probe::attempt_limit(p),
+            _ => ATTEMPT_LIMIT,
+        };
         let mut last_pump = Instant::now();
         let mut next_attempt = ran;
         loop {
@@ -261,7 +284,9 @@ impl DockerRunner {
                 let limit = deadline.saturating_duration_since(ran);
                 return Ok((
                     false,
-                    if check.long_running() {
+                    if gives_up {
+                        format!("unhealthy: the probe did not pass within {}", secs(limit))
+                    } else if check.long_running() {
                         format!("check did not pass within {}", secs(limit))
                     } else {
                         format!("timed out after {}", secs(limit))
@@ -273,7 +298,7 @@ impl DockerRunner {
                 Check::StaysUp { seconds } => ran.elapsed() >= Duration::from_secs(*seconds),
                 _ if pid == 0 || now < next_attempt => false,
                 _ => {
-                    let limit = ATTEMPT_LIMIT.min(deadline - now);
+                    let limit = attempt_limit.min(deadline - now);
                     next_attempt = now + ATTEMPT_GAP;
                     self.attempt(id, pid, limit)?
                 }

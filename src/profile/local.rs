@@ -6,6 +6,7 @@ use super::runner::{
     describe_exit, pump, start_trace, wait_until, Runner, Tail, Target, TrialCaps, TrialResult,
     Waited,
 };
+use super::spec::ProbeAction;
 use super::trace::{TraceTarget, Tracer};
 use super::{interrupt, ProfileError};
 use crate::caps::{spell, CapSet};
@@ -92,16 +93,30 @@ impl LocalRunner {
     fn check_once(&self) -> bool {
         match &self.spec.check {
             Check::Http { port, path } => http_ok(*port, path, Duration::from_secs(2)),
-            Check::Command { command } => Command::new("/bin/sh")
-                .args(["-c", command])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success()),
+            Check::Command { command } => run_ok(Command::new("/bin/sh").args(["-c", command])),
+            Check::Probe(p) => {
+                let limit = super::probe::attempt_limit(p);
+                match &p.action {
+                    ProbeAction::Shell(c) => run_ok(Command::new("/bin/sh").args(["-c", c])),
+                    ProbeAction::Exec(argv) => match argv.split_first() {
+                        Some((first, rest)) => run_ok(Command::new(first).args(rest)),
+                        None => false,
+                    },
+                    action => super::probe::network_ok(action, limit),
+                }
+            }
             Check::ExitZero | Check::StaysUp { .. } => false,
         }
     }
+}
+
+/// Runs a check command on the host, quietly; true when it exits 0.
+fn run_ok(cmd: &mut Command) -> bool {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl Runner for LocalRunner {

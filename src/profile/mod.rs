@@ -16,11 +16,13 @@ pub mod ebpf;
 pub mod file;
 pub mod interrupt;
 pub mod local;
+pub mod probe;
 pub mod report;
 pub mod runner;
 pub mod scratch;
 pub mod search;
 pub mod spec;
+mod tls;
 pub mod trace;
 mod words;
 

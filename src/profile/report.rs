@@ -167,9 +167,9 @@ pub fn sysctl_notes(
         let start: u32 = v.parse().unwrap_or(1024);
         if !proven.contains(Cap::NET_BIND_SERVICE) {
             let mut low: Vec<u16> = listening.to_vec();
-            if let Check::Http { port, .. } = check {
-                if *port < 1024 && !low.contains(port) {
-                    low.push(*port);
+            if let Some(port) = check.port() {
+                if port < 1024 && !low.contains(&port) {
+                    low.push(port);
                 }
             }
             low.sort_unstable();
