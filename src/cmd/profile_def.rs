@@ -10,7 +10,6 @@ use crate::output::Style;
 use crate::profile::definition::{self, Defined, Select};
 use crate::profile::docker::{DockerRunner, DockerSpec};
 use crate::profile::scratch::{Scratch, ScratchRunner};
-use crate::profile::spec::{Probe, ProbeAction};
 use crate::profile::{report::Report, Check, Runner};
 use std::io::Write;
 use std::path::Path;
@@ -63,38 +62,6 @@ fn check_given(args: &ProfileArgs) -> bool {
     args.check.is_some() || args.http.is_some() || args.exit_zero || args.stays_up.is_some()
 }
 
-/// The check a definition's probe becomes.
-fn probe_check(p: &Probe) -> Result<Check, String> {
-    match &p.action {
-        ProbeAction::Shell(s) => Ok(Check::Command { command: s.clone() }),
-        ProbeAction::Exec(argv) => Ok(Check::Command {
-            command: argv.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "),
-        }),
-        ProbeAction::Http {
-            https: false,
-            port,
-            path,
-            headers,
-        } if headers.is_empty() => Ok(Check::Http {
-            port: *port,
-            path: path.clone(),
-        }),
-        other => Err(format!("{} ({other:?}) cannot be run yet", p.source)),
-    }
-}
-
-/// A word as `sh -c` reads it back unchanged.
-fn quote(w: &str) -> String {
-    if !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-    {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', r"'\''"))
-    }
-}
-
 /// Reads the definition, prepares its scratch copies, volumes and dependencies, and returns
 /// the runner for its trials. Nothing is created before the definition and its image are
 /// known to be good.
@@ -123,12 +90,7 @@ pub fn start(
         flags_check
     } else {
         match &defined.probe {
-            Some(p) => probe_check(p).map_err(|why| {
-                CmdError::Usage(format!(
-                    "{}: {why}; give the check with --check, --http or --stays-up",
-                    defined.location
-                ))
-            })?,
+            Some(p) => Check::Probe(p.clone()),
             None => {
                 notes.push(format!(
                     "{}: no health check in the definition: success is \"stays up for {DEFAULT_STAYS_UP}s\" (--stays-up SECONDS changes it)",
@@ -140,11 +102,6 @@ pub fn start(
             }
         }
     };
-    if let Some(p) = &defined.probe {
-        if !check_given(args) {
-            notes.push(format!("check from the {}", p.source));
-        }
-    }
     let mut spec = defined.spec.clone();
     let scratch = Scratch::prepare(
         &mut spec,
@@ -215,45 +172,4 @@ pub fn write_fix(
         .map_err(|e| CmdError::Usage(e.to_string()))?;
     writeln!(out, "{name}: written")?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn probes_become_checks() {
-        let p = |action| Probe {
-            action,
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            retries: 3,
-            start_period: Duration::ZERO,
-            source: "healthcheck at c.yaml:3:5".into(),
-        };
-        assert_eq!(
-            probe_check(&p(ProbeAction::Exec(vec![
-                "wget".into(),
-                "-q".into(),
-                "it's".into()
-            ])))
-            .unwrap(),
-            Check::Command {
-                command: r"wget -q 'it'\''s'".into()
-            }
-        );
-        assert_eq!(
-            probe_check(&p(ProbeAction::Http {
-                https: false,
-                port: 80,
-                path: "/h".into(),
-                headers: vec![]
-            }))
-            .unwrap(),
-            Check::Http {
-                port: 80,
-                path: "/h".into()
-            }
-        );
-    }
 }
