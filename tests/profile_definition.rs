@@ -145,6 +145,7 @@ volumes:
         "20",
         "-o",
         out_json.to_str().unwrap(),
+        "--fix",
     ]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
@@ -157,7 +158,16 @@ volumes:
         "the user's bind-mounted directory changed"
     );
     assert_eq!(leftovers(pid), Vec::<String>::new());
-    // The profile records the definition, and `dropcap fix --profile` writes into it.
+    // --fix wrote the proven set into the service, showing the diff; the profile records
+    // the definition, and `dropcap fix --profile` makes the same edit.
+    let fixed = std::fs::read_to_string(&file).unwrap();
+    assert!(t.contains("+    cap_drop:\n+      - ALL\n"), "{t}");
+    assert!(t.contains("compose.yaml: written"), "{t}");
+    assert!(
+        fixed.contains("    cap_add:\n      - CHOWN\n      - DAC_OVERRIDE\n  db:"),
+        "{fixed}"
+    );
+    std::fs::write(&file, &compose).unwrap();
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&out_json).unwrap()).unwrap();
     assert_eq!(json["definition"]["service"], "web");
@@ -330,4 +340,60 @@ fn a_health_check_that_never_passes_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(t.contains("fails even with the Docker default set"), "{t}");
     assert_eq!(leftovers(pid), Vec::<String>::new());
+}
+
+#[test]
+fn ctrl_c_removes_dependencies_volumes_and_copies() {
+    let test = "ctrl_c_removes_dependencies_volumes_and_copies";
+    let Some(image) = ready(test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "services:\n  web:\n    image: {image}\n    command: [sleep, '600']\n    volumes: [./data:/data, cache:/cache]\n    healthcheck: {{test: [CMD, 'false'], interval: 1s, retries: 100}}\n    depends_on: [db]\n  db:\n    image: {image}\n    command: [sleep, '600']\nvolumes: {{cache: {{}}}}\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(common::dropcap_bin())
+        .args([
+            "profile",
+            file.to_str().unwrap(),
+            "--service",
+            "web",
+            "--timeout",
+            "60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Wait until the trial is running (its dependency, network and volume exist), then Ctrl-C.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while leftovers(pid).len() < 4 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let seen = leftovers(pid);
+    assert!(
+        seen.len() >= 4,
+        "dependency, network, volume and trial: {seen:?}"
+    );
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("interrupted"), "{t}");
+    assert_eq!(leftovers(pid), Vec::<String>::new());
+    let scratch: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("dropcap-profile-{pid}-"))
+        })
+        .collect();
+    assert!(scratch.is_empty(), "{scratch:?}");
 }
