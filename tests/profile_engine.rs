@@ -23,11 +23,13 @@ fn runner(container: ContainerSpec, check: Check) -> DockerRunner {
     .expect("runner")
 }
 
-fn assert_nothing_left(r: &DockerRunner) {
+/// Drops the runner (which waits for its removals) and looks for its containers.
+fn assert_nothing_left(r: DockerRunner) {
     let session = match r.target() {
         dropcap::profile::runner::Target::Image { session, .. } => session,
         other => panic!("{other:?}"),
     };
+    drop(r);
     let left = common::docker(&[
         "ps",
         "-aq",
@@ -120,7 +122,7 @@ fn every_spec_field_reaches_the_trial_container() {
     let mut r = runner(spec, Check::ExitZero);
     let t = r.trial(TrialCaps::Default, None).unwrap();
     assert!(t.passed, "{}", t.reason);
-    assert_nothing_left(&r);
+    assert_nothing_left(r);
     assert_eq!(
         std::fs::read_to_string(data.path().join("hello")).unwrap(),
         "hi"
@@ -147,5 +149,5 @@ fn trials_get_exactly_the_asked_bounding_set() {
         .unwrap();
     assert!(!t.passed);
     assert!(t.reason.starts_with("exited 1: CapBnd:"), "{}", t.reason);
-    assert_nothing_left(&r);
+    assert_nothing_left(r);
 }

@@ -22,7 +22,10 @@ impl Client {
     /// request is bounded by `timeout`.
     pub fn open(host: Option<&str>, timeout: Duration) -> Result<Client, String> {
         let host = connect::resolve_host(host);
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // One worker drives the sockets, so any thread may send requests (trial containers
+        // are removed on a thread of their own while the next trial starts).
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;

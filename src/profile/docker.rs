@@ -19,6 +19,7 @@ use crate::engine::client::{Client, Hijacked, ImageConfig};
 use crate::engine::{ApiError, EngineKind};
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use create::LABEL;
@@ -44,7 +45,8 @@ pub struct DockerSpec {
 
 pub struct DockerRunner {
     spec: DockerSpec,
-    client: Rc<Client>,
+    client: Arc<Client>,
+    remover: Rc<Remover>,
     image: ImageConfig,
     argv: Vec<String>,
     session: String,
@@ -70,9 +72,67 @@ fn engine_err(what: &str, e: ApiError) -> ProfileError {
     }
 }
 
-/// Removes the container unless told it is already gone, and closes its attached streams.
+/// Removes trial containers on a thread of its own, so removing one (killing it and its
+/// processes, deleting its layer: half a second on a busy dockerd) overlaps the next trial.
+/// Dropping it waits until every container handed to it is gone, so nothing outlives the
+/// runner, also on Ctrl-C (the runner is dropped while the error unwinds).
+struct Remover {
+    tx: Option<std::sync::mpsc::Sender<String>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    client: Arc<Client>,
+}
+
+fn remove_now(client: &Client, id: &str) {
+    // What could not be removed is said, so it can be removed by hand.
+    if let Err(e) = client.remove(id) {
+        crate::say!("dropcap: profile: trial container {id} may be left: {e}");
+    }
+}
+
+impl Remover {
+    fn new(client: Arc<Client>) -> Remover {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let c = client.clone();
+        let thread = std::thread::Builder::new()
+            .name("dropcap-remove".into())
+            .spawn(move || {
+                for id in rx {
+                    remove_now(&c, &id);
+                }
+            })
+            .ok();
+        Remover {
+            tx: thread.as_ref().map(|_| tx),
+            thread,
+            client,
+        }
+    }
+
+    fn remove(&self, id: String) {
+        match &self.tx {
+            Some(tx) => {
+                if let Err(e) = tx.send(id) {
+                    remove_now(&self.client, &e.0);
+                }
+            }
+            None => remove_now(&self.client, &id),
+        }
+    }
+}
+
+impl Drop for Remover {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Hands the container to the remover when the trial is over, however it ends, and closes
+/// its attached streams.
 struct Live {
-    client: Rc<Client>,
+    remover: Rc<Remover>,
     id: String,
     stream: Option<Hijacked>,
 }
@@ -82,13 +142,7 @@ impl Drop for Live {
         if let Some(s) = &self.stream {
             s.close();
         }
-        // What could not be removed is said, so it can be removed by hand.
-        if let Err(e) = self.client.remove(&self.id) {
-            crate::say!(
-                "dropcap: profile: trial container {} may be left: {e}",
-                self.id
-            );
-        }
+        self.remover.remove(std::mem::take(&mut self.id));
     }
 }
 
@@ -114,6 +168,7 @@ impl DockerRunner {
                 reason,
             },
         )?;
+        let client = Arc::new(client);
         let name = &spec.container.image;
         let image = match client.image_config(name) {
             Ok(Some(c)) => c,
@@ -159,7 +214,8 @@ impl DockerRunner {
             session: format!("dropcap-profile-{}-{stamp}{seq}", std::process::id()),
             deadlines: Deadlines::new(spec.timeout),
             spec,
-            client: Rc::new(client),
+            remover: Rc::new(Remover::new(client.clone())),
+            client,
             image,
             argv,
             n: 0,
@@ -329,7 +385,7 @@ impl DockerRunner {
             .create(&name, &body)
             .map_err(|e| engine_err("create", e))?;
         let mut live = Live {
-            client: self.client.clone(),
+            remover: self.remover.clone(),
             id,
             stream: None,
         };

@@ -198,6 +198,8 @@ pub fn profile<'a>(
     };
     let traced = first.traced.is_some();
     let observed = if traced { candidates } else { CapSet::EMPTY };
+    // What the tracer saw in use or denied: the search removes these one at a time.
+    let mut evidenced = observed;
     let (from_files, file_needs) = file_cap_needs(options.image_files.as_deref(), default);
     if traced && !from_files.is_subset(candidates) {
         let list: Vec<String> = file_needs
@@ -215,10 +217,21 @@ pub fn profile<'a>(
     // 2. Verify the candidates; trace failures and add what was denied (bounded).
     let mut verified = None;
     let mut widened_to_default = false;
+    // The set the search starts from: the candidates, or only the evidenced ones when a run
+    // with just those passed.
+    let mut start_set = candidates;
     if first.passed && candidates == default {
         // Trial 1 already ran with exactly this set; `--cap-drop ALL --cap-add <default>` is
         // the same run again.
         verified = Some(first_n);
+    } else if traced && first.passed && !evidenced.is_empty() && evidenced != candidates {
+        // Candidates without evidence (file capabilities of binaries the run may never exec)
+        // are rarely needed: verifying without them first usually settles them all at once.
+        let (n, r) = ctx.trial(TrialCaps::Exactly(evidenced), Step::Verify, false)?;
+        if r.passed {
+            verified = Some(n);
+            start_set = evidenced;
+        }
     }
     for _ in 0..=options.max_verify_rounds {
         if verified.is_some() {
@@ -228,6 +241,7 @@ pub fn profile<'a>(
         let (n, r) = ctx.trial(TrialCaps::Exactly(candidates), Step::Verify, false)?;
         if r.passed {
             verified = Some(n);
+            start_set = candidates;
             break;
         }
         if !traced {
@@ -240,6 +254,7 @@ pub fn profile<'a>(
                  may be flaky"
             ));
             verified = Some(n);
+            start_set = candidates;
             break;
         }
         let denied = r
@@ -253,6 +268,7 @@ pub fn profile<'a>(
                 "verification trial #{n} failed; the tracer saw {denied} denied, so it was added"
             ));
             candidates = candidates.union(denied);
+            evidenced = evidenced.union(denied);
         } else if first.passed && !widened_to_default && !default.is_subset(candidates) {
             // The trace missed something the workload needs without a visible denial
             // (e.g. a check made before the tracer attached); the default set is known good.
@@ -279,7 +295,7 @@ pub fn profile<'a>(
     };
 
     // 3. Minimise by trial.
-    let m = search::minimise(candidates, verified, &mut |set| {
+    let m = search::minimise(start_set, verified, evidenced, &mut |set| {
         ctx.trial(TrialCaps::Exactly(set), Step::Minimise, false)
             .map(|(n, r)| (r.passed, n))
     })?;
@@ -552,6 +568,25 @@ mod tests {
         assert_eq!(r.noaudit_only, CapSet::EMPTY.with(Cap::SYS_ADMIN));
         assert!(r.trial_count <= 5, "{}", r.trial_count);
         assert_proof(&r);
+    }
+
+    #[test]
+    fn k_traced_and_needed_capabilities_cost_k_plus_two_trials() {
+        for k in 1..=5 {
+            let caps: Vec<Cap> = [
+                Cap::CHOWN,
+                Cap::DAC_OVERRIDE,
+                Cap::SETGID,
+                Cap::SETUID,
+                Cap::NET_BIND_SERVICE,
+            ][..k]
+                .to_vec();
+            let mut f = fake(&caps, &caps);
+            let r = run(&mut f, true).unwrap();
+            assert_eq!(r.proven, caps.iter().copied().collect());
+            assert_eq!(r.trial_count, k + 2, "k = {k}");
+            assert_proof(&r);
+        }
     }
 
     #[test]

@@ -313,7 +313,12 @@ pub fn render(r: &Report, style: Style) -> String {
         ),
         (
             Step::Minimise,
-            "3. minimise by trial (binary splitting)".to_string(),
+            if r.tracer.is_some() {
+                "3. minimise by trial (one removal per traced capability, splitting for the rest)"
+            } else {
+                "3. minimise by trial (binary splitting)"
+            }
+            .to_string(),
         ),
         (Step::Confirm, "   confirm the minimised set".to_string()),
     ];
