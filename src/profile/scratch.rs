@@ -30,6 +30,9 @@ use std::time::{Duration, Instant};
 /// inside it) before the profile gives up.
 const DEPENDENCY_START: Duration = Duration::from_secs(60);
 
+/// How long the previous trial's container may hold a volume before the next trial.
+const VOLUME_FREE: Duration = Duration::from_secs(30);
+
 pub struct Scratch {
     client: Client,
     pub session: String,
@@ -166,14 +169,28 @@ impl Scratch {
             copy_fresh(original, copy)?;
         }
         for v in &self.volumes {
-            self.client
-                .volume_remove(v)
-                .map_err(|e| engine_err("volume remove", e))?;
+            self.remove_volume_when_free(v)?;
             self.client
                 .volume_create(v, (LABEL, &self.session))
                 .map_err(|e| engine_err("volume create", e))?;
         }
         Ok(())
+    }
+
+    /// The previous trial's container is removed in the background (see
+    /// `super::docker`), and a volume in use cannot be removed: wait for it, briefly.
+    fn remove_volume_when_free(&self, v: &str) -> Result<(), ProfileError> {
+        let until = Instant::now() + VOLUME_FREE;
+        loop {
+            match self.client.volume_remove(v) {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() >= until => return Err(engine_err("volume remove", e)),
+                Err(_) => {
+                    interrupt::check()?;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
     }
 
     fn start_dependency(&mut self, d: &Dependency, timeout: Duration) -> Result<(), ProfileError> {
@@ -344,12 +361,24 @@ fn safe(name: &str) -> String {
 /// trial left there. A path that does not exist is an empty directory, as the engine would
 /// create it.
 fn copy_fresh(original: &Path, copy: &Path) -> Result<(), ProfileError> {
-    match std::fs::symlink_metadata(copy) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(copy),
-        Ok(_) => std::fs::remove_file(copy),
-        Err(_) => Ok(()),
+    if std::fs::symlink_metadata(copy).is_ok() {
+        // The previous trial's container may still be going away with the old copy mounted:
+        // moved aside at once (a rename does not care), deleted when nothing uses it.
+        let old = copy.with_extension(format!(
+            "old{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::rename(copy, &old)
+            .map_err(|e| ProfileError::io(format!("clearing {}", copy.display()), e))?;
+        // If still busy, it goes with the scratch directory at the end.
+        let _ = match std::fs::symlink_metadata(&old) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&old),
+            _ => std::fs::remove_file(&old),
+        };
     }
-    .map_err(|e| ProfileError::io(format!("clearing {}", copy.display()), e))?;
     if std::fs::symlink_metadata(original).is_err() {
         return std::fs::create_dir(copy)
             .map_err(|e| ProfileError::io(format!("creating {}", copy.display()), e));
