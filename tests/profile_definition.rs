@@ -129,6 +129,8 @@ fn a_compose_service_is_profiled_as_defined_and_leaves_nothing() {
   db:
     image: {image}
     command: [nc, -ll, -p, "7000", -e, "true"]
+    healthcheck:
+      test: [CMD-SHELL, "nc -w 1 127.0.0.1 7000 </dev/null"]
 volumes:
   data: {{}}
 "#

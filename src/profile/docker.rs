@@ -283,22 +283,7 @@ impl DockerRunner {
 
     /// Runs `argv` in the container; true when it exits 0 within `limit`.
     fn exec_ok(&self, id: &str, argv: &[String], limit: Duration) -> Result<bool, ProfileError> {
-        let until = Instant::now() + limit;
-        let Ok(exec) = self.client.exec(id, argv) else {
-            return Ok(false);
-        };
-        loop {
-            interrupt::check()?;
-            match self.client.exec_state(&exec) {
-                Ok(s) if !s.running => return Ok(s.exit_code == Some(0)),
-                Ok(_) => {}
-                Err(_) => return Ok(false),
-            }
-            if Instant::now() >= until {
-                return Ok(false);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        super::exec_in::exec_ok(&self.client, id, argv, limit)
     }
 
     /// Judges the started workload until `deadline`.

@@ -13,6 +13,7 @@ pub mod definition;
 pub mod docker;
 pub mod driver;
 pub mod ebpf;
+pub mod exec_in;
 pub mod file;
 pub mod interrupt;
 pub mod local;

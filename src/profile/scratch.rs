@@ -15,8 +15,11 @@
 //! removed when the [`Scratch`] is dropped: at the end, on error, and on Ctrl-C (the trials
 //! unwind with `Interrupted`, see [`super::interrupt`]).
 
+use super::check::in_netns;
 use super::create::{self, LABEL};
 use super::definition::Dependency;
+use super::exec_in::exec_ok;
+use super::probe::network_ok;
 use super::runner::{Runner, Target, TrialCaps, TrialResult};
 use super::spec::{ContainerSpec, MountKind, ProbeAction};
 use super::trace::Tracer;
@@ -227,8 +230,8 @@ impl Scratch {
         self.wait_dependency(d, &id, timeout.min(DEPENDENCY_START))
     }
 
-    /// Running, and healthy when its probe runs inside it (exec or shell); an HTTP, TCP or
-    /// gRPC probe of a dependency is not waited for.
+    /// Running, and healthy by its own probe when it has one (exec and shell inside it,
+    /// HTTP, TCP and gRPC from a thread in its network namespace).
     fn wait_dependency(
         &self,
         d: &Dependency,
@@ -236,11 +239,6 @@ impl Scratch {
         limit: Duration,
     ) -> Result<(), ProfileError> {
         let until = Instant::now() + limit;
-        let argv: Option<Vec<String>> = match d.probe.as_ref().map(|p| &p.action) {
-            Some(ProbeAction::Exec(a)) => Some(a.clone()),
-            Some(ProbeAction::Shell(s)) => Some(vec!["/bin/sh".into(), "-c".into(), s.clone()]),
-            _ => None,
-        };
         loop {
             interrupt::check()?;
             let (_, st) = self
@@ -253,15 +251,8 @@ impl Scratch {
                     d.location, d.name, st.exit_code
                 )));
             }
-            if st.running {
-                match &argv {
-                    None => return Ok(()),
-                    Some(a) => {
-                        if self.exec_ok(id, a)? {
-                            return Ok(());
-                        }
-                    }
-                }
+            if st.running && self.healthy(d, id, st.pid)? {
+                return Ok(());
             }
             if Instant::now() >= until {
                 return Err(ProfileError::Usage(format!(
@@ -275,23 +266,22 @@ impl Scratch {
         }
     }
 
-    fn exec_ok(&self, id: &str, argv: &[String]) -> Result<bool, ProfileError> {
-        let until = Instant::now() + Duration::from_secs(5);
-        let Ok(exec) = self.client.exec(id, argv) else {
-            return Ok(false);
+    fn healthy(&self, d: &Dependency, id: &str, pid: u32) -> Result<bool, ProfileError> {
+        let Some(p) = &d.probe else {
+            return Ok(true);
         };
-        loop {
-            interrupt::check()?;
-            match self.client.exec_state(&exec) {
-                Ok(s) if !s.running => return Ok(s.exit_code == Some(0)),
-                Ok(_) => {}
-                Err(_) => return Ok(false),
+        let limit = p
+            .timeout
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+        let argv = match &p.action {
+            ProbeAction::Exec(a) => a.clone(),
+            ProbeAction::Shell(s) => vec!["/bin/sh".into(), "-c".into(), s.clone()],
+            network => {
+                let action = network.clone();
+                return Ok(in_netns(pid, move || network_ok(&action, limit)).unwrap_or(false));
             }
-            if Instant::now() >= until {
-                return Ok(false);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        };
+        exec_ok(&self.client, id, &argv, limit)
     }
 }
 
