@@ -399,3 +399,52 @@ fn ctrl_c_removes_dependencies_volumes_and_copies() {
         .collect();
     assert!(scratch.is_empty(), "{scratch:?}");
 }
+
+/// Real software: Debian's nginx from a Deployment, judged by its readinessProbe on the named
+/// port `http` (with a header), needs exactly what it needs as root in its default config.
+#[test]
+fn debian_nginx_from_its_deployment() {
+    let test = "debian_nginx_from_its_deployment";
+    if ready(test).is_none() {
+        return;
+    }
+    let Some(image) = common::debian_image(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nginx.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  template:
+    spec:
+      containers:
+      - name: nginx
+        image: {image}
+        command: [nginx, -g, daemon off;]
+        ports: [{{name: http, containerPort: 80}}]
+        readinessProbe:
+          httpGet: {{path: /, port: http, httpHeaders: [{{name: Host, value: example.test}}]}}
+          periodSeconds: 1
+"#
+        ),
+    )
+    .unwrap();
+    let (o, pid) = profile(&[file.to_str().unwrap(), "--container", "nginx"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("proven minimal set: CHOWN,DAC_OVERRIDE,SETGID,SETUID "),
+        "{t}"
+    );
+    assert!(
+        t.contains("nginx.yaml:8 (Deployment/web, container nginx)"),
+        "{t}"
+    );
+    assert!(t.contains("(readinessProbe at "), "{t}");
+    assert_eq!(leftovers(pid), Vec::<String>::new());
+}
