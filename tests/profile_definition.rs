@@ -101,7 +101,8 @@ fn a_compose_service_is_profiled_as_defined_and_leaves_nothing() {
     std::os::unix::fs::chown(site.join("index.html"), Some(1234), Some(1234)).unwrap();
     std::fs::write(dir.path().join("web.env"), "# greeting\nGREETING=hi\n").unwrap();
     // The workload proves each piece of its definition reached it: the env_file variable,
-    // the dependency by its service name, an empty named volume (a reused one would hold the
+    // the dependency by its service name, the volume it shares with the dependency, an empty
+    // named volume (a reused one would hold the
     // mark of an earlier trial), and the bind mount, which it changes (chown, append: CHOWN
     // and DAC_OVERRIDE, since the file belongs to uid 1234) in its copy only.
     let compose = format!(
@@ -112,7 +113,7 @@ fn a_compose_service_is_profiled_as_defined_and_leaves_nothing() {
       - sh
       - -c
       - >-
-        test "$GREETING" = hi && nc -w 2 db 7000 </dev/null &&
+        test "$GREETING" = hi && nc -w 2 db 7000 </dev/null && test -s /shared/token &&
         test ! -e /data/mark && touch /data/mark &&
         chown 1:1 /srv/site/index.html && echo trial >> /srv/site/index.html &&
         exec httpd -f -p 8080 -h /srv/site
@@ -120,6 +121,7 @@ fn a_compose_service_is_profiled_as_defined_and_leaves_nothing() {
     volumes:
       - ./site:/srv/site
       - data:/data
+      - shared:/shared
     healthcheck:
       test: [CMD, wget, -q, -O-, http://127.0.0.1:8080/index.html]
       interval: 1s
@@ -128,11 +130,13 @@ fn a_compose_service_is_profiled_as_defined_and_leaves_nothing() {
     depends_on: [db]
   db:
     image: {image}
-    command: [nc, -ll, -p, "7000", -e, "true"]
+    command: [sh, -c, 'echo t > /shared/token && exec nc -ll -p 7000 -e true']
+    volumes: [shared:/shared]
     healthcheck:
       test: [CMD-SHELL, "nc -w 1 127.0.0.1 7000 </dev/null"]
 volumes:
   data: {{}}
+  shared: {{}}
 "#
     );
     let file = dir.path().join("compose.yaml");

@@ -110,6 +110,7 @@ pub fn start(
         timeout,
         &defined.location.to_string(),
     )?;
+    notes.extend(scratch.notes.iter().cloned());
     let inner = DockerRunner::new(DockerSpec {
         container: spec,
         check,

@@ -48,6 +48,10 @@ pub struct Scratch {
     fixed_volumes: Vec<String>,
     network: Option<String>,
     dependencies: Vec<String>,
+    /// Volume name in the definition → the volume made for the dependencies that mount it.
+    shared: std::collections::HashMap<String, String>,
+    /// What the report should say about how trials differ from the definition.
+    pub notes: Vec<String>,
 }
 
 fn engine_err(what: &str, e: impl std::fmt::Display) -> ProfileError {
@@ -94,8 +98,9 @@ impl Scratch {
             fixed_volumes: Vec::new(),
             network: None,
             dependencies: Vec::new(),
+            shared: Default::default(),
+            notes: Vec::new(),
         };
-        s.rewrite(spec, "trial", false)?;
         if !dependencies.is_empty() {
             let net = format!("{}-net", s.session);
             s.client
@@ -107,6 +112,8 @@ impl Scratch {
                 s.start_dependency(d, timeout)?;
             }
         }
+        // After the dependencies: a volume the service shares with one is that one's volume.
+        s.rewrite(spec, "trial", false)?;
         s.refresh()?;
         Ok(s)
     }
@@ -148,9 +155,19 @@ impl Scratch {
                 }
                 // An anonymous volume is already fresh per container.
                 MountKind::Volume { name } if !name.is_empty() => {
+                    if let Some(made) = self.shared.get(name.as_str()) {
+                        if !once {
+                            self.notes.push(format!(
+                                "volume '{name}' is shared with a depends_on service: every trial mounts the one volume made for it (not emptied between trials)"
+                            ));
+                        }
+                        *name = made.clone();
+                        continue;
+                    }
                     let fresh = format!("{}-{tag}-vol{i}", self.session);
-                    *name = fresh.clone();
+                    let written = std::mem::replace(name, fresh.clone());
                     if once {
+                        self.shared.insert(written, fresh.clone());
                         self.client
                             .volume_create(&fresh, (LABEL, &self.session))
                             .map_err(|e| engine_err("volume create", e))?;
