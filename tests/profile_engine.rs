@@ -151,3 +151,66 @@ fn trials_get_exactly_the_asked_bounding_set() {
     assert!(t.reason.starts_with("exited 1: CapBnd:"), "{}", t.reason);
     assert_nothing_left(r);
 }
+
+/// The same runner against Podman's Docker-compatible API: Podman's own default set, a
+/// proven set, and nothing left in Podman's store.
+#[test]
+fn podman_compatible_api_profiles_too() {
+    if !common::docker_available("podman_compatible_api_profiles_too")
+        || !common::is_root("podman_compatible_api_profiles_too")
+    {
+        return;
+    }
+    let Some(svc) = common::podman::service("podman_compatible_api_profiles_too") else {
+        return;
+    };
+    let spec = ContainerSpec {
+        image: common::podman::image(),
+        cmd: sh("touch /tmp/file && chown 1:1 /tmp/file"),
+        network: "none".into(),
+        // Podman's default RLIMIT_NOFILE and NPROC need CAP_SYS_RESOURCE, which this
+        // sandbox's root lacks: explicit limits start anywhere.
+        ulimits: ["nofile", "nproc"]
+            .map(|name| Ulimit {
+                name: name.into(),
+                soft: 1024,
+                hard: 1024,
+            })
+            .to_vec(),
+        ..ContainerSpec::default()
+    };
+    let mut r = DockerRunner::new(DockerSpec {
+        container: spec,
+        check: Check::ExitZero,
+        timeout: Duration::from_secs(20),
+        host: Some(svc.host.clone()),
+    })
+    .expect("runner on podman");
+    assert_eq!(r.default_set(), CapSet::podman_default());
+    assert_eq!(r.default_name(), "Podman default");
+    let mut tracer = dropcap::profile::ebpf::system_tracer().ok();
+    let report = dropcap::profile::profile(
+        &mut r,
+        tracer
+            .as_mut()
+            .map(|t| &mut **t as &mut dyn dropcap::profile::Tracer),
+        &dropcap::profile::Options::default(),
+        &mut |_| {},
+    )
+    .expect("profile on podman");
+    assert_eq!(report.proven, CapSet::EMPTY.with(Cap::CHOWN));
+    let session = match r.target() {
+        dropcap::profile::runner::Target::Image {
+            session, engine, ..
+        } => {
+            assert!(engine.starts_with("podman "), "{engine}");
+            session
+        }
+        other => panic!("{other:?}"),
+    };
+    drop(r);
+    assert_eq!(
+        common::podman::containers_with(&format!("io.dropcap.profile={session}")),
+        ""
+    );
+}

@@ -43,6 +43,10 @@ pub struct ProfileArgs {
     /// Seconds each trial may take before it counts as failed.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Engine address: unix:///path, tcp://host:port or a socket path [default: $DOCKER_HOST,
+    /// then unix:///var/run/docker.sock]. Podman: its `podman system service` socket.
+    #[arg(long, short = 'H', value_name = "HOST")]
+    pub host: Option<String>,
     /// Container network for trials.
     #[arg(long, default_value = "none", requires = "image")]
     pub network: String,
@@ -184,7 +188,7 @@ pub fn run(
                 },
                 check,
                 timeout,
-                host: None,
+                host: args.host.clone(),
             })?)
         }
         None => Box::new(LocalRunner::new(LocalSpec {
@@ -219,7 +223,7 @@ pub fn run(
     let mut image_note = None;
     if let Some(image) = &args.image {
         let read = crate::engine::export::read_images_blocking(
-            None,
+            args.host.as_deref(),
             std::slice::from_ref(image),
             timeout.max(Duration::from_secs(60)),
         );
