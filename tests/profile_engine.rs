@@ -214,3 +214,45 @@ fn podman_compatible_api_profiles_too() {
         ""
     );
 }
+
+/// A non-root workload denied a capability: no set can make it pass, and the error says
+/// plainly that adding the capability will not work for that user, with the alternatives.
+#[test]
+fn non_root_workload_is_told_cap_add_will_not_work() {
+    if !common::docker_available("non_root_workload_is_told_cap_add_will_not_work") {
+        return;
+    }
+    let out = assert_cmd::Command::cargo_bin("dropcap")
+        .unwrap()
+        .args([
+            "profile",
+            "--timeout",
+            "10",
+            "--image",
+            common::test_image(),
+        ])
+        .args([
+            "--cmd",
+            "httpd -f -p 80 -h /var/www",
+            "--http",
+            "80/index.html",
+        ])
+        .args(["--user", "app"])
+        .args(["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    for want in [
+        "The workload runs as user 'app', not root",
+        "adding ",
+        "will not work for that user",
+        "cap_add: [",
+        "setcap ",
+        "net.ipv4.ip_unprivileged_port_start",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    assert!(err.contains("NET_BIND_SERVICE"), "{err}");
+}

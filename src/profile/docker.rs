@@ -576,6 +576,11 @@ impl Runner for DockerRunner {
     fn low_ports(&self) -> Vec<u16> {
         self.low_ports.iter().copied().collect()
     }
+
+    fn non_root_user(&self) -> Option<String> {
+        self.effective_user()
+            .filter(|u| !super::runner::is_root_user(u))
+    }
 }
 
 #[cfg(test)]

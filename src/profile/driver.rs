@@ -289,9 +289,15 @@ pub fn profile<'a>(
             .last()
             .map(|t| t.reason.clone())
             .unwrap_or_default();
-        return Err(ProfileError::NotProven(format!(
-            "no candidate set passed the check (last: {last}); nothing is proven"
-        )));
+        let mut msg =
+            format!("no candidate set passed the check (last: {last}); nothing is proven");
+        let denied: CapSet = ctx.denied.keys().copied().collect();
+        if let Some(user) = ctx.runner.non_root_user().filter(|_| !denied.is_empty()) {
+            let advice = report::non_root_advice(&user, denied, false);
+            msg.push_str(". T");
+            msg.push_str(advice.strip_prefix('t').unwrap_or(&advice));
+        }
+        return Err(ProfileError::NotProven(msg));
     };
 
     // 3. Minimise by trial.
@@ -346,6 +352,9 @@ pub fn profile<'a>(
         &listening,
         proven.difference(kept_for_files),
     ));
+    if let Some(user) = ctx.runner.non_root_user().filter(|_| !proven.is_empty()) {
+        notes.push(report::non_root_advice(&user, proven, true));
+    }
     if ctx.lost > 0 {
         notes.push(format!(
             "the tracer lost {} events; verification runs cover for them",
