@@ -74,6 +74,9 @@ pub struct Recommendation {
     pub compose: String,
     pub kubernetes: String,
     pub dockerfile_label: String,
+    /// The `RUN` label of the convention `atomic run` reads: the command that runs the image
+    /// with the proven set. `\${IMAGE}` is escaped so the Dockerfile keeps it for the tool.
+    pub dockerfile_run_label: String,
 }
 
 impl Recommendation {
@@ -89,6 +92,10 @@ impl Recommendation {
             kubernetes: spell::k8s_security_context(proven, 0),
             dockerfile_label: format!(
                 "LABEL io.dropcap.cap-drop=\"ALL\" io.dropcap.cap-add=\"{add}\""
+            ),
+            dockerfile_run_label: format!(
+                "LABEL RUN=\"docker run -d {} \\${{IMAGE}}\"",
+                spell::docker_flags(proven)
             ),
         }
     }
@@ -470,9 +477,10 @@ pub fn render(r: &Report, style: Style) -> String {
         r.recommendation.kubernetes
     ));
     s.push_str(&format!(
-        "{}  {}\n",
+        "{}  {}\n             {}\n",
         style.bold("Dockerfile:"),
-        r.recommendation.dockerfile_label
+        r.recommendation.dockerfile_label,
+        r.recommendation.dockerfile_run_label
     ));
     s
 }
@@ -509,6 +517,10 @@ mod tests {
         let r = Recommendation::for_set(CapSet::EMPTY.with(Cap::NET_RAW));
         assert_eq!(r.docker_run, "--cap-drop=ALL --cap-add=NET_RAW");
         assert!(r.dockerfile_label.ends_with("cap-add=\"NET_RAW\""));
+        assert_eq!(
+            r.dockerfile_run_label,
+            r#"LABEL RUN="docker run -d --cap-drop=ALL --cap-add=NET_RAW \${IMAGE}""#
+        );
     }
 
     #[test]
