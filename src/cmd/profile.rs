@@ -218,22 +218,22 @@ pub fn run(
             crate::say!("{}", report::trial_line(t, Style { color: false }));
         }
     };
-    // The image's file capabilities, before the first trial (see Options::image_files).
+    // The image's file capabilities, read on a thread of their own while the first trials
+    // run (see Options::image_files_later).
     let mut options = Options::default();
-    let mut image_note = None;
     if let Some(image) = &args.image {
-        let read = crate::engine::export::read_images_blocking(
-            args.host.as_deref(),
-            std::slice::from_ref(image),
-            timeout.max(Duration::from_secs(60)),
-        );
-        match read.into_iter().next() {
-            Some(Ok(files)) => options.image_files = Some(std::sync::Arc::new(files)),
-            Some(Err(e)) => {
-                image_note = Some(format!("the image's file capabilities were not read: {e}"))
-            }
-            None => {}
-        }
+        let later: profile::driver::ImageFilesLater = Default::default();
+        options.image_files_later = Some(later.clone());
+        let (host, names) = (args.host.clone(), vec![image.clone()]);
+        let limit = timeout.max(Duration::from_secs(60));
+        std::thread::spawn(move || {
+            let read = crate::engine::export::read_images_blocking(host.as_deref(), &names, limit);
+            let _ = later.set(match read.into_iter().next() {
+                Some(Ok(files)) => Ok(std::sync::Arc::new(files)),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("the engine gave no answer".to_string()),
+            });
+        });
     }
     let mut rep = profile::profile(
         runner.as_mut(),
@@ -244,6 +244,12 @@ pub fn run(
     if let Some(n) = tracer_note {
         rep.notes.insert(0, format!("tracer unavailable: {n}"));
     }
+    let image_note = options
+        .image_files_later
+        .as_ref()
+        .and_then(|l| l.get())
+        .and_then(|r| r.as_ref().err())
+        .map(|e| format!("the image's file capabilities were not read: {e}"));
     if let Some(n) = image_note {
         rep.notes.push(n);
     }
