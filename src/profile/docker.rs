@@ -403,7 +403,6 @@ impl DockerRunner {
                 // No shell in the image: run ungated from now on (the tracer then attaches a
                 // moment after the start).
                 self.gate_works = false;
-                self.n -= 1;
                 return Ok(Launched::NoShell);
             }
             // A process the runtime cannot exec for want of a capability (a file capability
