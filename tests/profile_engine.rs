@@ -151,3 +151,108 @@ fn trials_get_exactly_the_asked_bounding_set() {
     assert!(t.reason.starts_with("exited 1: CapBnd:"), "{}", t.reason);
     assert_nothing_left(r);
 }
+
+/// The same runner against Podman's Docker-compatible API: Podman's own default set, a
+/// proven set, and nothing left in Podman's store.
+#[test]
+fn podman_compatible_api_profiles_too() {
+    if !common::docker_available("podman_compatible_api_profiles_too")
+        || !common::is_root("podman_compatible_api_profiles_too")
+    {
+        return;
+    }
+    let Some(svc) = common::podman::service("podman_compatible_api_profiles_too") else {
+        return;
+    };
+    let spec = ContainerSpec {
+        image: common::podman::image(),
+        cmd: sh("touch /tmp/file && chown 1:1 /tmp/file"),
+        network: "none".into(),
+        // Podman's default RLIMIT_NOFILE and NPROC need CAP_SYS_RESOURCE, which this
+        // sandbox's root lacks: explicit limits start anywhere.
+        ulimits: ["nofile", "nproc"]
+            .map(|name| Ulimit {
+                name: name.into(),
+                soft: 1024,
+                hard: 1024,
+            })
+            .to_vec(),
+        ..ContainerSpec::default()
+    };
+    let mut r = DockerRunner::new(DockerSpec {
+        container: spec,
+        check: Check::ExitZero,
+        timeout: Duration::from_secs(20),
+        host: Some(svc.host.clone()),
+    })
+    .expect("runner on podman");
+    assert_eq!(r.default_set(), CapSet::podman_default());
+    assert_eq!(r.default_name(), "Podman default");
+    let mut tracer = dropcap::profile::ebpf::system_tracer().ok();
+    let report = dropcap::profile::profile(
+        &mut r,
+        tracer
+            .as_mut()
+            .map(|t| &mut **t as &mut dyn dropcap::profile::Tracer),
+        &dropcap::profile::Options::default(),
+        &mut |_| {},
+    )
+    .expect("profile on podman");
+    assert_eq!(report.proven, CapSet::EMPTY.with(Cap::CHOWN));
+    let session = match r.target() {
+        dropcap::profile::runner::Target::Image {
+            session, engine, ..
+        } => {
+            assert!(engine.starts_with("podman "), "{engine}");
+            session
+        }
+        other => panic!("{other:?}"),
+    };
+    drop(r);
+    assert_eq!(
+        common::podman::containers_with(&format!("io.dropcap.profile={session}")),
+        ""
+    );
+}
+
+/// A non-root workload denied a capability: no set can make it pass, and the error says
+/// plainly that adding the capability will not work for that user, with the alternatives.
+#[test]
+fn non_root_workload_is_told_cap_add_will_not_work() {
+    if !common::docker_available("non_root_workload_is_told_cap_add_will_not_work") {
+        return;
+    }
+    let out = assert_cmd::Command::cargo_bin("dropcap")
+        .unwrap()
+        .args([
+            "profile",
+            "--timeout",
+            "10",
+            "--image",
+            common::test_image(),
+        ])
+        .args([
+            "--cmd",
+            "httpd -f -p 80 -h /var/www",
+            "--http",
+            "80/index.html",
+        ])
+        .args(["--user", "app"])
+        .args(["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    for want in [
+        "The workload runs as user 'app', not root",
+        "adding ",
+        "will not work for that user",
+        "cap_add: [",
+        "setcap ",
+        "net.ipv4.ip_unprivileged_port_start",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    assert!(err.contains("NET_BIND_SERVICE"), "{err}");
+}

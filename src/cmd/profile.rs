@@ -73,6 +73,10 @@ pub struct ProfileArgs {
     /// Seconds each trial may take before it counts as failed.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Engine address: unix:///path, tcp://host:port or a socket path [default: $DOCKER_HOST,
+    /// then unix:///var/run/docker.sock]. Podman: its `podman system service` socket.
+    #[arg(long, short = 'H', value_name = "HOST")]
+    pub host: Option<String>,
     /// Container network for trials.
     #[arg(long, default_value = "none", requires = "image")]
     pub network: String,
@@ -222,7 +226,7 @@ pub fn run(
                 },
                 check,
                 timeout,
-                host: None,
+                host: args.host.clone(),
             })?)
         }
         None => Box::new(LocalRunner::new(LocalSpec {
@@ -252,26 +256,26 @@ pub fn run(
             crate::say!("{}", report::trial_line(t, Style { color: false }));
         }
     };
-    // The image's file capabilities, before the first trial (see Options::image_files).
+    // The image's file capabilities, read on a thread of their own while the first trials
+    // run (see Options::image_files_later).
     let mut options = Options::default();
-    let mut image_note = None;
     let profiled_image = args
         .image
         .clone()
         .or_else(|| def_run.as_ref().map(|d| d.defined.spec.image.clone()));
     if let Some(image) = &profiled_image {
-        let read = crate::engine::export::read_images_blocking(
-            None,
-            std::slice::from_ref(image),
-            timeout.max(Duration::from_secs(60)),
-        );
-        match read.into_iter().next() {
-            Some(Ok(files)) => options.image_files = Some(std::sync::Arc::new(files)),
-            Some(Err(e)) => {
-                image_note = Some(format!("the image's file capabilities were not read: {e}"))
-            }
-            None => {}
-        }
+        let later: profile::driver::ImageFilesLater = Default::default();
+        options.image_files_later = Some(later.clone());
+        let (host, names) = (args.host.clone(), vec![image.clone()]);
+        let limit = timeout.max(Duration::from_secs(60));
+        std::thread::spawn(move || {
+            let read = crate::engine::export::read_images_blocking(host.as_deref(), &names, limit);
+            let _ = later.set(match read.into_iter().next() {
+                Some(Ok(files)) => Ok(std::sync::Arc::new(files)),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("the engine gave no answer".to_string()),
+            });
+        });
     }
     let mut rep = profile::profile(
         runner.as_mut(),
@@ -282,6 +286,12 @@ pub fn run(
     if let Some(n) = tracer_note {
         rep.notes.insert(0, format!("tracer unavailable: {n}"));
     }
+    let image_note = options
+        .image_files_later
+        .as_ref()
+        .and_then(|l| l.get())
+        .and_then(|r| r.as_ref().err())
+        .map(|e| format!("the image's file capabilities were not read: {e}"));
     if let Some(n) = image_note {
         rep.notes.push(n);
     }

@@ -106,7 +106,7 @@ pub fn start(
     let scratch = Scratch::prepare(
         &mut spec,
         &defined.dependencies,
-        None,
+        args.host.as_deref(),
         timeout,
         &defined.location.to_string(),
     )?;
@@ -115,7 +115,7 @@ pub fn start(
         container: spec,
         check,
         timeout,
-        host: None,
+        host: args.host.clone(),
     })?;
     Ok((
         Box::new(ScratchRunner::new(Box::new(inner), scratch)),

@@ -188,10 +188,28 @@ pub async fn hijack(
         }
         let answer = split(head, path)?;
         if answer.status == 101 || answer.status == 200 {
-            Ok(())
-        } else {
-            Err(format!("{path}: HTTP {}", answer.status))
+            return Ok(());
         }
+        // The engine's reason is in the body (`{"message": ...}`), bounded by its length.
+        let len: usize = answer
+            .header("Content-Length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0)
+            .min(4096);
+        let mut body = vec![0u8; len];
+        let _ = s.read_exact(&mut body).await;
+        #[derive(serde::Deserialize)]
+        struct Message {
+            message: String,
+        }
+        let why = serde_json::from_slice::<Message>(&body)
+            .map(|m| m.message)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+        Err(format!(
+            "the engine answered {}: {}",
+            answer.status,
+            super::connect::one_line(&why)
+        ))
     }
     let exchange = async {
         match connect(host).await? {

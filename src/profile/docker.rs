@@ -388,7 +388,6 @@ impl DockerRunner {
                 // No shell in the image: run ungated from now on (the tracer then attaches a
                 // moment after the start).
                 self.gate_works = false;
-                self.n -= 1;
                 return Ok(Launched::NoShell);
             }
             // A process the runtime cannot exec for want of a capability (a file capability
@@ -560,6 +559,11 @@ impl Runner for DockerRunner {
 
     fn low_ports(&self) -> Vec<u16> {
         self.low_ports.iter().copied().collect()
+    }
+
+    fn non_root_user(&self) -> Option<String> {
+        self.effective_user()
+            .filter(|u| !super::runner::is_root_user(u))
     }
 }
 

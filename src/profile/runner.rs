@@ -74,6 +74,19 @@ pub trait Runner {
     fn low_ports(&self) -> Vec<u16> {
         Vec::new()
     }
+    /// The user the workload runs as when that is not root, for the advice that cap_add does
+    /// not reach a non-root process.
+    fn non_root_user(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Whether `user` (`name`, `uid`, `uid:gid`; empty = the image's default, root) is root.
+pub fn is_root_user(user: &str) -> bool {
+    matches!(
+        user.split(':').next().unwrap_or("").trim(),
+        "" | "0" | "root"
+    )
 }
 
 /// Collects what a child writes, keeping only the tail of each stream: failing trials are
@@ -250,5 +263,18 @@ pub fn start_trace(
     match tracer {
         Some(t) => Ok(Some(t.start(target)?)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn root_users() {
+        for u in ["", "0", "root", "0:1000", "root:app"] {
+            assert!(super::is_root_user(u), "{u}");
+        }
+        for u in ["1000", "app", "1000:0", "nobody"] {
+            assert!(!super::is_root_user(u), "{u}");
+        }
     }
 }

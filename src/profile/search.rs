@@ -66,16 +66,20 @@ impl<E> Search<'_, E> {
 }
 
 /// `start` must have passed a trial already (`start_trial`). `evidenced`: the candidates the
-/// tracer saw in use, each tested by removing it alone. `test` runs one real trial.
+/// tracer saw in use, each tested by removing it alone. `known`: sets already run (a
+/// verification that failed need not run again). `test` runs one real trial.
 pub fn minimise<E>(
     start: CapSet,
     start_trial: usize,
     evidenced: CapSet,
+    known: &[(CapSet, Verdict)],
     test: &mut dyn FnMut(CapSet) -> Result<Verdict, E>,
 ) -> Result<Minimised, E> {
+    let mut cache: HashMap<CapSet, Verdict> = known.iter().copied().collect();
+    cache.insert(start, (true, start_trial));
     let mut s = Search {
         test,
-        cache: HashMap::from([(start, (true, start_trial))]),
+        cache,
         failed_without: BTreeMap::new(),
     };
     let evidenced = evidenced.intersect(start);
@@ -119,7 +123,7 @@ mod tests {
             n += 1;
             Ok((needed.is_subset(s), n))
         };
-        let m = minimise(start, 0, CapSet::EMPTY, &mut test).unwrap();
+        let m = minimise(start, 0, CapSet::EMPTY, &[], &mut test).unwrap();
         (m, n)
     }
 
@@ -129,7 +133,7 @@ mod tests {
             n += 1;
             Ok((needed.is_subset(s), n))
         };
-        let m = minimise(start, 0, evidenced, &mut test).unwrap();
+        let m = minimise(start, 0, evidenced, &[], &mut test).unwrap();
         (m, n)
     }
 
@@ -149,6 +153,22 @@ mod tests {
         // The old strategy on the same case:
         let (_, split) = run(four, four);
         assert!(split > 4, "{split}");
+    }
+
+    #[test]
+    fn known_failures_are_not_run_again() {
+        let start = CapSet::EMPTY.with(Cap::NET_RAW).with(Cap::SETGID);
+        let evidenced = CapSet::EMPTY.with(Cap::SETGID);
+        let mut n = 0;
+        let mut test = |s: CapSet| -> Result<Verdict, ()> {
+            n += 1;
+            Ok((s.contains(Cap::NET_RAW), 10 + n))
+        };
+        let known = [(evidenced, (false, 2))];
+        let m = minimise(start, 3, evidenced, &known, &mut test).unwrap();
+        assert_eq!(m.kept, CapSet::EMPTY.with(Cap::NET_RAW));
+        assert_eq!(m.failed_without[&Cap::NET_RAW], 2);
+        assert_eq!(n, 1, "only the removal of SETPCAP is a new trial");
     }
 
     #[test]
@@ -185,9 +205,9 @@ mod tests {
                 0,
             ))
         };
-        let m = minimise(start, 0, CapSet::EMPTY, &mut test).unwrap();
+        let m = minimise(start, 0, CapSet::EMPTY, &[], &mut test).unwrap();
         assert_eq!(m.kept.len(), 1);
-        let m = minimise(start, 0, start, &mut test).unwrap();
+        let m = minimise(start, 0, start, &[], &mut test).unwrap();
         assert_eq!(m.kept.len(), 1);
     }
 
