@@ -37,7 +37,7 @@ pub fn service(
     let Some((key, svc)) = services.get_entry(name) else {
         return Ok(None);
     };
-    let (spec, probe_, notes) = container(file, key, svc, workloads, name)?;
+    let (spec, probe_, notes) = container(file, services, key, svc, workloads, name)?;
     let mut dependencies = Vec::new();
     let mut visiting = vec![name.to_string()];
     depends_on(
@@ -132,7 +132,7 @@ fn depends_on(
         visiting.push(dep.clone());
         depends_on(file, services, workloads, node, visiting, out)?;
         visiting.pop();
-        let (mut spec, probe_, _) = container(file, key, node, workloads, &dep)?;
+        let (mut spec, probe_, _) = container(file, services, key, node, workloads, &dep)?;
         spec.network = String::new();
         let w = workload(workloads, &dep, key.pos);
         out.push(Dependency {
@@ -171,6 +171,7 @@ type Parts = (
 
 fn container(
     file: &Path,
+    services: &Node,
     key: &Node,
     svc: &Node,
     workloads: &[Workload],
@@ -182,9 +183,12 @@ fn container(
     }
     let w = workload(workloads, name, key.pos);
     let mut notes = Vec::new();
+    let chain = extends_chain(services, svc, name, &mut notes);
+    // A key of the service, else of the service it extends (compose overrides scalars).
+    let get = |k: &str| chain.iter().find_map(|n| n.get(k));
     let image = w
         .and_then(|w| w.image.clone())
-        .or_else(|| svc.get("image").and_then(Node::as_text).map(str::to_string))
+        .or_else(|| get("image").and_then(Node::as_text).map(str::to_string))
         .filter(|i| !i.trim().is_empty())
         .ok_or_else(|| {
             at(
@@ -200,25 +204,32 @@ fn container(
         network_aliases: vec![name.to_string()],
         ..ContainerSpec::default()
     };
-    spec.entrypoint = words(file, svc.get("entrypoint"), "entrypoint")?;
-    spec.cmd = words(file, svc.get("command"), "command")?;
-    if let Some(ef) = svc.get("env_file").filter(|v| !v.is_null()) {
-        spec.env.extend(env_files(file, ef)?);
+    spec.entrypoint = words(file, get("entrypoint"), "entrypoint")?;
+    spec.cmd = words(file, get("command"), "command")?;
+    // Environment merges along `extends` (the base first, so the service's own wins), and
+    // `environment` wins over `env_file`, as compose does.
+    for n in chain.iter().rev() {
+        if let Some(ef) = n.get("env_file").filter(|v| !v.is_null()) {
+            spec.env.extend(env_files(file, ef)?);
+        }
     }
-    if let Some(e) = svc.get("environment") {
-        let vars = env::compose_environment(e).map_err(|(p, m)| at(p, m))?;
-        spec.env.extend(vars);
+    for n in chain.iter().rev() {
+        if let Some(e) = n.get("environment") {
+            let vars = env::compose_environment(e).map_err(|(p, m)| at(p, m))?;
+            spec.env.extend(vars);
+        }
     }
     if spec.env.iter().any(|(_, v)| v.contains("${")) {
         notes.push(format!(
             "service '{name}': environment values with ${{...}} are passed as written (dropcap does not interpolate)"
         ));
     }
-    spec.working_dir = text(svc, "working_dir");
-    spec.user = w.and_then(|w| w.user.clone()).or_else(|| text(svc, "user"));
-    spec.read_only = flag(file, svc, "read_only")?;
-    spec.init = flag(file, svc, "init")?;
-    if let Some(t) = svc.get("tmpfs").filter(|v| !v.is_null()) {
+    let text = |k: &str| get(k).and_then(Node::as_text).map(str::to_string);
+    spec.working_dir = text("working_dir");
+    spec.user = w.and_then(|w| w.user.clone()).or_else(|| text("user"));
+    spec.read_only = flag(file, get("read_only"), "read_only")?;
+    spec.init = flag(file, get("init"), "init")?;
+    if let Some(t) = get("tmpfs").filter(|v| !v.is_null()) {
         let items: Vec<&Node> = if t.is_seq() {
             t.items().iter().map(|r| &**r).collect()
         } else {
@@ -238,12 +249,18 @@ fn container(
             });
         }
     }
-    if let Some(v) = svc.get("volumes").filter(|v| !v.is_null()) {
+    // Volumes merge along `extends` by target, the service's own winning.
+    for n in chain.iter().rev() {
+        let Some(v) = n.get("volumes").filter(|v| !v.is_null()) else {
+            continue;
+        };
         if !v.is_seq() {
             return Err(at(v.pos, "volumes must be a list".into()));
         }
         for item in v.items() {
-            spec.mounts.push(volume(file, item)?);
+            let m = volume(file, item)?;
+            spec.mounts.retain(|o| o.target != m.target);
+            spec.mounts.push(m);
         }
     }
     if let Some(w) = w {
@@ -254,7 +271,7 @@ fn container(
             .collect();
         spec.no_new_privileges = w.no_new_privileges.as_ref().is_some_and(|s| s.value);
     }
-    if let Some(opts) = svc.get("security_opt") {
+    if let Some(opts) = get("security_opt") {
         for o in opts.items() {
             let Some(s) = o.as_text() else { continue };
             let lower = s.to_ascii_lowercase();
@@ -264,15 +281,15 @@ fn container(
             spec.security_opt.push(s.to_string());
         }
     }
-    if let Some(u) = svc.get("ulimits").filter(|v| !v.is_null()) {
+    if let Some(u) = get("ulimits").filter(|v| !v.is_null()) {
         spec.ulimits = ulimits(file, u)?;
     }
-    if let Some(mode) = text(svc, "network_mode") {
+    if let Some(mode) = text("network_mode") {
         if mode == "host" || mode == "none" {
             spec.network = mode;
         }
     }
-    let probe_ = match svc.get_entry("healthcheck") {
+    let probe_ = match chain.iter().find_map(|n| n.get_entry("healthcheck")) {
         Some((hk, hc)) => {
             probe::compose_healthcheck(hc, format!("healthcheck at {}", loc(file, hk.pos)))
                 .map_err(|(p, m)| at(p, m))?
@@ -282,12 +299,47 @@ fn container(
     Ok((spec, probe_, notes))
 }
 
-fn text(n: &Node, key: &str) -> Option<String> {
-    n.get(key).and_then(Node::as_text).map(str::to_string)
+/// The service, then the services it extends within this file (compose `extends:
+/// {service: base}` or `extends: base`). A base in another file is left to the audit's
+/// reading (image, user, sysctls, no-new-privileges) and said in a note.
+fn extends_chain<'a>(
+    services: &'a Node,
+    svc: &'a Node,
+    name: &str,
+    notes: &mut Vec<String>,
+) -> Vec<&'a Node> {
+    let mut chain = vec![svc];
+    let mut seen = vec![name.to_string()];
+    let mut cur = svc;
+    while let Some(ext) = cur.get("extends").filter(|e| !e.is_null()) {
+        if ext.get("file").is_some_and(|f| !f.is_null()) {
+            notes.push(format!(
+                "service '{name}': extends from another file: only its image, user, sysctls and no-new-privileges are inherited here"
+            ));
+            break;
+        }
+        let Some(base) = ext
+            .as_text()
+            .or_else(|| ext.get("service").and_then(Node::as_text))
+        else {
+            break;
+        };
+        // A cycle or a long chain is the audit's error to report; stop here.
+        if seen.iter().any(|s| s == base) || chain.len() > MAX_DEPENDS_DEPTH {
+            break;
+        }
+        let Some(node) = services.get(base) else {
+            break;
+        };
+        seen.push(base.to_string());
+        chain.push(node);
+        cur = node;
+    }
+    chain
 }
 
-fn flag(file: &Path, n: &Node, key: &str) -> Result<bool, DefinitionError> {
-    match n.get(key).filter(|v| !v.is_null()) {
+fn flag(file: &Path, v: Option<&Node>, key: &str) -> Result<bool, DefinitionError> {
+    match v.filter(|v| !v.is_null()) {
         None => Ok(false),
         Some(v) => v.as_bool().ok_or_else(|| {
             DefinitionError::at(file, v.pos, format!("{key} must be true or false"))
@@ -718,7 +770,7 @@ volumes: {cache: {}}
         let f = write(
             dir.path(),
             "compose.yaml",
-            "x-base: &base\n  image: base:1\n  user: '5'\nservices:\n  base: {image: b:2, sysctls: [net.core.somaxconn=1024]}\n  app:\n    <<: *base\n  ext:\n    extends: {service: base}\n",
+            "x-base: &base\n  image: base:1\n  user: '5'\nservices:\n  base:\n    image: b:2\n    sysctls: [net.core.somaxconn=1024]\n    command: [serve]\n    environment: {A: '1', B: '1'}\n    volumes: [/a:/x, /b:/y]\n    healthcheck: {test: [CMD, ok]}\n  app:\n    <<: *base\n  ext:\n    extends: {service: base}\n    environment: [B=2]\n    volumes: [/c:/y]\n",
         );
         let d = read(&f, &Select::Service("app".into()), &[]).unwrap();
         assert_eq!(
@@ -727,11 +779,34 @@ volumes: {cache: {}}
         );
         let d = read(&f, &Select::Service("ext".into()), &[]).unwrap();
         assert_eq!(d.spec.image, "b:2");
+        assert_eq!(d.spec.cmd, Some(vec!["serve".to_string()]));
+        let env: Vec<String> = d.spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            env,
+            ["A=1", "B=1", "B=2"],
+            "the service's own value comes last and wins"
+        );
+        let binds: Vec<(String, String)> = d
+            .spec
+            .mounts
+            .iter()
+            .map(|m| match &m.kind {
+                MountKind::Bind { source } => (source.display().to_string(), m.target.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            binds,
+            [
+                ("/a".to_string(), "/x".to_string()),
+                ("/c".into(), "/y".into())
+            ]
+        );
+        assert!(d.probe.is_some(), "healthcheck inherited");
         assert_eq!(
             d.spec.sysctls,
             [("net.core.somaxconn".to_string(), "1024".to_string())]
         );
-        assert!(d.probe.is_none());
         assert_eq!(d.spec.network, "none");
     }
 }
