@@ -20,6 +20,7 @@ mod map;
 pub mod names;
 mod progress;
 pub(crate) mod raw;
+mod swarm;
 
 pub use api::ApiError;
 pub(crate) use connect::not_a_socket;
