@@ -118,6 +118,45 @@ pub fn compose(data: &[u8]) {
 
 pub fn kubernetes(data: &[u8]) {
     source(data, sources::kubernetes::read);
+    list_stream(data);
+}
+
+/// Hands out a few bytes per read, so the List streamer meets every cut an input can have.
+struct Trickle<'a>(&'a [u8], usize);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.1.min(buf.len()).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// A `kubectl get -o json` List read item by item from a stream must say what reading the
+/// whole text says: errors with positions inside the input, and when the stream has no error,
+/// neither has the whole text and both found the same workloads. (The other way round does
+/// not hold: a small whole text that is not JSON is re-read as YAML, and the stream refuses a
+/// duplicate `items` that the whole text reads silently.)
+fn list_stream(data: &[u8]) {
+    let name = Path::new("fuzz.json");
+    let cut = 1 + data.first().map_or(0, |b| usize::from(*b) % 13);
+    let streamed = sources::load_reader(name, Trickle(data, cut));
+    check_loaded(data, &streamed);
+    let whole = sources::load_bytes(name, data);
+    if streamed.errors.is_empty() {
+        // Valid JSON item by item is valid JSON as a whole.
+        assert!(
+            whole.errors.is_empty(),
+            "only the whole text fails: {:?}",
+            whole.errors
+        );
+        assert_eq!(
+            format!("{:?}", streamed.workloads),
+            format!("{:?}", whole.workloads),
+            "streamed and whole readings differ"
+        );
+    }
 }
 
 pub fn inspect(data: &[u8]) {

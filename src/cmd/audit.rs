@@ -40,6 +40,11 @@ pub struct AuditArgs {
     /// for their file capabilities and setuid binaries (rules DC020, DC021).
     #[arg(long, requires = "paths")]
     pub images: bool,
+    /// Compose files are deployed with `docker stack deploy`: judge them as Swarm runs them
+    /// (privileged and security_opt are ignored there; rule DC022 says where they are
+    /// written). Without it, DC022 still warns for services with a `deploy:` section.
+    #[arg(long, requires = "paths")]
+    pub stack: bool,
     /// Engine options, used only without paths.
     #[command(flatten)]
     pub engine: super::audit_live::EngineArgs,
@@ -71,6 +76,11 @@ pub fn run(
         let (mut workloads, errors) = static_workloads_with(&args.paths, args.hidden, args.verbose);
         if args.images {
             attach_images(&mut workloads, args.engine.host.as_deref());
+        }
+        if args.stack {
+            workloads
+                .iter_mut()
+                .for_each(crate::workload::deploy_as_stack);
         }
         Report::build(args.policy, args.fail_on, None, workloads, errors)
     };

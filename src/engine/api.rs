@@ -8,7 +8,7 @@
 //! engine cannot be reached, and it settles the API version the paths below use.
 
 use super::raw;
-use bollard::models::{ContainerInspectResponse, ContainerSummary, SystemVersion};
+use bollard::models::{ContainerInspectResponse, ContainerSummary, ImageInspect, SystemVersion};
 use bollard::Docker;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -75,7 +75,15 @@ impl Api {
             .await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+    /// `GET /images/{name}/json`: a reference (`nginx:1.27`, `registry:5000/a/b@sha256:…`)
+    /// or an id. The reference's `/`, `:` and `@` stay as they are: the engine routes the
+    /// whole rest of the path as the name.
+    pub async fn image_inspect(&self, name: &str) -> Result<ImageInspect, ApiError> {
+        self.get(&format!("/images/{}/json", escape(name, b"-._~/:@")))
+            .await
+    }
+
+    pub(super) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let full = format!("{}{path}", self.prefix);
         let answer = raw::get(&self.host, &full, self.timeout)
             .await
@@ -113,9 +121,14 @@ pub(super) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T,
 /// Percent-encodes everything but RFC 3986 unreserved characters, for a query value or a
 /// path segment.
 pub(super) fn query_escape(s: &str) -> String {
+    escape(s, b"-._~")
+}
+
+/// Percent-encodes every byte but ASCII letters, digits and `keep`.
+pub(super) fn escape(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

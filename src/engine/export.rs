@@ -44,28 +44,32 @@ fn engine_error(image: &str, message: impl Into<String>) -> ImageError {
     }
 }
 
-/// The image's id (`sha256:…`), or an error that says the image is not on the engine.
-pub async fn image_id(docker: &Docker, name: &str) -> Result<String, ImageError> {
-    match docker.inspect_image(name).await {
+/// The image's id (`sha256:…`), or an error that says the image is not on the engine. Read
+/// through the capped raw client ([`super::api`]), as every small engine answer is.
+pub async fn image_id(api: &super::api::Api, name: &str) -> Result<String, ImageError> {
+    match api.image_inspect(name).await {
         Ok(i) => {
             i.id.ok_or_else(|| engine_error(name, "the engine's inspect has no id"))
         }
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Err(engine_error(name, "no such image on the engine")),
-        Err(e) => Err(engine_error(name, super::connect::one_line(&e.to_string()))),
+        Err(super::api::ApiError::NotFound) => {
+            Err(engine_error(name, "no such image on the engine"))
+        }
+        Err(e) => Err(engine_error(name, e.to_string())),
     }
 }
 
-/// Reads image `name` of the engine behind `docker`. bollard's timeout covers only the answer's
-/// headers, so an export that stalls for `idle` mid-stream ends the read with an error instead
-/// of hanging it.
-pub async fn read_image(
+/// Reads the image with id `id` (see [`image_id`]) of the engine behind `docker`; `name` is
+/// how messages call it. bollard's timeout covers only the answer's headers, so an export that
+/// stalls for `idle` mid-stream ends the read with an error instead of hanging it. The export
+/// is parsed as it arrives (a bounded channel of chunks), so an image of any size is read in
+/// bounded memory; the archive reader caps what it keeps of each entry.
+pub async fn read_image_id(
     docker: &Docker,
+    id: &str,
     name: &str,
     idle: Duration,
 ) -> Result<ImageFiles, ImageError> {
-    let id = image_id(docker, name).await?;
+    let id = id.to_string();
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let client = docker.clone();
     let export_id = id.clone();
@@ -137,9 +141,14 @@ pub fn read_images_blocking(
                     .collect()
             }
         };
+        let api = super::api::Api::new(&host, &docker, timeout);
         let mut out = Vec::with_capacity(names.len());
         for name in names {
-            out.push(read_image(&docker, name, timeout).await);
+            let read = match image_id(&api, name).await {
+                Ok(id) => read_image_id(&docker, &id, name, timeout).await,
+                Err(e) => Err(e),
+            };
+            out.push(read);
         }
         out
     })

@@ -3,7 +3,7 @@
 use super::api::{Api, ApiError};
 use super::connect::{engine_info, open, resolve_host, EngineKind};
 use super::progress::Progress;
-use super::{disk, engine_error, host, libpod, map, EngineAudit, EngineOptions};
+use super::{disk, engine_error, host, libpod, map, swarm, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
 use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
@@ -42,6 +42,10 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         Err(msg) => return fail(audit, msg),
     };
     let api = Api::new(&host, &docker, options.timeout);
+    // Swarm services are read while the containers are inspected (see `swarm`).
+    let swarm_api = Api::new(&host, &docker, options.timeout);
+    let swarm_filters = filters.clone();
+    let swarm = tokio::spawn(async move { swarm::services(&swarm_api, &swarm_filters).await });
     // /version (for the report) and the list do not depend on each other.
     let (version, summaries) = tokio::join!(api.version(), api.list(true, &filters));
     let (info, kind) = match version {
@@ -124,6 +128,20 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     } else {
         audit.workloads = workloads.into_iter().map(|(w, _)| w).collect();
     }
+    match swarm.await {
+        Ok(Ok(s)) => {
+            audit.notes.extend(s.notes);
+            let containers = std::mem::take(&mut audit.workloads);
+            audit.workloads = swarm::attach(
+                s.workloads,
+                s.selected.as_ref(),
+                containers,
+                &mut audit.notes,
+            );
+        }
+        Ok(Err(e)) => audit.notes.push(format!("Swarm services not read: {e}")),
+        Err(e) => audit.notes.push(format!("Swarm services not read: {e}")),
+    }
     audit
         .workloads
         .sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
@@ -148,7 +166,7 @@ async fn attach_images(
             continue;
         };
         if !cache.contains_key(&id) {
-            let read = match super::export::read_image(docker, &id, idle).await {
+            let read = match super::export::read_image_id(docker, &id, &id, idle).await {
                 Ok(files) => Some(std::sync::Arc::new(files)),
                 Err(e) => {
                     let shown = w.image.clone().unwrap_or_else(|| id.clone());

@@ -2,7 +2,7 @@
 //! Every request goes through the capped raw client like the audit's reads, and every body
 //! is small JSON both ways, so the same code speaks to dockerd and to Podman's compatible API.
 
-use super::api::{decode, query_escape, Api, ApiError};
+use super::api::{decode, escape, query_escape, Api, ApiError};
 use super::raw::{self, Answer, Hijacked};
 use serde::Deserialize;
 use serde_json::Value;
@@ -92,18 +92,9 @@ pub(super) fn accepted(answer: &Answer) -> Result<&[u8], ApiError> {
     )))
 }
 
-/// An image reference in a path: `/` and `:` stay (the engine's router takes the rest of the
-/// path as the name), anything that could end or bend the path is escaped.
+/// An image reference in a path, as [`Api::image_inspect`] sends it.
 fn image_path(name: &str) -> String {
-    name.split('/')
-        .map(|part| {
-            part.split(':')
-                .map(|p| p.split('@').map(query_escape).collect::<Vec<_>>().join("@"))
-                .collect::<Vec<_>>()
-                .join(":")
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+    escape(name, b"-._~/:@")
 }
 
 impl Api {

@@ -42,6 +42,7 @@ pub fn workload_from_inspect(
         if let Some(v) = labels.get(IGNORE_LABEL) {
             w.suppressions = parse_ignore_label(v);
         }
+        w.task = crate::workload::TaskLabels::from_labels(labels);
     }
     if let Some(hc) = c.host_config.as_ref() {
         w.privileged = Setting {
@@ -85,7 +86,7 @@ pub fn workload_from_inspect(
 
 /// Docker's API answers `CAP_SYS_ADMIN`; remediations and reports speak `SYS_ADMIN`, as
 /// `docker run --cap-add` does.
-fn entry(raw: &str) -> CapEntry {
+pub(super) fn entry(raw: &str) -> CapEntry {
     let t = raw.trim();
     // `get`, not `[..4]`: an engine may answer any UTF-8, and byte 4 can fall inside a char.
     let short = match (t.get(..4), t.get(4..)) {
@@ -147,7 +148,7 @@ fn no_new_privileges(opts: &[String]) -> Option<Setting<bool>> {
     })
 }
 
-fn parse_ignore_label(v: &str) -> Vec<Suppression> {
+pub(super) fn parse_ignore_label(v: &str) -> Vec<Suppression> {
     v.split(';')
         .filter_map(|item| {
             let item = item.trim();

@@ -21,6 +21,7 @@ pub mod names;
 mod progress;
 pub(crate) mod raw;
 mod resources;
+mod swarm;
 
 pub use api::ApiError;
 pub(crate) use connect::not_a_socket;

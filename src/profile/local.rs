@@ -30,6 +30,7 @@ pub struct LocalRunner {
     exe: PathBuf,
     default: CapSet,
     low_ports: std::collections::BTreeSet<u16>,
+    deadlines: super::deadline::Deadlines,
 }
 
 /// Kills the trial's whole process group unless it already ended.
@@ -80,6 +81,7 @@ impl LocalRunner {
                     .into(),
             ));
         }
+        let spec_timeout = spec.timeout;
         Ok(LocalRunner {
             spec,
             exe,
@@ -87,6 +89,7 @@ impl LocalRunner {
             // containers cut the bounding set).
             default: me.permitted.intersect(me.bounding),
             low_ports: Default::default(),
+            deadlines: super::deadline::Deadlines::new(spec_timeout),
         })
     }
 
@@ -205,7 +208,9 @@ impl Runner for LocalRunner {
             }
             drop(w);
         }
-        let deadline = Instant::now() + self.spec.timeout;
+        let ran = Instant::now();
+        let limit = self.deadlines.current();
+        let deadline = ran + limit;
         let (passed, reason) = if self.spec.check.long_running() {
             let mut last = Instant::now();
             loop {
@@ -228,7 +233,7 @@ impl Runner for LocalRunner {
                 if Instant::now() >= deadline {
                     break (
                         false,
-                        format!("check did not pass within {}s", self.spec.timeout.as_secs()),
+                        format!("check did not pass within {}s", limit.as_secs_f64().round()),
                     );
                 }
                 let ok = match self.spec.check {
@@ -236,6 +241,7 @@ impl Runner for LocalRunner {
                     _ => self.check_once(),
                 };
                 if ok {
+                    self.deadlines.passed(ran.elapsed());
                     self.low_ports.extend(low_ports(group.child.id()));
                     break (
                         true,
@@ -248,11 +254,14 @@ impl Runner for LocalRunner {
             match wait_until(&mut group.child, deadline, &mut session)? {
                 Waited::Exited(st) => {
                     group.done = true;
+                    if st.success() {
+                        self.deadlines.passed(ran.elapsed());
+                    }
                     (st.success(), describe_exit(st, tail.last_line()))
                 }
                 Waited::TimedOut => (
                     false,
-                    format!("timed out after {}s", self.spec.timeout.as_secs()),
+                    format!("timed out after {}s", limit.as_secs_f64().round()),
                 ),
             }
         };

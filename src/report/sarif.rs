@@ -65,7 +65,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "ruleId": f.rule,
         "ruleIndex": rule_index,
         "level": level(f.severity),
-        "message": { "text": format!("{}: {} Fix: {}", f.workload.display_name(), f.message, f.remediation) },
+        "message": { "text": format!("{}{}: {} Fix: {}", f.workload.display_name(), service_note(f), f.message, f.remediation) },
         "properties": {
             "severity": f.severity,
             "capabilities": f.capabilities,
@@ -87,13 +87,21 @@ fn result(f: &Finding, rule_index: usize) -> Value {
             .clone()
             .unwrap_or_else(|| f.workload.name.clone());
         r["locations"] = json!([{
-            "logicalLocations": [{ "name": f.workload.name, "fullyQualifiedName": name, "kind": "resource" }]
+            "logicalLocations": [{ "name": f.workload.name, "fullyQualifiedName": name, "kind": if f.workload.mode.is_some() { "service" } else { "resource" } }]
         }]);
     }
     if let Some(reason) = &f.suppressed {
         r["suppressions"] = json!([{ "kind": "inSource", "justification": reason }]);
     }
     r
+}
+
+/// ` (service replicated 3, 1 task on this node)` for a Swarm service, else nothing.
+fn service_note(f: &Finding) -> String {
+    f.workload
+        .service_summary()
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default()
 }
 
 pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {

@@ -39,6 +39,9 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
     }
     for (w, findings) in &groups {
         let mut title = w.display_name();
+        if let Some(service) = w.service_summary() {
+            title.push_str(&format!("  {service}"));
+        }
         if let Some(img) = &w.image {
             title.push_str(&format!("  image {img}"));
         }

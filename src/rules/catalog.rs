@@ -19,7 +19,7 @@ impl RuleInfo {
     }
 }
 
-static RULES: [RuleInfo; 18] = [
+static RULES: [RuleInfo; 19] = [
     RuleInfo {
         id: "DC001",
         title: "invalid-capability",
@@ -163,6 +163,14 @@ static RULES: [RuleInfo; 18] = [
         standards: &["PSS restricted"],
         policies: &[PssRestricted, Strict],
         help: "The image holds setuid-root binaries and the container does not set no-new-privileges: any user in it who runs one regains every capability of the bounding set. Needs the image's files (live audit, or static audit with --images).",
+    },
+    RuleInfo {
+        id: "DC022",
+        title: "ignored-by-stack-deploy",
+        severity: Severity::Medium,
+        standards: &[],
+        policies: &[CisDocker, PssBaseline, PssRestricted, Strict],
+        help: "docker stack deploy ignores privileged and security_opt (it says \"Ignoring unsupported options\"), so a compose file deployed as a Swarm stack does not get them: no-new-privileges, seccomp and AppArmor options never reach the containers, and privileged: true gives nothing. Reported for files audited with --stack or whose service has a deploy: section; cap_add and cap_drop are applied (Docker 20.10+).",
     },
 ];
 

@@ -152,6 +152,7 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
             remedy::unprivileged(w),
             w.privileged.location.clone(),
         );
+        s.out.extend(super::stack::findings(w, s.policy));
         return s.out;
     }
 
@@ -454,6 +455,7 @@ pub fn run_all(w: &Workload, policy: Policy) -> Vec<Finding> {
 
     // DC012: live processes that do not match the configuration, grouped by difference.
     s.out.extend(super::drift::findings(w, s.policy));
+    s.out.extend(super::stack::findings(w, s.policy));
     s.out
 }
 

@@ -114,8 +114,14 @@ pub fn findings(w: &Workload, policy: Policy) -> Vec<Finding> {
             severity: d.kind.severity(),
             workload: wref.clone(),
             capabilities: d.capabilities,
-            remediation: remedy::for_engine(w, remediation(&d)),
-            message: d.message,
+            remediation: remedy::for_engine(w, remediation(w, &d)),
+            // A service's tasks are measured against its spec, not their own configuration.
+            message: if w.syntax == crate::workload::Syntax::Swarm {
+                d.message
+                    .replace("the container's configuration", "the service's spec")
+            } else {
+                d.message
+            },
             location: None,
             standards: info.standards,
             suppressed: w.is_suppressed(RULE).map(|s| s.reason.clone()),
@@ -123,7 +129,10 @@ pub fn findings(w: &Workload, policy: Policy) -> Vec<Finding> {
         .collect()
 }
 
-fn remediation(d: &Drift) -> String {
+fn remediation(w: &Workload, d: &Drift) -> String {
+    if w.syntax == crate::workload::Syntax::Swarm {
+        return service_remediation(w, d);
+    }
     let flags: Vec<String> = d
         .capabilities
         .iter()
@@ -142,6 +151,29 @@ fn remediation(d: &Drift) -> String {
             "remove the file capabilities (setcap -r BINARY) or run with --security-opt no-new-privileges and {flags}"
         ),
         DriftKind::RootDropped => format!("docker run {flags} (compose: cap_drop)"),
+    }
+}
+
+/// A service is changed with `docker service update`, which rolls every task, not one.
+fn service_remediation(w: &Workload, d: &Drift) -> String {
+    let flags: Vec<String> = d
+        .capabilities
+        .iter()
+        .map(|c| format!("--cap-drop {c}"))
+        .collect();
+    let update = format!("docker service update {} {}", flags.join(" "), w.name);
+    match d.kind {
+        DriftKind::BoundingWider => format!(
+            "a task runs with more than service {} grants: if it predates the last update, docker service update --force {} replaces it; else check the engine's defaults and hooks",
+            w.name, w.name
+        ),
+        DriftKind::BoundingNarrower => {
+            format!("nothing is at risk; to make the spec say what runs: {update}")
+        }
+        DriftKind::NonRootHolds => format!(
+            "remove the file capabilities (setcap -r BINARY) from the image, or {update}"
+        ),
+        DriftKind::RootDropped => format!("{update} (stack file: cap_drop)"),
     }
 }
 

@@ -10,11 +10,12 @@ mod catalog;
 mod check;
 pub mod drift;
 mod remedy;
+mod stack;
 
 pub use catalog::{catalog, rule_info, RuleInfo};
 
 use crate::caps::CapSet;
-use crate::workload::{Location, Runtime, SourceKind, Workload};
+use crate::workload::{Location, Runtime, ServiceMode, SourceKind, Workload};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -84,6 +85,14 @@ pub struct WorkloadRef {
     pub source: SourceKind,
     pub runtime: Runtime,
     pub location: Option<Location>,
+    /// `service` (Swarm) or `container` for a live engine's workloads; `None` for files.
+    pub kind: Option<&'static str>,
+    /// Swarm: `replicated` or `global`.
+    pub mode: Option<ServiceMode>,
+    /// Swarm: the desired task count of a replicated service.
+    pub replicas: Option<u64>,
+    /// Swarm: the service's task containers on this node.
+    pub tasks: Option<Vec<String>>,
 }
 
 impl WorkloadRef {
@@ -96,7 +105,27 @@ impl WorkloadRef {
             source: w.source,
             runtime: w.runtime,
             location: w.location.clone(),
+            kind: match (&w.service, w.source) {
+                (Some(_), _) => Some("service"),
+                (None, SourceKind::Engine) => Some("container"),
+                _ => None,
+            },
+            mode: w.service.as_ref().map(|s| s.mode),
+            replicas: w.service.as_ref().and_then(|s| s.replicas),
+            tasks: w.service.as_ref().map(|s| s.tasks.clone()),
         }
+    }
+
+    /// `service replicated 3, 1 task on this node` for a Swarm service.
+    pub fn service_summary(&self) -> Option<String> {
+        let mode = self.mode?;
+        let info = crate::workload::SwarmService {
+            mode,
+            replicas: self.replicas,
+            tasks: self.tasks.clone().unwrap_or_default(),
+            from_task: false,
+        };
+        Some(format!("service {}", info.summary()))
     }
 
     /// `Deployment/web (nginx)` or `web`.

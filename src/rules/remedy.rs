@@ -31,6 +31,10 @@ pub fn remove_add(w: &Workload, raw: &str) -> String {
             "remove \"{raw}\" from securityContext.capabilities.add of {}",
             container_ref(w)
         ),
+        Syntax::Swarm => format!(
+            "docker service update --cap-drop {raw} {} (stack file: remove {raw} from cap_add)",
+            w.name
+        ),
     }
 }
 
@@ -54,7 +58,33 @@ pub fn drop_caps(w: &Workload, caps: CapSet) -> String {
             container_ref(w),
             quoted_list(caps)
         ),
+        Syntax::Swarm => {
+            let flags: Vec<String> = caps.iter().map(|c| format!("--cap-drop {c}")).collect();
+            format!(
+                "docker service update {} {} (stack file: cap_drop: {}), or better docker service update {} {}",
+                flags.join(" "),
+                w.name,
+                plain_list(caps),
+                service_flags(w),
+                w.name
+            )
+        }
     }
+}
+
+/// `docker service update` flags that leave the service with exactly [`keep_set`]. The CLI
+/// edits the lists in place (measured with CLI 28 against Engine 20.10: `--cap-drop X` also
+/// takes X out of CapabilityAdd), so every other named add is dropped by name.
+fn service_flags(w: &Workload) -> String {
+    let keep = keep_set(w);
+    let mut flags = vec!["--cap-drop ALL".to_string()];
+    let others = w
+        .cap_add
+        .iter()
+        .filter(|e| e.is_all || e.caps.is_none_or(|c| !c.difference(keep).is_empty()));
+    flags.extend(others.map(|e| format!("--cap-drop {}", e.raw)));
+    flags.extend(keep.iter().map(|c| format!("--cap-add {c}")));
+    flags.join(" ")
 }
 
 /// Podman takes the same flags as Docker; say the command the user actually runs.
@@ -83,22 +113,25 @@ pub fn keep_set(w: &Workload) -> CapSet {
         .intersect(CapSet::all_known())
 }
 
+/// `cap_drop: [ALL], cap_add: [...]` on one line, for a compose or stack file.
+fn drop_all_keys(keep: CapSet) -> String {
+    if keep.is_empty() {
+        "cap_drop: [ALL]".to_string()
+    } else {
+        format!("cap_drop: [ALL], cap_add: {}", plain_list(keep))
+    }
+}
+
 /// Rewrite to drop ALL and add back `keep`.
 pub fn drop_all(w: &Workload) -> String {
     let keep = keep_set(w);
     let tail = " and add back only what `dropcap profile` proves is needed";
     match w.syntax {
-        Syntax::Docker => {
-            let compose = if keep.is_empty() {
-                "cap_drop: [ALL]".to_string()
-            } else {
-                format!("cap_drop: [ALL], cap_add: {}", plain_list(keep))
-            };
-            format!(
-                "docker run {} (compose: {compose}){tail}",
-                spell::docker_flags(keep)
-            )
-        }
+        Syntax::Docker => format!(
+            "docker run {} (compose: {}){tail}",
+            spell::docker_flags(keep),
+            drop_all_keys(keep)
+        ),
         Syntax::Compose => {
             let add = if keep.is_empty() {
                 String::new()
@@ -118,6 +151,12 @@ pub fn drop_all(w: &Workload) -> String {
                 container_ref(w)
             )
         }
+        Syntax::Swarm => format!(
+            "docker service update {} {} (stack file: {}){tail}",
+            service_flags(w),
+            w.name,
+            drop_all_keys(keep)
+        ),
     }
 }
 
@@ -137,6 +176,12 @@ pub fn unprivileged(w: &Workload) -> String {
             container_ref(w),
             drop_all(w)
         ),
+        // A service spec has no privileged setting; only a task read on a worker gets here.
+        Syntax::Swarm => format!(
+            "remove what makes the task containers of service {} privileged; {}",
+            w.name,
+            drop_all(w)
+        ),
     }
 }
 
@@ -148,12 +193,22 @@ pub fn rename(w: &Workload, raw: &str, to: &str) -> String {
             "write \"{to}\" instead of \"{raw}\" in {}",
             container_ref(w)
         ),
+        Syntax::Swarm => format!(
+            "docker service update --cap-drop {raw} --cap-add {to} {} (stack file: write {to} instead of {raw})",
+            w.name
+        ),
     }
 }
 
 pub fn no_new_privileges(w: &Workload) -> String {
     match w.syntax {
         Syntax::Docker => "docker run --security-opt=no-new-privileges:true (compose: security_opt: [\"no-new-privileges:true\"])".to_string(),
+        // `docker stack deploy` ignores security_opt (DC022).
+        Syntax::Compose if w.stack.as_stack => format!(
+            "service {} cannot set no-new-privileges in a stack (security_opt is ignored): {}",
+            w.name,
+            drop_all(w)
+        ),
         Syntax::Compose => format!(
             "add security_opt: [\"no-new-privileges:true\"] to service {}",
             w.name
@@ -161,6 +216,13 @@ pub fn no_new_privileges(w: &Workload) -> String {
         Syntax::Kubernetes => format!(
             "set securityContext.allowPrivilegeEscalation: false on {}",
             container_ref(w)
+        ),
+        // `docker service create/update` have no such flag and `docker stack deploy` ignores
+        // security_opt, so the fix has to leave nothing to regain instead.
+        Syntax::Swarm => format!(
+            "service {} cannot set no-new-privileges (no docker service flag; a stack file's security_opt is ignored): remove setuid and file-capability binaries from the image, or {}",
+            w.name,
+            drop_all(w)
         ),
     }
 }

@@ -384,3 +384,34 @@ fn dc002_names_the_explicit_adds() {
         f[0].message
     );
 }
+
+/// Every fix for a Swarm service is a `docker service update` that leaves exactly what the
+/// finding asks for: named adds not worth keeping are dropped by name (the CLI takes a
+/// `--cap-drop X` out of CapabilityAdd too), safe ones are added back.
+#[test]
+fn swarm_services_get_service_update_fixes() {
+    let mut w = docker(&["NET_ADMIN", "NET_BIND_SERVICE", "NET_RAW"], &[]);
+    w.name = "api".into();
+    w.syntax = Syntax::Swarm;
+    let f = evaluate(&w, Policy::Strict);
+    let fix = |id: &str| {
+        f.iter()
+            .find(|f| f.rule == id)
+            .map(|f| f.remediation.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        fix("DC003"),
+        "docker service update --cap-drop NET_ADMIN api (stack file: remove NET_ADMIN from cap_add)"
+    );
+    assert_eq!(
+        fix("DC007"),
+        "docker service update --cap-drop ALL --cap-drop NET_ADMIN --cap-drop NET_RAW --cap-add NET_BIND_SERVICE api (stack file: cap_drop: [ALL], cap_add: [NET_BIND_SERVICE]) and add back only what `dropcap profile` proves is needed"
+    );
+    assert!(
+        fix("DC011").starts_with("service api cannot set no-new-privileges"),
+        "{}",
+        fix("DC011")
+    );
+    assert!(f.iter().all(|f| !f.remediation.contains("docker run")));
+}

@@ -6,7 +6,7 @@
 use super::tree::{Node, Pos, MAX_EXPANDED};
 use super::{suppress, Ctx, Loaded, SourceError};
 use crate::workload::{
-    CapEntry, Location, Runtime, Setting, SourceKind, Suppression, Syntax, Workload,
+    CapEntry, Location, Runtime, Setting, SourceKind, StackIgnored, Suppression, Syntax, Workload,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,10 @@ struct Spec {
     no_new_privileges: Option<(bool, At)>,
     sysctls: BTreeMap<String, (String, At)>,
     host_network: Option<bool>,
+    /// The `security_opt` key, when it lists anything (`docker stack deploy` ignores it).
+    security_opt_key: Option<At>,
+    /// The `deploy` key: the service is written for Swarm too.
+    deploy_key: Option<At>,
     suppressions: Vec<Suppression>,
     extends: Option<Extends>,
     /// Values of the wrong shape (`cap_add: ALL`, `privileged: "yes"`): compose refuses them,
@@ -268,6 +272,19 @@ fn workload(ctx: &Ctx, files: &Files, name: &str, key: &Node, s: Spec) -> Worklo
         .collect();
     w.host_network = s.host_network.unwrap_or(false);
     w.suppressions = s.suppressions;
+    w.stack.deploy = s.deploy_key.map(|p| files.loc(p));
+    if let Some((true, p)) = s.privileged {
+        w.stack.ignored.push(StackIgnored {
+            key: "privileged",
+            location: Some(files.loc(p)),
+        });
+    }
+    if let Some(p) = s.security_opt_key {
+        w.stack.ignored.push(StackIgnored {
+            key: "security_opt",
+            location: Some(files.loc(p)),
+        });
+    }
     w
 }
 
@@ -370,6 +387,8 @@ impl Resolver<'_> {
             s.sysctls.entry(k).or_insert(v);
         }
         s.host_network = s.host_network.or(base.host_network);
+        s.security_opt_key = s.security_opt_key.or(base.security_opt_key);
+        s.deploy_key = s.deploy_key.or(base.deploy_key);
         // A suppression on the base applies to what the base contributes, i.e. to the service.
         s.suppressions.extend(base.suppressions);
         Ok(s)
@@ -427,7 +446,11 @@ fn spec(ctx: &Ctx, file: usize, key: &Node, svc: &Node) -> Spec {
                     s.problems
                         .push((v.pos, "security_opt must be a list of options".to_string()));
                 }
-                for (opt, p) in scalars(v) {
+                let opts = scalars(v);
+                if !opts.is_empty() {
+                    s.security_opt_key = Some(at(k.pos));
+                }
+                for (opt, p) in opts {
                     if let Some(b) = no_new_privileges(&opt) {
                         s.no_new_privileges = Some((b, at(p)));
                     }
@@ -441,6 +464,7 @@ fn spec(ctx: &Ctx, file: usize, key: &Node, svc: &Node) -> Spec {
                     .collect();
             }
             "network_mode" => s.host_network = v.as_text().map(|m| m == "host"),
+            "deploy" => s.deploy_key = Some(at(k.pos)),
             "labels" => {
                 map_or_list(name, v, &mut s.problems);
                 s.suppressions.extend(label_suppressions(v));
@@ -544,6 +568,23 @@ mod tests {
 
     fn load(text: &str) -> Loaded {
         load_text(Path::new("c.yaml"), text)
+    }
+
+    #[test]
+    fn keys_a_stack_ignores_are_recorded() {
+        let l = load("x-base: &b\n  deploy: {replicas: 2}\nservices:\n  base:\n    <<: *b\n    privileged: true\n  child:\n    extends: base\n    security_opt: [\"seccomp=unconfined\"]\n  plain:\n    privileged: false\n    security_opt: []\n");
+        let by = |n: &str| l.workloads.iter().find(|w| w.name == n).unwrap();
+        let child = by("child");
+        assert_eq!(child.stack.deploy.as_ref().map(|d| d.line), Some(2));
+        let keys: Vec<(&str, u32)> = child
+            .stack
+            .ignored
+            .iter()
+            .map(|i| (i.key, i.location.as_ref().unwrap().line))
+            .collect();
+        assert_eq!(keys, [("privileged", 6), ("security_opt", 9)]);
+        let plain = by("plain");
+        assert!(plain.stack.ignored.is_empty() && plain.stack.deploy.is_none());
     }
 
     #[test]

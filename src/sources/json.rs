@@ -31,14 +31,21 @@ pub struct Docs<'a> {
 }
 
 pub fn documents(text: &str) -> Docs<'_> {
+    documents_at(text, Pos { line: 1, col: 1 }, 0)
+}
+
+/// [`documents`] of a text that is a piece of a larger input starting at `start` (`chars`
+/// characters into it), so that positions and spans are the larger input's: the List streamer
+/// ([`super::list_stream`]) parses one item at a time this way.
+pub fn documents_at(text: &str, start: Pos, chars: usize) -> Docs<'_> {
     Docs {
         p: Reader {
             b: text.as_bytes(),
             s: text,
             i: 0,
-            chars: 0,
-            line: 1,
-            col: 1,
+            chars,
+            line: start.line,
+            col: start.col,
             whole: false,
         },
         done: false,
@@ -51,6 +58,13 @@ pub fn documents_whole(text: &str) -> Docs<'_> {
     let mut d = documents(text);
     d.p.whole = true;
     d
+}
+
+impl Docs<'_> {
+    /// Where reading stopped: just after the last value read.
+    pub fn end(&self) -> (Pos, usize) {
+        (self.p.pos(), self.p.chars)
+    }
 }
 
 impl Iterator for Docs<'_> {
@@ -70,6 +84,72 @@ impl Iterator for Docs<'_> {
         }
         Some(r)
     }
+}
+
+/// Checks the members that follow an object's first members, which were read elsewhere
+/// (the List streamer reads `{"apiVersion": ..., "items": [...]` itself): `, "kind": "List"
+/// ... }`. Returns the documents that follow the object, positioned as in the whole input.
+pub fn rest_of_object(
+    text: &str,
+    start: Pos,
+    chars: usize,
+) -> Result<(Docs<'_>, RestKeys), TreeError> {
+    let mut p = Reader {
+        b: text.as_bytes(),
+        s: text,
+        i: 0,
+        chars,
+        line: start.line,
+        col: start.col,
+        whole: false,
+    };
+    let mut keys = RestKeys::default();
+    loop {
+        p.skip_ws();
+        match p.peek() {
+            Some(b',') => {
+                p.bump();
+                p.skip_ws();
+                let key_pos = p.pos();
+                if p.peek() != Some(b'"') {
+                    return p.err(format!("expected a string key, {}", p.found()));
+                }
+                let key = p.string()?;
+                p.skip_ws();
+                if p.peek() != Some(b':') {
+                    return p.err(format!("expected ':' after a key, {}", p.found()));
+                }
+                p.bump();
+                match key.as_str() {
+                    Some("kind") => {
+                        let v = p.value()?;
+                        keys.kind = v.as_str().map(str::to_string);
+                    }
+                    Some("items") if !keys.items_again => {
+                        keys.items_again = true;
+                        keys.items_at = key_pos;
+                        p.skip_value(1)?;
+                    }
+                    _ => p.skip_value(1)?,
+                }
+            }
+            Some(b'}') => {
+                p.bump();
+                return Ok((Docs { p, done: false }, keys));
+            }
+            _ => return p.err(format!("expected ',' or '}}' in an object, {}", p.found())),
+        }
+    }
+}
+
+/// What [`rest_of_object`] saw of the members it checked.
+#[derive(Debug, Default)]
+pub struct RestKeys {
+    /// The last `kind` (the whole-text path reads the last of duplicate keys).
+    pub kind: Option<String>,
+    /// Another `items` key, and where.
+    pub items_again: bool,
+    pub items_at: Pos,
 }
 
 struct Reader<'a> {
@@ -133,9 +213,55 @@ impl Reader<'_> {
     }
 
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.bump();
+        // Pretty-printed JSON is mostly indentation: spaces and newlines are counted here
+        // directly; only a CR goes through `bump`'s line-break rules.
+        while let Some(&c) = self.b.get(self.i) {
+            match c {
+                b' ' => {
+                    // Indentation comes in runs.
+                    let run = self.b[self.i..]
+                        .iter()
+                        .position(|&c| c != b' ')
+                        .unwrap_or(self.b.len() - self.i);
+                    self.i += run;
+                    self.chars += run;
+                    self.col = self
+                        .col
+                        .saturating_add(u32::try_from(run).unwrap_or(u32::MAX));
+                }
+                b'\t' => {
+                    self.i += 1;
+                    self.chars += 1;
+                    self.col = self.col.saturating_add(1);
+                }
+                b'\n' => {
+                    self.i += 1;
+                    self.chars += 1;
+                    self.line = self.line.saturating_add(1);
+                    self.col = 1;
+                }
+                b'\r' => self.bump(),
+                _ => break,
+            }
         }
+    }
+
+    /// Moves over the run of string content up to the next quote, backslash or control
+    /// character (none of which is in the run, so it holds no line break), counting its
+    /// characters at once.
+    fn plain_run(&mut self) -> usize {
+        let rest = self.b.get(self.i..).unwrap_or(&[]);
+        let n = rest
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            .unwrap_or(rest.len());
+        let chars = rest[..n].iter().filter(|&&c| c & 0xC0 != 0x80).count();
+        self.i += n;
+        self.chars += chars;
+        self.col = self
+            .col
+            .saturating_add(u32::try_from(chars).unwrap_or(u32::MAX));
+        n
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, TreeError> {
@@ -163,49 +289,59 @@ impl Reader<'_> {
             if created > MAX_NODES {
                 return Err(too_many_nodes(pos));
             }
-            let mut node = match self.peek() {
-                Some(b'{') => {
-                    self.open(&stack)?;
-                    stack.push(Frame::Map {
-                        pairs: Vec::new(),
-                        key: None,
-                        pos,
-                        start: self.chars,
-                        size: 1,
-                    });
-                    self.bump();
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
+            let bulk = !self.whole
+                && matches!(stack.last(), Some(Frame::Map { key: Some(k), .. })
+                if k.as_str().is_some_and(is_bulk_key));
+            let mut node = if bulk {
+                // Checked but not built: most of a `kubectl get -o json` list is bulk.
+                let from = self.chars;
+                self.skip_value(stack.len())?;
+                scalar(String::new(), true, pos, self.since(from))
+            } else {
+                match self.peek() {
+                    Some(b'{') => {
+                        self.open(&stack)?;
+                        stack.push(Frame::Map {
+                            pairs: Vec::new(),
+                            key: None,
+                            pos,
+                            start: self.chars,
+                            size: 1,
+                        });
                         self.bump();
-                        close(&mut stack, self.chars)
-                    } else {
-                        self.key(&mut stack)?;
-                        // Keys are nodes too.
-                        created += 1;
-                        continue 'value;
+                        self.skip_ws();
+                        if self.peek() == Some(b'}') {
+                            self.bump();
+                            close(&mut stack, self.chars)
+                        } else {
+                            self.key(&mut stack)?;
+                            // Keys are nodes too.
+                            created += 1;
+                            continue 'value;
+                        }
                     }
-                }
-                Some(b'[') => {
-                    self.open(&stack)?;
-                    stack.push(Frame::Seq {
-                        items: Vec::new(),
-                        pos,
-                        start: self.chars,
-                        size: 1,
-                    });
-                    self.bump();
-                    self.skip_ws();
-                    if self.peek() == Some(b']') {
+                    Some(b'[') => {
+                        self.open(&stack)?;
+                        stack.push(Frame::Seq {
+                            items: Vec::new(),
+                            pos,
+                            start: self.chars,
+                            size: 1,
+                        });
                         self.bump();
-                        close(&mut stack, self.chars)
-                    } else {
-                        continue 'value;
+                        self.skip_ws();
+                        if self.peek() == Some(b']') {
+                            self.bump();
+                            close(&mut stack, self.chars)
+                        } else {
+                            continue 'value;
+                        }
                     }
+                    Some(b'"') => self.string()?,
+                    Some(b't' | b'f' | b'n') => self.literal()?,
+                    Some(b'-' | b'0'..=b'9') => self.number()?,
+                    _ => return self.err(format!("expected a JSON value, {}", self.found())),
                 }
-                Some(b'"') => self.string()?,
-                Some(b't' | b'f' | b'n') => self.literal()?,
-                Some(b'-' | b'0'..=b'9') => self.number()?,
-                _ => return self.err(format!("expected a JSON value, {}", self.found())),
             };
             // Attach the finished node; close every container that ends right after it.
             loop {
@@ -236,11 +372,6 @@ impl Reader<'_> {
                         pairs, key, size, ..
                     }) => {
                         if let Some(k) = key.take() {
-                            let node = if !self.whole && k.as_str().is_some_and(is_bulk_key) {
-                                scalar(String::new(), true, node.pos, node.span)
-                            } else {
-                                node
-                            };
                             *size = size.saturating_add(node.expanded);
                             pairs.push((k, node));
                         }
@@ -267,6 +398,145 @@ impl Reader<'_> {
                 }
             }
         }
+    }
+
+    /// Checks one value as [`Reader::value`] would, without building it: same errors at the
+    /// same positions, no allocation. `depth` is the number of containers already open.
+    fn skip_value(&mut self, depth: usize) -> Result<(), TreeError> {
+        // Open containers: `true` for an object.
+        let mut open: Vec<bool> = Vec::new();
+        loop {
+            self.skip_ws();
+            match self.peek() {
+                Some(c @ (b'{' | b'[')) => {
+                    if depth + open.len() >= MAX_DEPTH {
+                        return self.err(format!("nesting deeper than {MAX_DEPTH} levels"));
+                    }
+                    let object = c == b'{';
+                    self.bump();
+                    self.skip_ws();
+                    if self.peek() == Some(if object { b'}' } else { b']' }) {
+                        self.bump();
+                    } else {
+                        open.push(object);
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                Some(b'"') => self.skip_string()?,
+                Some(b't' | b'f' | b'n') => self.skip_literal()?,
+                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
+                _ => return self.err(format!("expected a JSON value, {}", self.found())),
+            }
+            // A value ended: close what ends right after it.
+            loop {
+                let Some(&object) = open.last() else {
+                    return Ok(());
+                };
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.bump();
+                        if object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    Some(b']') if !object => {
+                        self.bump();
+                        open.pop();
+                    }
+                    Some(b'}') if object => {
+                        self.bump();
+                        open.pop();
+                    }
+                    _ if object => {
+                        return self.err(format!(
+                            "expected ',' or '}}' in an object, {}",
+                            self.found()
+                        ))
+                    }
+                    _ => {
+                        return self
+                            .err(format!("expected ',' or ']' in an array, {}", self.found()))
+                    }
+                }
+            }
+        }
+    }
+
+    fn skip_key(&mut self) -> Result<(), TreeError> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return self.err(format!("expected a string key, {}", self.found()));
+        }
+        self.skip_string()?;
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return self.err(format!("expected ':' after a key, {}", self.found()));
+        }
+        self.bump();
+        Ok(())
+    }
+
+    fn skip_string(&mut self) -> Result<(), TreeError> {
+        self.bump(); // opening quote
+        loop {
+            self.plain_run();
+            match self.peek() {
+                Some(b'"') => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.bump();
+                    match self.peek() {
+                        None => return self.err("unterminated string"),
+                        Some(b'u') => {
+                            self.bump();
+                            self.unicode_escape()?;
+                        }
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.bump(),
+                        Some(_) => {
+                            self.bump();
+                            return self.err("invalid escape in a string");
+                        }
+                    }
+                }
+                Some(_) => return self.err("control character in a string"),
+                None => return self.err("unterminated string"),
+            }
+        }
+    }
+
+    fn skip_literal(&mut self) -> Result<(), TreeError> {
+        for word in ["true", "false", "null"] {
+            if self.s.get(self.i..self.i + word.len()) == Some(word) {
+                for _ in 0..word.len() {
+                    self.bump();
+                }
+                return Ok(());
+            }
+        }
+        self.err(format!("expected a JSON value, {}", self.found()))
+    }
+
+    fn skip_number(&mut self) -> Result<(), TreeError> {
+        let pos = self.pos();
+        let start = self.i;
+        while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
+            self.bump();
+        }
+        let text = self.s.get(start..self.i).unwrap_or("");
+        if text.parse::<f64>().is_err() {
+            return Err(TreeError {
+                pos,
+                message: format!("invalid number {text:?}"),
+            });
+        }
+        Ok(())
     }
 
     fn open(&self, stack: &[Frame]) -> Result<(), TreeError> {
@@ -301,12 +571,7 @@ impl Reader<'_> {
         let mut out = String::new();
         loop {
             let start = self.i;
-            while let Some(c) = self.peek() {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.bump();
-            }
+            self.plain_run();
             out.push_str(self.s.get(start..self.i).unwrap_or(""));
             match self.peek() {
                 Some(b'"') => {
@@ -504,6 +769,46 @@ mod tests {
         assert_eq!(d.root.path(&["spec", "x"]).unwrap().as_str(), Some("1"));
         let e = documents("{\"status\": {\"a\": [1 2]}}").next().unwrap();
         assert!(e.is_err());
+    }
+
+    /// A bulk value is skipped, not built, yet fails exactly where a built one would.
+    #[test]
+    fn skipped_values_fail_like_built_ones() {
+        let cases = [
+            "{\"a\": 1,}",
+            "[1 2]",
+            "{\"a\" 1}",
+            "[\"x\n\"]",
+            "[tru]",
+            "[1.2.3]",
+            "[\"\\q\"]",
+            "[\"\\u12\"]",
+            "{\"é\": [\n  2",
+            "[{}, [], {\"a\": [1, {\"b\": null}]}, ]",
+            "\"unterminated",
+        ];
+        for case in cases {
+            let built = documents(&format!("{{\"spec\": {case}}}")).next().unwrap();
+            let skipped = documents(&format!("{{\"data\": {case}}}")).next().unwrap();
+            let (b, s) = (built.err().unwrap(), skipped.err().unwrap());
+            assert_eq!((b.pos, &b.message), (s.pos, &s.message), "{case}");
+        }
+        let deep = |key: &str| {
+            let text = format!("{{\"{key}\": {}}}", "[".repeat(200));
+            documents(&text).next().unwrap().err().unwrap()
+        };
+        let (b, s) = (deep("spec"), deep("data"));
+        assert!(s.message.contains("nesting deeper than"), "{s:?}");
+        assert_eq!((b.pos, b.message), (s.pos, s.message));
+        let ok = "{\"status\": {\"a\": [1, -2.5e3, true, false, null, \"\\u00e9\\n\", {}]}, \"x\": \"é\"}";
+        let d = documents(ok).next().unwrap().unwrap();
+        let y = tree::documents(ok).next().unwrap().unwrap();
+        assert_eq!(d.root.get("x").unwrap().span, y.root.get("x").unwrap().span);
+        assert_eq!(d.root.get("x").unwrap().pos, y.root.get("x").unwrap().pos);
+        assert_eq!(
+            d.root.get("status").unwrap().span.end,
+            y.root.get("status").unwrap().span.end
+        );
     }
 
     #[test]

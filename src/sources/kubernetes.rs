@@ -30,6 +30,11 @@ pub fn read(ctx: &Ctx, root: &Node, out: &mut Loaded) {
     }
 }
 
+/// One item of a `List` that is read item by item (see `list_stream`).
+pub(crate) fn list_item(ctx: &Ctx, item: &Node, out: &mut Loaded) {
+    object(ctx, item, out, 1);
+}
+
 fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
     let Some(kind) = obj.get("kind").and_then(Node::as_text) else {
         return;
@@ -76,6 +81,14 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
         .and_then(Node::as_text)
         .unwrap_or("<unnamed>");
+    // `kubectl get -A` lists every namespace: the same name in two of them is two workloads.
+    let name = match meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_text)
+    {
+        Some(ns) => format!("{ns}/{kind}/{name}"),
+        None => format!("{kind}/{name}"),
+    };
 
     // A comment right above the object (`apiVersion:`) applies to all its containers.
     let object_comments = ctx.comments(obj.pos);
@@ -118,7 +131,7 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
             }
             let cname = c.get("name").and_then(Node::as_text).unwrap_or("<unnamed>");
             let mut w = Workload::new(
-                format!("{kind}/{name}"),
+                name.clone(),
                 SourceKind::Kubernetes,
                 Runtime::Containerd,
                 Syntax::Kubernetes,

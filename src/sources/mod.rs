@@ -13,6 +13,7 @@ mod fifo;
 pub mod inspect;
 pub mod json;
 pub mod kubernetes;
+mod list_stream;
 pub mod suppress;
 pub mod tree;
 pub mod walk;
@@ -120,6 +121,15 @@ impl<'a> Ctx<'a> {
             refused_why: Cell::new(""),
             comment_cache: std::cell::RefCell::default(),
         }
+    }
+
+    /// Where the file was refused (see [`Ctx::refuse`]), if it was.
+    pub(crate) fn refused_at(&self) -> Option<Pos> {
+        self.refused.get()
+    }
+
+    pub(crate) fn refused_reason(&self) -> &'static str {
+        self.refused_why.get()
     }
 
     pub(crate) fn refuse(&self, pos: Pos, why: &'static str) {
@@ -268,7 +278,18 @@ pub fn load_file(path: &Path) -> Loaded {
         Err(e) => return Loaded::error(SourceError::file(path, io_reason(&e))),
     };
     if meta.is_file() && meta.len() > MAX_FILE_BYTES {
-        return Loaded::error(SourceError::file(path, too_large(meta.len())));
+        // Only a List is read past the limit: item by item, never whole.
+        let f = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => return Loaded::error(SourceError::file(path, io_reason(&e))),
+        };
+        return match list_stream::open(f) {
+            Ok(list_stream::Opened::List(items)) => read_list(path, items),
+            Ok(list_stream::Opened::Whole { .. }) => {
+                Loaded::error(SourceError::file(path, too_large(meta.len())))
+            }
+            Err(e) => Loaded::error(SourceError::file(path, io_reason(&e))),
+        };
     }
     let opened = if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
         fifo::open(path)
@@ -281,10 +302,16 @@ pub fn load_file(path: &Path) -> Loaded {
     }
 }
 
-/// Audits a stream (standard input, a pipe), reading at most [`MAX_FILE_BYTES`].
+/// Audits a stream (standard input, a pipe), reading at most [`MAX_FILE_BYTES`], except a
+/// `kubectl get -o json` List, which is read item by item at any size.
 pub fn load_reader(name: &Path, reader: impl Read) -> Loaded {
-    let mut bytes = Vec::new();
-    if let Err(e) = reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+    let (mut bytes, rest) = match list_stream::open(reader) {
+        Ok(list_stream::Opened::List(items)) => return read_list(name, items),
+        Ok(list_stream::Opened::Whole { head, rest }) => (head, rest),
+        Err(e) => return Loaded::error(SourceError::file(name, io_reason(&e))),
+    };
+    let room = (MAX_FILE_BYTES + 1).saturating_sub(bytes.len() as u64);
+    if let Err(e) = rest.take(room).read_to_end(&mut bytes) {
         return Loaded::error(SourceError::file(name, io_reason(&e)));
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -297,6 +324,24 @@ pub fn load_reader(name: &Path, reader: impl Read) -> Loaded {
         ));
     }
     load_bytes(name, &bytes)
+}
+
+/// Audits a List's items as they are read; on a terminal, says how far it got every few
+/// thousand items (a cluster's list takes seconds).
+fn read_list(name: &Path, items: list_stream::Splitter<impl Read>) -> Loaded {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let shown = std::cell::Cell::new(false);
+    let out = list_stream::read_items(name, items, &mut |n| {
+        if tty && n % 5000 == 0 {
+            shown.set(true);
+            eprint!("\rdropcap: {}: {n} List items read", name.display());
+        }
+    });
+    if shown.get() {
+        eprint!("\r\x1b[K");
+    }
+    out
 }
 
 /// Audits bytes: refuses binary data and invalid UTF-8 with a position, then parses.
@@ -370,32 +415,9 @@ fn load_documents(
                 break;
             }
         };
-        let (kind, why) = detect::classify_why(&doc.root);
-        if let Some(why) = why {
-            out.skipped
-                .push(format!("{}: skipped: {why}", ctx.loc(doc.root.pos)));
-        }
-        let before = out.workloads.len();
-        match kind {
-            DocKind::Compose => compose::read(&ctx, &doc.root, &mut out),
-            DocKind::Kubernetes => kubernetes::read(&ctx, &doc.root, &mut out),
-            DocKind::Inspect => inspect::read(&ctx, &doc.root, &mut out),
-            DocKind::Unknown => {}
-        }
-        out.kinds.push(kind);
-        if let Some(pos) = ctx.refused.get() {
-            out.workloads.truncate(before);
-            out.errors.push(SourceError::at(
-                name,
-                pos,
-                format!(
-                    "{}; dropcap refuses this document and the rest of the file",
-                    ctx.refused_why.get()
-                ),
-            ));
+        if !dispatch(&ctx, &doc, &mut out, visit) {
             break;
         }
-        visit(&doc.root, &out.workloads[before..]);
     }
     if !out.workloads.is_empty() && has_template_expressions(text) {
         // Valid YAML with `{{ }}` only inside strings: audited as written, but the rendered
@@ -406,6 +428,43 @@ fn load_documents(
         ));
     }
     out
+}
+
+/// Hands one document to the source its content calls for; false once the file is refused
+/// (nothing more of it is read).
+fn dispatch(
+    ctx: &Ctx,
+    doc: &tree::Doc,
+    out: &mut Loaded,
+    visit: &mut dyn FnMut(&tree::Node, &[Workload]),
+) -> bool {
+    let (kind, why) = detect::classify_why(&doc.root);
+    if let Some(why) = why {
+        out.skipped
+            .push(format!("{}: skipped: {why}", ctx.loc(doc.root.pos)));
+    }
+    let before = out.workloads.len();
+    match kind {
+        DocKind::Compose => compose::read(ctx, &doc.root, out),
+        DocKind::Kubernetes => kubernetes::read(ctx, &doc.root, out),
+        DocKind::Inspect => inspect::read(ctx, &doc.root, out),
+        DocKind::Unknown => {}
+    }
+    out.kinds.push(kind);
+    if let Some(pos) = ctx.refused.get() {
+        out.workloads.truncate(before);
+        out.errors.push(SourceError::at(
+            ctx.file,
+            pos,
+            format!(
+                "{}; dropcap refuses this document and the rest of the file",
+                ctx.refused_why.get()
+            ),
+        ));
+        return false;
+    }
+    visit(&doc.root, &out.workloads[before..]);
+    true
 }
 
 fn has_template_expressions(text: &str) -> bool {

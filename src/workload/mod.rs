@@ -6,8 +6,10 @@
 //! static audit share one rule engine.
 
 mod effective;
+mod service;
 
 pub use effective::effective_caps;
+pub use service::{deploy_as_stack, ServiceMode, StackIgnored, StackUse, SwarmService, TaskLabels};
 
 use crate::caps::{parse_cap, CapSet};
 use serde::Serialize;
@@ -88,6 +90,8 @@ pub enum Syntax {
     Docker,
     Compose,
     Kubernetes,
+    /// A Swarm service: `docker service update` flags (and the stack file's keys).
+    Swarm,
 }
 
 /// One entry of a `cap_add` / `cap_drop` / `capabilities.add` list, as the user wrote it.
@@ -217,6 +221,14 @@ pub struct Workload {
     /// The image's file capabilities and setuid/setgid files, when the audit read the image.
     #[serde(skip)]
     pub image_files: Option<std::sync::Arc<crate::image::ImageFiles>>,
+    /// A Swarm service (live audit of a manager): mode, replicas, its tasks on this node.
+    pub service: Option<SwarmService>,
+    /// A container that is a Swarm task: which service it belongs to.
+    #[serde(skip)]
+    pub task: Option<TaskLabels>,
+    /// Compose: the keys a `docker stack deploy` would ignore (rule DC022).
+    #[serde(skip)]
+    pub stack: StackUse,
 }
 
 impl Workload {
@@ -256,6 +268,9 @@ impl Workload {
             suppressions: Vec::new(),
             image_id: None,
             image_files: None,
+            service: None,
+            task: None,
+            stack: StackUse::default(),
         }
     }
 
