@@ -35,6 +35,9 @@ pub struct Cli {
 /// `allow_negative_numbers`: `--pid -1` is a bad value to be named as such, not an unknown
 /// flag `-1`. Not for ping, whose HOST must not become `-1`: its options take hyphenated
 /// values the way iputils' getopt does.
+///
+/// One `Command` is parsed per run, so the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit compose files, Kubernetes manifests or saved inspect JSON (or, without paths,

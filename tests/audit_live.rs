@@ -640,20 +640,6 @@ fn removed_and_malformed_containers_do_not_stop_the_audit() {
     );
 }
 
-/// `podman system service` on a socket of this test's own, stopped (by its pid) on drop.
-struct PodmanService {
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-    host: String,
-}
-
-impl Drop for PodmanService {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn podman(args: &[&str]) -> std::process::Output {
     let out = Command::new("podman")
         .args(args)
@@ -679,69 +665,15 @@ impl Drop for PodmanGuard {
     }
 }
 
-fn podman_service() -> Option<PodmanService> {
-    let have = Command::new("podman")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        assert!(
-            !in_ci(),
-            "podman is not installed (scripts/test.sh installs it)"
-        );
-        eprintln!("SKIPPED podman tests: podman is not installed");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sock = dir.path().join("podman.sock");
-    let host = format!("unix://{}", sock.display());
-    let child = Command::new("podman")
-        .args(["system", "service", "--time=0", &host])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start podman system service");
-    let svc = PodmanService {
-        child,
-        _dir: dir,
-        host,
-    };
-    for _ in 0..100 {
-        if sock.exists() {
-            return Some(svc);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("podman system service did not create {}", sock.display());
-}
-
-/// The Docker test image, copied into Podman's store (no registry here).
-fn podman_image() -> String {
-    let image = test_image();
-    let name = format!("localhost/{image}");
-    let exists = Command::new("podman")
-        .args(["image", "exists", &name])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !exists {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let tar = dir.path().join("image.tar");
-        let tar = tar.to_str().expect("utf-8 path");
-        docker(&["save", "-o", tar, image]);
-        podman(&["load", "-i", tar]);
-    }
-    name
-}
-
 #[test]
 fn podman_engine_through_its_docker_compatible_socket() {
     if !docker_available("podman_engine") || !is_root("podman_engine") {
         return;
     }
-    let Some(svc) = podman_service() else {
+    let Some(svc) = common::podman::service("podman_engine") else {
         return;
     };
-    let image = podman_image();
+    let image = common::podman::image();
     let (lbl, filter) = label("podman");
     // Podman sets RLIMIT_NOFILE to 1048576 by default, which needs CAP_SYS_RESOURCE this
     // sandbox's root lacks; explicit limits make containers start anywhere.

@@ -14,6 +14,7 @@ pub mod image;
 pub mod man;
 pub mod ping;
 pub mod profile;
+pub mod profile_def;
 mod profile_fixes;
 pub mod ps;
 pub mod trace;

@@ -6,6 +6,7 @@ use super::CmdError;
 use crate::output::{Format, Style};
 use crate::profile::docker::{DockerRunner, DockerSpec};
 use crate::profile::local::{LocalRunner, LocalSpec};
+use crate::profile::spec::ContainerSpec;
 use crate::profile::{self, file, interrupt, report, tryfix, Check, Options, Runner, Tracer};
 use crate::Outcome;
 use std::io::{IsTerminal, Write};
@@ -16,8 +17,38 @@ use std::time::Duration;
 #[command(group(clap::ArgGroup::new("success").args(["check", "http", "exit_zero", "stays_up"])))]
 pub struct ProfileArgs {
     /// Profile this image (local engine; never pulled): each trial is a new container.
-    #[arg(long, conflicts_with = "command", required_unless_present = "command")]
+    #[arg(
+        long,
+        conflicts_with_all = ["command", "file"],
+        required_unless_present_any = ["command", "file"]
+    )]
     pub image: Option<String>,
+    /// A compose file or Kubernetes manifest (YAML or JSON) holding the definition to profile
+    /// (with --service or --container): trials run it as written, with its own health check.
+    #[arg(value_name = "FILE", conflicts_with = "command")]
+    pub file: Option<PathBuf>,
+    /// The compose service of FILE to profile.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "file",
+        conflicts_with = "container"
+    )]
+    pub service: Option<String>,
+    /// The Kubernetes container of FILE to profile.
+    #[arg(long, value_name = "NAME", requires = "file")]
+    pub container: Option<String>,
+    /// The object holding --container when FILE has several (`Deployment/web`).
+    #[arg(long, value_name = "KIND/NAME", requires = "container")]
+    pub workload: Option<String>,
+    /// Set or override an environment variable of the definition (repeatable); supplies what
+    /// Kubernetes `valueFrom` would have.
+    #[arg(long, value_name = "KEY=VALUE", requires = "file")]
+    pub env: Vec<String>,
+    /// Write the proven set into the definition (the edit `dropcap fix --profile` makes; the
+    /// diff is shown; refused if FILE changed during the profile).
+    #[arg(long, requires = "file")]
+    pub fix: bool,
     /// Command line for the container, replacing the image's CMD (shell-style quoting).
     #[arg(long, requires = "image")]
     pub cmd: Option<String>,
@@ -42,6 +73,10 @@ pub struct ProfileArgs {
     /// Seconds each trial may take before it counts as failed.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Engine address: unix:///path, tcp://host:port or a socket path [default: $DOCKER_HOST,
+    /// then unix:///var/run/docker.sock]. Podman: its `podman system service` socket.
+    #[arg(long, short = 'H', value_name = "HOST")]
+    pub host: Option<String>,
     /// Container network for trials.
     #[arg(long, default_value = "none", requires = "image")]
     pub network: String,
@@ -62,7 +97,8 @@ pub struct ProfileArgs {
     pub emit: Vec<super::emit::Emit>,
     /// Prove the proposed permission fixes: build a derived image with them (locally, then
     /// removed), run the check with the smaller set on the image as it is and on the derived
-    /// one, and report both.
+    /// one, and report both. With `--image` only: a definition's environment and volumes are
+    /// not carried to the derived image yet.
     #[arg(long, requires = "image")]
     pub try_fixes: bool,
     /// The local command to profile (each trial runs it through `dropcap exec`).
@@ -90,6 +126,15 @@ const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 
 /// Everything a run needs, checked before the first trial: a mistake found after minutes of
 /// trials costs those minutes.
+/// `--sysctl KEY=VALUE` flags as pairs (preflight refused any without `=`).
+pub(super) fn sysctl_pairs(args: &ProfileArgs) -> Vec<(String, String)> {
+    args.sysctl
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 fn preflight(args: &ProfileArgs) -> Result<Check, CmdError> {
     if args.timeout == 0 {
         return Err(CmdError::Usage(
@@ -182,7 +227,15 @@ pub fn run(
     let check = preflight(args)?;
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
+    let selected = super::profile_def::select(args)?;
+    let mut def_run = None;
     let mut runner: Box<dyn Runner> = match &args.image {
+        None if selected.is_some() => {
+            let sel = selected.as_ref().ok_or(CmdError::Usage(String::new()))?;
+            let (r, d) = super::profile_def::start(args, sel, check.clone(), timeout)?;
+            def_run = Some(d);
+            r
+        }
         Some(image) => {
             let cmd = match &args.cmd {
                 Some(c) => Some(
@@ -193,14 +246,19 @@ pub fn run(
             }
             // An empty --cmd means the image's own CMD, as `docker run IMAGE` does.
             .filter(|w| !w.is_empty());
+            let sysctls = sysctl_pairs(args);
             Box::new(DockerRunner::new(DockerSpec {
-                image: image.clone(),
-                cmd,
-                user: args.user.clone(),
-                network: args.network.clone(),
-                sysctls: args.sysctl.clone(),
+                container: ContainerSpec {
+                    image: image.clone(),
+                    cmd,
+                    user: args.user.clone(),
+                    network: args.network.clone(),
+                    sysctls,
+                    ..ContainerSpec::default()
+                },
                 check: check.clone(),
                 timeout,
+                host: args.host.clone(),
             })?)
         }
         None => Box::new(LocalRunner::new(LocalSpec {
@@ -230,22 +288,26 @@ pub fn run(
             crate::say!("{}", report::trial_line(t, Style { color: false }));
         }
     };
-    // The image's file capabilities, before the first trial (see Options::image_files).
+    // The image's file capabilities, read on a thread of their own while the first trials
+    // run (see Options::image_files_later).
     let mut options = Options::default();
-    let mut image_note = None;
-    if let Some(image) = &args.image {
-        let read = crate::engine::export::read_images_blocking(
-            None,
-            std::slice::from_ref(image),
-            timeout.max(Duration::from_secs(60)),
-        );
-        match read.into_iter().next() {
-            Some(Ok(files)) => options.image_files = Some(std::sync::Arc::new(files)),
-            Some(Err(e)) => {
-                image_note = Some(format!("the image's file capabilities were not read: {e}"))
-            }
-            None => {}
-        }
+    let profiled_image = args
+        .image
+        .clone()
+        .or_else(|| def_run.as_ref().map(|d| d.defined.spec.image.clone()));
+    if let Some(image) = &profiled_image {
+        let later: profile::driver::ImageFilesLater = Default::default();
+        options.image_files_later = Some(later.clone());
+        let (host, names) = (args.host.clone(), vec![image.clone()]);
+        let limit = timeout.max(Duration::from_secs(60));
+        std::thread::spawn(move || {
+            let read = crate::engine::export::read_images_blocking(host.as_deref(), &names, limit);
+            let _ = later.set(match read.into_iter().next() {
+                Some(Ok(files)) => Ok(std::sync::Arc::new(files)),
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("the engine gave no answer".to_string()),
+            });
+        });
     }
     let mut rep = profile::profile(
         runner.as_mut(),
@@ -256,8 +318,17 @@ pub fn run(
     if let Some(n) = tracer_note {
         rep.notes.insert(0, format!("tracer unavailable: {n}"));
     }
+    let image_note = options
+        .image_files_later
+        .as_ref()
+        .and_then(|l| l.get())
+        .and_then(|r| r.as_ref().err())
+        .map(|e| format!("the image's file capabilities were not read: {e}"));
     if let Some(n) = image_note {
         rep.notes.push(n);
+    }
+    if let Some(d) = &def_run {
+        super::profile_def::finish(d, &mut rep);
     }
     let binary = binary_of(&rep.target);
     rep.recommendation.outside = crate::caps::outside::Outside::new(
@@ -296,6 +367,15 @@ pub fn run(
             if let Some(path) = &args.output {
                 writeln!(out, "profile written to {}", path.display())?;
             }
+        }
+    }
+    if let (true, Some(d)) = (args.fix, &def_run) {
+        // JSON on stdout stays one document: the diff goes to stderr there.
+        if format == Format::Json {
+            super::profile_def::write_fix(d, &rep, style, &mut std::io::stderr())?;
+        } else {
+            writeln!(out)?;
+            super::profile_def::write_fix(d, &rep, style, out)?;
         }
     }
     Ok(Outcome::Clean)

@@ -100,13 +100,17 @@ pub fn of(
     };
     let runner_for = |tag: &str| -> Result<Box<dyn Runner>, crate::profile::ProfileError> {
         Ok(Box::new(DockerRunner::new(DockerSpec {
-            image: tag.to_string(),
-            cmd: cmd.clone(),
-            user: args.user.clone(),
-            network: args.network.clone(),
-            sysctls: args.sysctl.clone(),
+            container: crate::profile::spec::ContainerSpec {
+                image: tag.to_string(),
+                cmd: cmd.clone(),
+                user: args.user.clone(),
+                network: args.network.clone(),
+                sysctls: super::profile::sysctl_pairs(args),
+                ..Default::default()
+            },
             check: check.clone(),
             timeout,
+            host: args.host.clone(),
         })?))
     };
     fixes.tried = Some(tryfix::try_fixes(

@@ -34,10 +34,10 @@ impl std::fmt::Display for ApiError {
 
 /// One engine at one API version.
 pub struct Api {
-    host: String,
+    pub(super) host: String,
     /// `/v1.41`: the version the opened client settled on.
-    prefix: String,
-    timeout: Duration,
+    pub(super) prefix: String,
+    pub(super) timeout: Duration,
 }
 
 impl Api {
@@ -93,7 +93,7 @@ impl Api {
 }
 
 /// The body as `T`, or the engine's own message for an error status (`{"message": ...}`).
-fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ApiError> {
     if status == 404 {
         return Err(ApiError::NotFound);
     }
@@ -125,7 +125,7 @@ pub(super) fn query_escape(s: &str) -> String {
 }
 
 /// Percent-encodes every byte but ASCII letters, digits and `keep`.
-fn escape(s: &str, keep: &[u8]) -> String {
+pub(super) fn escape(s: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || keep.contains(&b) {

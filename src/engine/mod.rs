@@ -8,6 +8,7 @@
 //! configuration is only what was asked for, not what the kernel enforces.
 
 mod api;
+pub mod client;
 mod connect;
 pub mod derive;
 mod disk;
@@ -15,14 +16,17 @@ pub mod export;
 mod fetch;
 mod host;
 mod libpod;
+mod lifecycle;
 mod map;
 pub mod names;
 mod progress;
 pub(crate) mod raw;
+mod resources;
 mod swarm;
 
+pub use api::ApiError;
 pub(crate) use connect::not_a_socket;
-pub use connect::{resolve_host, EngineKind};
+pub use connect::{one_line, resolve_host, EngineKind};
 pub use map::workload_from_inspect;
 
 use crate::workload::Workload;

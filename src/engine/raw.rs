@@ -1,7 +1,10 @@
-//! A minimal HTTP/1.0 GET over the engine's socket, for the two answers bollard cannot give:
-//! the `Api-Version` header of `/_ping` (agreeing on a version in 1 ms instead of the ~11 ms
-//! `/version` costs dockerd, which asks containerd and runc for theirs) and libpod's inspect.
-//! HTTP/1.0 makes the server close the connection after a plain, never chunked, body.
+//! A minimal HTTP/1.0 client over the engine's socket, for the answers bollard cannot give
+//! capped: the `Api-Version` header of `/_ping` (agreeing on a version in 1 ms instead of the
+//! ~11 ms `/version` costs dockerd, which asks containerd and runc for theirs), libpod's
+//! inspect, every answer of the live audit, and the container lifecycle of `profile`
+//! (create, start, exec, remove: small JSON bodies both ways). HTTP/1.0 makes the server
+//! close the connection after a plain, never chunked, body. [`hijack`] is the one streaming
+//! exchange: `attach`, which the engine turns into a raw two-way stream.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -18,6 +21,15 @@ pub struct Answer {
 }
 
 impl Answer {
+    #[cfg(test)]
+    pub fn for_test(status: u16, body: &[u8]) -> Answer {
+        Answer {
+            status,
+            head: String::new(),
+            body: body.to_vec(),
+        }
+    }
+
     /// A header's value, names compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|l| {
@@ -41,20 +53,42 @@ impl Answer {
 
 /// `Err` names the problem; a server that accepts but never answers ends at `timeout`.
 pub async fn get(host: &str, path: &str, timeout: std::time::Duration) -> Result<Answer, String> {
-    match tokio::time::timeout(timeout, get_inner(host, path)).await {
+    request(host, "GET", path, None, timeout).await
+}
+
+/// One request with an optional JSON body, bounded like [`get`].
+pub async fn request(
+    host: &str,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    timeout: std::time::Duration,
+) -> Result<Answer, String> {
+    let exchange = async {
+        match connect(host).await? {
+            Stream::Unix(s) => send(s, method, path, body).await,
+            Stream::Tcp(s) => send(s, method, path, body).await,
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
         Ok(r) => r,
         Err(_) => Err(format!(
-            "the engine at {host} did not answer {path} in time"
+            "the engine at {host} did not answer {method} {path} in time"
         )),
     }
 }
 
-async fn get_inner(host: &str, path: &str) -> Result<Answer, String> {
+enum Stream {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+async fn connect(host: &str) -> Result<Stream, String> {
     if let Some(sock) = host.strip_prefix("unix://") {
         let s = tokio::net::UnixStream::connect(sock)
             .await
             .map_err(|e| format!("{sock}: {e}"))?;
-        exchange(s, path).await
+        Ok(Stream::Unix(s))
     } else if let Some(addr) = host
         .strip_prefix("tcp://")
         .or_else(|| host.strip_prefix("http://"))
@@ -63,20 +97,171 @@ async fn get_inner(host: &str, path: &str) -> Result<Answer, String> {
         let s = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| format!("{addr}: {e}"))?;
-        exchange(s, path).await
+        Ok(Stream::Tcp(s))
     } else {
         Err(format!("raw requests need unix:// or tcp://, not {host}"))
+    }
+}
+
+/// A connection the engine has handed over as a raw stream (after `attach`), as a blocking
+/// std socket: its reader is a plain thread that must not depend on the runtime staying up.
+pub enum Hijacked {
+    Unix(std::os::unix::net::UnixStream),
+    Tcp(std::net::TcpStream),
+}
+
+impl Hijacked {
+    pub fn try_clone(&self) -> std::io::Result<Hijacked> {
+        Ok(match self {
+            Hijacked::Unix(s) => Hijacked::Unix(s.try_clone()?),
+            Hijacked::Tcp(s) => Hijacked::Tcp(s.try_clone()?),
+        })
+    }
+
+    /// Ends what we send (the container's stdin sees EOF); what it writes still arrives.
+    pub fn close_write(&self) {
+        let _ = match self {
+            Hijacked::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+            Hijacked::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+        };
+    }
+
+    /// Ends both directions, so a thread blocked reading returns.
+    pub fn close(&self) {
+        let _ = match self {
+            Hijacked::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Hijacked::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+impl std::io::Read for Hijacked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Hijacked::Unix(s) => s.read(buf),
+            Hijacked::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl std::io::Write for Hijacked {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Hijacked::Unix(s) => s.write(buf),
+            Hijacked::Tcp(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `POST path` with `Upgrade: tcp`, as the docker CLI attaches: after the answer's head
+/// (`101 UPGRADED`, or `200` from engines that do not say so) the connection carries the
+/// container's streams. The head is read byte by byte so no stream byte is swallowed.
+pub async fn hijack(
+    host: &str,
+    path: &str,
+    timeout: std::time::Duration,
+) -> Result<Hijacked, String> {
+    async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
+        s: &mut S,
+        path: &str,
+    ) -> Result<(), String> {
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+        );
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| format!("sending {path}: {e}"))?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if head.len() > 16 << 10 {
+                return Err(format!("{path}: the answer's head is too long"));
+            }
+            match s.read(&mut byte).await {
+                Ok(0) => return Err(format!("{path}: the engine closed the connection")),
+                Ok(_) => head.push(byte[0]),
+                Err(e) => return Err(format!("reading {path}: {e}")),
+            }
+        }
+        let answer = split(head, path)?;
+        if answer.status == 101 || answer.status == 200 {
+            return Ok(());
+        }
+        // The engine's reason is in the body (`{"message": ...}`), bounded by its length.
+        let len: usize = answer
+            .header("Content-Length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0)
+            .min(4096);
+        let mut body = vec![0u8; len];
+        let _ = s.read_exact(&mut body).await;
+        #[derive(serde::Deserialize)]
+        struct Message {
+            message: String,
+        }
+        let why = serde_json::from_slice::<Message>(&body)
+            .map(|m| m.message)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+        Err(format!(
+            "the engine answered {}: {}",
+            answer.status,
+            super::connect::one_line(&why)
+        ))
+    }
+    let exchange = async {
+        match connect(host).await? {
+            Stream::Unix(mut s) => {
+                upgrade(&mut s, path).await?;
+                let s = s.into_std().map_err(|e| e.to_string())?;
+                s.set_nonblocking(false).map_err(|e| e.to_string())?;
+                Ok(Hijacked::Unix(s))
+            }
+            Stream::Tcp(mut s) => {
+                upgrade(&mut s, path).await?;
+                let s = s.into_std().map_err(|e| e.to_string())?;
+                s.set_nonblocking(false).map_err(|e| e.to_string())?;
+                Ok(Hijacked::Tcp(s))
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "the engine at {host} did not answer POST {path} in time"
+        )),
     }
 }
 
 /// The GET on an already connected stream; `trace` connects its own socket (see
 /// `crate::trace::engine`).
 pub(crate) async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut s: S,
+    s: S,
     path: &str,
 ) -> Result<Answer, String> {
-    let req = format!("GET {path} HTTP/1.0\r\nHost: d\r\nAccept: application/json\r\n\r\n");
-    s.write_all(req.as_bytes())
+    send(s, "GET", path, None).await
+}
+
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> Result<Answer, String> {
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: d\r\nAccept: application/json\r\n");
+    match body {
+        Some(b) => req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            b.len()
+        )),
+        None if method == "GET" => req.push_str("\r\n"),
+        None => req.push_str("Content-Length: 0\r\n\r\n"),
+    }
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body.unwrap_or_default());
+    s.write_all(&bytes)
         .await
         .map_err(|e| format!("sending {path}: {e}"))?;
     let mut raw = Vec::new();

@@ -1,5 +1,6 @@
 //! What "the workload works" means for a trial.
 
+use super::spec::{Probe, ProbeAction};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,6 +19,31 @@ pub enum Check {
     Http { port: u16, path: String },
     /// The workload is still running after this many seconds.
     StaysUp { seconds: u64 },
+    /// The definition's own health check (compose `healthcheck`, a Kubernetes probe): the
+    /// workload stays up and the probe passes, with the probe's timeout per attempt, and
+    /// failing once the engine would have declared it unhealthy (see [`Probe`]).
+    Probe(Probe),
+}
+
+/// What a probe does, in words.
+pub fn describe_action(a: &ProbeAction) -> String {
+    match a {
+        ProbeAction::Shell(c) => format!("`{c}` exits 0"),
+        ProbeAction::Exec(argv) => format!("`{}` exits 0", argv.join(" ")),
+        ProbeAction::Http {
+            https, port, path, ..
+        } => format!(
+            "answers GET {}://:{port}{path}",
+            if *https { "https" } else { "http" }
+        ),
+        ProbeAction::Tcp { port } => format!("accepts TCP connections on :{port}"),
+        ProbeAction::Grpc { port, service } if service.is_empty() => {
+            format!("answers SERVING to gRPC health checks on :{port}")
+        }
+        ProbeAction::Grpc { port, service } => {
+            format!("answers SERVING to gRPC health checks of '{service}' on :{port}")
+        }
+    }
 }
 
 impl Check {
@@ -47,25 +73,53 @@ impl Check {
             Check::Command { command } => format!("stays up and `{command}` exits 0"),
             Check::Http { port, path } => format!("stays up and answers GET :{port}{path}"),
             Check::StaysUp { seconds } => format!("stays up for {seconds}s"),
+            Check::Probe(p) if p.source.is_empty() => {
+                format!("stays up and {}", describe_action(&p.action))
+            }
+            Check::Probe(p) => {
+                format!("stays up and {} ({})", describe_action(&p.action), p.source)
+            }
+        }
+    }
+
+    /// The TCP port the check talks to, if it talks to one.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            Check::Http { port, .. } => Some(*port),
+            Check::Probe(p) => match &p.action {
+                ProbeAction::Http { port, .. }
+                | ProbeAction::Tcp { port }
+                | ProbeAction::Grpc { port, .. } => Some(*port),
+                ProbeAction::Shell(_) | ProbeAction::Exec(_) => None,
+            },
+            _ => None,
         }
     }
 }
 
-/// One HTTP/1.0 GET to 127.0.0.1; true for a 2xx or 3xx status line.
-pub fn http_ok(port: u16, path: &str) -> bool {
+/// One HTTP/1.0 GET to 127.0.0.1; true for a 2xx or 3xx status line. `limit` bounds each
+/// step (connect, send, each read), so a server that accepts and never answers costs at most
+/// a few times `limit`.
+pub fn http_ok(port: u16, path: &str, limit: Duration) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+    let limit = limit.max(Duration::from_millis(10));
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, limit) else {
         return false;
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+    let _ = s.set_read_timeout(Some(limit));
+    let _ = s.set_write_timeout(Some(limit));
     let req = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\nUser-Agent: dropcap\r\n\r\n");
     if s.write_all(req.as_bytes()).is_err() {
         return false;
     }
+    let until = std::time::Instant::now() + limit;
     let mut buf = [0u8; 64];
     let mut got = 0;
     while got < 12 {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
         match s.read(&mut buf[got..]) {
             Ok(0) | Err(_) => break,
             Ok(n) => got += n,

@@ -1,29 +1,28 @@
-//! Trials as containers on the local engine, through the docker CLI (which honours
-//! DOCKER_HOST and contexts the way users expect).
+//! Trials as containers on the local engine, through the Engine API client the live audit
+//! uses (`crate::engine::client`): dockerd or Podman's compatible API, whichever `--host` /
+//! DOCKER_HOST names. No docker CLI is spawned.
 //!
 //! Every container is named `dropcap-profile-<pid>-<time>-<n>`, labelled
-//! `io.dropcap.profile=<session>`, run with `--rm`, and force-removed by a guard when a trial
-//! times out, is interrupted, or dropcap unwinds for any other reason.
+//! `io.dropcap.profile=<session>`, and removed (with its anonymous volumes) by a guard when
+//! the trial ends, times out, is interrupted, or dropcap unwinds for any other reason.
 
-use super::check::{http_ok, in_netns, low_ports, net_sysctl, Check};
-use super::runner::{
-    describe_exit, pump, start_trace, wait_until, Runner, Session, Tail, Target, TrialCaps,
-    TrialResult, Waited,
-};
+use super::check::{in_netns, low_ports, net_sysctl, Check};
+use super::create;
+use super::deadline::Deadlines;
+use super::probe;
+use super::runner::{describe_code, pump, Runner, Session, Tail, Target, TrialCaps, TrialResult};
+use super::spec::{ContainerSpec, ProbeAction};
 use super::trace::{TraceTarget, Traced, Tracer};
 use super::{interrupt, ProfileError};
 use crate::caps::CapSet;
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use crate::engine::client::{Client, Hijacked, ImageConfig};
+use crate::engine::{ApiError, EngineKind};
+use std::io::Write;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Label on every container dropcap profile creates, valued with the session name.
-pub const LABEL: &str = "io.dropcap.profile";
-
-/// Holds the workload until the tracer is attached: the container starts a shell that waits for
-/// one line on stdin, then execs the real command line unchanged.
-const GATE: &str = r#"read -r _ && exec "$@""#;
+pub use create::LABEL;
 
 /// Sysctls that decide whether a capability is needed at all, read inside a trial container.
 pub const SYSCTLS: [&str; 2] = [
@@ -33,409 +32,376 @@ pub const SYSCTLS: [&str; 2] = [
 
 #[derive(Debug, Clone)]
 pub struct DockerSpec {
-    pub image: String,
-    /// Replaces the image's CMD, as `docker run IMAGE ARGS` does.
-    pub cmd: Option<Vec<String>>,
-    pub user: Option<String>,
-    pub network: String,
-    /// `--sysctl KEY=VALUE` for every trial, to profile under production's sysctls.
-    pub sysctls: Vec<String>,
+    /// The trial container: every field is applied to every trial, only the capability sets
+    /// differ.
+    pub container: ContainerSpec,
     pub check: Check,
+    /// The longest a trial may take (`--timeout`); later trials get a shorter deadline once
+    /// one has passed (see [`Deadlines`]).
     pub timeout: Duration,
+    /// Engine address as `--host` takes it; `None`: DOCKER_HOST, then the default socket.
+    pub host: Option<String>,
 }
 
 pub struct DockerRunner {
     spec: DockerSpec,
+    client: Arc<Client>,
+    remover: Rc<Remover>,
+    image: ImageConfig,
     argv: Vec<String>,
     session: String,
     n: u32,
-    engine: String,
     /// False once a gated start failed because the image has no /bin/sh.
     gate_works: bool,
     sysctls: Option<Vec<(String, String)>>,
     low_ports: std::collections::BTreeSet<u16>,
+    deadlines: Deadlines,
 }
 
-/// How dockerd and the CLI say that an image name cannot be parsed.
-const BAD_REFERENCE: &str = "invalid reference format";
+/// How long one engine request may take: a hung engine must end the run, but a busy one
+/// needs more than a short `--timeout`.
+const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 
-/// One docker CLI call, killed after `limit`: the CLI itself waits for ever on an engine that
-/// accepts the connection and never answers. The child stays ours until it is reaped, so the
-/// kill can never reach a recycled pid.
-fn docker_out(args: &[&str], limit: Duration) -> Result<String, ProfileError> {
-    let mut child = Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ProfileError::Docker {
-            args: args.join(" "),
-            reason: format!("cannot run the docker CLI: {e}"),
-        })?;
-    // Drained on their own threads so a chatty CLI cannot block on a full pipe meanwhile.
-    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            buf
-        })
-    }
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(docker_failed(
-                    args,
-                    &format!(
-                        "no answer within {} s (is the engine hung?)",
-                        limit.as_secs_f64()
-                    ),
-                ));
-            }
-            Err(e) => return Err(docker_failed(args, &e.to_string())),
-        }
-    };
-    let out = std::process::Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    if !out.status.success() {
-        return Err(docker_failed(args, &String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
+/// Longest wait between two looks at a running trial (Ctrl-C is noticed within it).
+const POLL: Duration = Duration::from_millis(20);
 
-/// Errors are one line: a `--format` template and the CLI's stderr may both hold newlines.
-fn docker_failed(args: &[&str], stderr: &str) -> ProfileError {
-    let one_line = |s: &str| {
-        s.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+fn engine_err(what: &str, e: ApiError) -> ProfileError {
     ProfileError::Docker {
-        args: args
-            .iter()
-            .map(|a| a.replace('\n', "\\n"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        reason: one_line(stderr),
+        args: what.to_string(),
+        reason: e.to_string(),
     }
 }
 
-/// How long removing one trial container may take before dropcap gives up on it.
-const CLEANUP_LIMIT: Duration = Duration::from_secs(30);
+/// Removes trial containers on a thread of its own, so removing one (killing it and its
+/// processes, deleting its layer: half a second on a busy dockerd) overlaps the next trial.
+/// Dropping it waits until every container handed to it is gone, so nothing outlives the
+/// runner, also on Ctrl-C (the runner is dropped while the error unwinds).
+struct Remover {
+    tx: Option<std::sync::mpsc::Sender<String>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    client: Arc<Client>,
+}
 
-/// Removes the container (and kills the CLI that runs it) unless it already ended by itself.
+fn remove_now(client: &Client, id: &str) {
+    // What could not be removed is said, so it can be removed by hand.
+    if let Err(e) = client.remove(id) {
+        crate::say!("dropcap: profile: trial container {id} may be left: {e}");
+    }
+}
+
+impl Remover {
+    fn new(client: Arc<Client>) -> Remover {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let c = client.clone();
+        let thread = std::thread::Builder::new()
+            .name("dropcap-remove".into())
+            .spawn(move || {
+                for id in rx {
+                    remove_now(&c, &id);
+                }
+            })
+            .ok();
+        Remover {
+            tx: thread.as_ref().map(|_| tx),
+            thread,
+            client,
+        }
+    }
+
+    fn remove(&self, id: String) {
+        match &self.tx {
+            Some(tx) => {
+                if let Err(e) = tx.send(id) {
+                    remove_now(&self.client, &e.0);
+                }
+            }
+            None => remove_now(&self.client, &id),
+        }
+    }
+}
+
+impl Drop for Remover {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Hands the container to the remover when the trial is over, however it ends, and closes
+/// its attached streams.
 struct Live {
-    name: String,
-    child: Child,
-    clean: bool,
+    remover: Rc<Remover>,
+    id: String,
+    stream: Option<Hijacked>,
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
-        if self.clean {
-            return;
+        if let Some(s) = &self.stream {
+            s.close();
         }
-        // Bounded like every other CLI call: a hung engine must not hang the cleanup (and so
-        // Ctrl-C) for ever. What could not be removed is said, so it can be removed by hand.
-        if let Err(e) = docker_out(&["rm", "-f", "-v", &self.name], CLEANUP_LIMIT) {
-            if !e.to_string().contains("No such container") {
-                crate::say!(
-                    "dropcap: profile: trial container {} may be left: {e}",
-                    self.name
-                );
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.remover.remove(std::mem::take(&mut self.id));
     }
+}
+
+/// How a trial's process ended (exit code, said in words), or that it is still running.
+enum Seen {
+    Running(u32),
+    Ended(i64, String),
+}
+
+enum Launched {
+    Started(Live),
+    /// The engine refused to start the process for want of a permission: a failed trial.
+    Refused(Live, String),
+    /// The gate needs /bin/sh and the image has none.
+    NoShell,
 }
 
 impl DockerRunner {
     pub fn new(spec: DockerSpec) -> Result<DockerRunner, ProfileError> {
-        let version = docker_out(
-            &["version", "--format", "{{.Server.Version}}"],
-            spec.timeout,
+        let client = Client::open(spec.host.as_deref(), spec.timeout.max(REQUEST_LIMIT)).map_err(
+            |reason| ProfileError::Docker {
+                args: "connect".into(),
+                reason,
+            },
         )?;
-        let cfg = docker_out(
-            &[
-                "image",
-                "inspect",
-                "--format",
-                "{{json .Config.Entrypoint}}\n{{json .Config.Cmd}}",
-                &spec.image,
-            ],
-            spec.timeout,
-        )
-        .map_err(|e| match e {
-            // Checked first: dockerd words this one "no such image: NAME: invalid reference".
-            ProfileError::Docker { reason, .. } if reason.contains(BAD_REFERENCE) => {
-                let why = reason
-                    .split_once(BAD_REFERENCE)
+        let client = Arc::new(client);
+        let name = &spec.container.image;
+        let image = match client.image_config(name) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return Err(ProfileError::Usage(format!(
+                    "image '{name}' is not on the local engine (dropcap profile never pulls; \
+                     run `docker pull {name}` first)"
+                )))
+            }
+            Err(e) if e.to_string().contains("invalid reference format") => {
+                let text = e.to_string();
+                let why = text
+                    .split_once("invalid reference format")
                     .map(|(_, why)| why.trim_start_matches(':').trim())
                     .filter(|why| !why.is_empty())
                     .map(|why| format!(" ({why})"))
                     .unwrap_or_default();
-                ProfileError::Usage(format!(
-                    "--image '{}' is not a valid image reference{why}",
-                    spec.image
-                ))
+                return Err(ProfileError::Usage(format!(
+                    "--image '{name}' is not a valid image reference{why}"
+                )));
             }
-            ProfileError::Docker { reason, .. } if reason.contains("No such image") => {
-                ProfileError::Usage(format!(
-                    "image '{}' is not on the local engine (dropcap profile never pulls; \
-                     run `docker pull {}` first)",
-                    spec.image, spec.image
-                ))
-            }
-            other => other,
-        })?;
-        let mut lines = cfg.lines();
-        let parse = |l: Option<&str>| -> Vec<String> {
-            l.and_then(|l| serde_json::from_str::<Option<Vec<String>>>(l).ok())
-                .flatten()
-                .unwrap_or_default()
+            Err(e) => return Err(engine_err("image inspect", e)),
         };
-        let mut argv = parse(lines.next());
-        let image_cmd = parse(lines.next());
-        argv.extend(spec.cmd.clone().unwrap_or(image_cmd));
+        let argv = create::argv(&spec.container, &image);
         if argv.is_empty() {
             return Err(ProfileError::Usage(format!(
-                "image '{}' has no ENTRYPOINT or CMD; say what to run with --cmd",
-                spec.image
+                "image '{name}' has no ENTRYPOINT or CMD; say what to run with --cmd"
             )));
         }
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() % 1_000_000)
             .unwrap_or(0);
+        // Two runners of one process in the same millisecond still get their own names.
+        static RUNNERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seq = RUNNERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let seq = if seq == 0 {
+            String::new()
+        } else {
+            format!("r{seq}")
+        };
         Ok(DockerRunner {
-            session: format!("dropcap-profile-{}-{stamp}", std::process::id()),
+            session: format!("dropcap-profile-{}-{stamp}{seq}", std::process::id()),
+            deadlines: Deadlines::new(spec.timeout),
             spec,
+            remover: Rc::new(Remover::new(client.clone())),
+            client,
+            image,
             argv,
             n: 0,
-            engine: format!("docker {version}"),
             gate_works: true,
             sysctls: None,
             low_ports: Default::default(),
         })
     }
 
-    fn run_args(&self, name: &str, caps: TrialCaps, gated: bool) -> Vec<String> {
-        let mut a: Vec<String> = vec![
-            "run".into(),
-            "--rm".into(),
-            "--name".into(),
-            name.into(),
-            "--label".into(),
-            format!("{LABEL}={}", self.session),
-            "--network".into(),
-            self.spec.network.clone(),
-        ];
-        if let Some(u) = &self.spec.user {
-            a.extend(["--user".into(), u.clone()]);
-        }
-        for kv in &self.spec.sysctls {
-            a.extend(["--sysctl".into(), kv.clone()]);
-        }
-        if let TrialCaps::Exactly(set) = caps {
-            a.extend(["--cap-drop".into(), "ALL".into()]);
-            for c in set.iter() {
-                a.extend(["--cap-add".into(), c.name()]);
-            }
-        }
-        if gated {
-            a.extend([
-                "-i".into(),
-                "--entrypoint".into(),
-                "/bin/sh".into(),
-                self.spec.image.clone(),
-                "-c".into(),
-                GATE.into(),
-                "sh".into(),
-            ]);
-            a.extend(self.argv.iter().cloned());
-        } else {
-            a.push(self.spec.image.clone());
-            if let Some(cmd) = &self.spec.cmd {
-                a.extend(cmd.iter().cloned());
-            }
-        }
-        a
+    /// The user the workload runs as: the definition's, else the image's (`None`: root).
+    pub fn effective_user(&self) -> Option<String> {
+        self.spec
+            .container
+            .user
+            .clone()
+            .or_else(|| self.image.user.clone())
+            .filter(|u| !u.is_empty())
     }
 
-    fn spawn(&self, args: &[String], gated: bool, tail: &Tail) -> Result<Child, ProfileError> {
-        let mut child = Command::new("docker")
-            .args(args)
-            .stdin(if gated { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Our own process group: the terminal's Ctrl-C reaches dropcap only, which then
-            // removes the container itself.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| ProfileError::Docker {
-                args: "run".into(),
-                reason: format!("cannot run the docker CLI: {e}"),
-            })?;
-        if let Some(o) = child.stdout.take() {
-            tail.drain_stdout(o);
+    fn look(&self, id: &str, tail: &Tail) -> Result<Seen, ProfileError> {
+        let (_, st) = self
+            .client
+            .state(id)
+            .map_err(|e| engine_err("inspect", e))?;
+        if st.running && st.pid > 0 {
+            return Ok(Seen::Running(st.pid));
         }
-        if let Some(e) = child.stderr.take() {
-            tail.drain_stderr(e);
+        if st.status == "created" && st.error.is_empty() {
+            // Not started yet (start returned before the state was written).
+            return Ok(Seen::Running(0));
         }
-        Ok(child)
+        let mut why = describe_code(st.exit_code, tail.last_line());
+        if !st.error.is_empty() && st.exit_code != 0 && tail.last_line().is_none() {
+            why = format!("exited {}: {}", st.exit_code, one_line(&st.error));
+        }
+        if st.oom_killed {
+            why.push_str(" (out of memory)");
+        }
+        Ok(Seen::Ended(st.exit_code, why))
     }
 
-    /// Waits until the held container runs; `None` when the CLI ended first.
-    fn wait_running(
-        &self,
-        live: &mut Live,
-        deadline: Instant,
-    ) -> Result<Option<(String, u32)>, ProfileError> {
-        loop {
-            interrupt::check()?;
-            if live.child.try_wait().ok().flatten().is_some() {
-                return Ok(None);
+    /// One attempt of the check, bounded by `limit`; false on any failure to run it.
+    fn attempt(&self, id: &str, pid: u32, limit: Duration) -> Result<bool, ProfileError> {
+        Ok(match &self.spec.check {
+            Check::ExitZero | Check::StaysUp { .. } => false,
+            Check::Http { port, path } => {
+                let (port, path) = (*port, path.clone());
+                in_netns(pid, move || super::check::http_ok(port, &path, limit)).unwrap_or(false)
             }
-            if let Ok(s) = docker_out(
-                &[
-                    "inspect",
-                    "--format",
-                    "{{.Id}} {{.State.Pid}} {{.State.Running}}",
-                    &live.name,
-                ],
-                self.spec.timeout,
-            ) {
-                let f: Vec<&str> = s.split_whitespace().collect();
-                if let [id, pid, "true"] = f[..] {
-                    if let Ok(pid) = pid.parse::<u32>() {
-                        if pid > 0 {
-                            return Ok(Some((id.to_string(), pid)));
-                        }
-                    }
+            Check::Command { command } => {
+                self.exec_ok(id, &["/bin/sh".into(), "-c".into(), command.clone()], limit)?
+            }
+            Check::Probe(p) => match &p.action {
+                ProbeAction::Shell(c) => {
+                    self.exec_ok(id, &["/bin/sh".into(), "-c".into(), c.clone()], limit)?
                 }
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+                ProbeAction::Exec(argv) => self.exec_ok(id, argv, limit)?,
+                action => {
+                    let action = action.clone();
+                    in_netns(pid, move || probe::network_ok(&action, limit)).unwrap_or(false)
+                }
+            },
+        })
     }
 
-    fn container_pid(name: &str, limit: Duration) -> Option<u32> {
-        docker_out(&["inspect", "--format", "{{.State.Pid}}", name], limit)
-            .ok()?
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
+    /// Runs `argv` in the container; true when it exits 0 within `limit`.
+    fn exec_ok(&self, id: &str, argv: &[String], limit: Duration) -> Result<bool, ProfileError> {
+        super::exec_in::exec_ok(&self.client, id, argv, limit)
     }
 
-    /// Judges a long-running workload: passes when the check passes while it runs.
-    fn judge_running(
+    /// Judges the started workload until `deadline`.
+    fn judge(
         &mut self,
-        live: &mut Live,
+        id: &str,
         tail: &Tail,
+        ran: Instant,
         deadline: Instant,
-        started: Instant,
         session: &mut Session,
     ) -> Result<(bool, String), ProfileError> {
-        let mut pid: Option<u32> = None;
-        let mut last = Instant::now();
+        let check = self.spec.check.clone();
+        // A probe fails when the engine would have declared it unhealthy, if that is sooner.
+        let (deadline, gives_up) = match &check {
+            Check::Probe(p) => {
+                let at = ran + probe::unhealthy_after(p);
+                (deadline.min(at), at <= deadline)
+            }
+            _ => (deadline, false),
+        };
+        let attempt_limit = match &check {
+            Check::Probe(p) => probe::attempt_limit(p),
+            _ => ATTEMPT_LIMIT,
+        };
+        let mut last_pump = Instant::now();
+        let mut next_attempt = ran;
         loop {
             interrupt::check()?;
-            pump(session, &mut last)?;
-            if let Some(st) = live
-                .child
-                .try_wait()
-                .map_err(|e| ProfileError::io("waiting for docker run", e))?
-            {
-                live.clean = true;
-                return Ok((
-                    false,
-                    format!(
-                        "{} before the check passed",
-                        describe_exit(st, tail.last_line())
-                    ),
-                ));
-            }
-            if Instant::now() >= deadline {
-                return Ok((
-                    false,
-                    format!("check did not pass within {}s", self.spec.timeout.as_secs()),
-                ));
-            }
-            let ok = match &self.spec.check {
-                Check::ExitZero => false,
-                Check::StaysUp { seconds } => started.elapsed() >= Duration::from_secs(*seconds),
-                Check::Http { port, path } => {
-                    if pid.is_none() {
-                        pid = Self::container_pid(&live.name, self.spec.timeout);
-                    }
-                    match pid {
-                        Some(p) => in_netns(p, || http_ok(*port, path)).unwrap_or(false),
-                        None => false,
-                    }
+            pump(session, &mut last_pump)?;
+            let pid = match self.look(id, tail)? {
+                Seen::Ended(_, why) if check.long_running() => {
+                    return Ok((false, format!("{why} before the check passed")))
                 }
-                Check::Command { command } => self.exec_check(&live.name, command, deadline)?,
+                Seen::Ended(code, why) => return Ok((code == 0, why)),
+                Seen::Running(pid) => pid,
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                let limit = deadline.saturating_duration_since(ran);
+                return Ok((
+                    false,
+                    if gives_up {
+                        format!("unhealthy: the probe did not pass within {}", secs(limit))
+                    } else if check.long_running() {
+                        format!("check did not pass within {}", secs(limit))
+                    } else {
+                        format!("timed out after {}", secs(limit))
+                    },
+                ));
+            }
+            let ok = match &check {
+                Check::ExitZero => false,
+                Check::StaysUp { seconds } => ran.elapsed() >= Duration::from_secs(*seconds),
+                _ if pid == 0 || now < next_attempt => false,
+                _ => {
+                    let limit = attempt_limit.min(deadline - now);
+                    next_attempt = now + ATTEMPT_GAP;
+                    self.attempt(id, pid, limit)?
+                }
             };
             if ok {
-                if let Some(p) = pid.or_else(|| Self::container_pid(&live.name, self.spec.timeout))
-                {
-                    self.low_ports.extend(low_ports(p));
+                self.deadlines.passed(ran.elapsed());
+                if pid > 0 {
+                    self.low_ports.extend(low_ports(pid));
                 }
-                return Ok((
-                    true,
-                    format!("check passed: {}", self.spec.check.describe()),
-                ));
+                return Ok((true, format!("check passed: {}", check.describe())));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(POLL);
         }
     }
 
-    fn exec_check(
-        &self,
-        name: &str,
-        command: &str,
-        deadline: Instant,
-    ) -> Result<bool, ProfileError> {
-        let mut child = match Command::new("docker")
-            .args(["exec", name, "/bin/sh", "-c", command])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(_) => return Ok(false),
+    /// Creates, attaches and starts one trial container.
+    fn launch(
+        &mut self,
+        caps: TrialCaps,
+        gated: bool,
+        tail: &Tail,
+    ) -> Result<Launched, ProfileError> {
+        self.n += 1;
+        let name = format!("{}-{}", self.session, self.n);
+        let body = create::body(&self.spec.container, &self.argv, caps, gated, &self.session);
+        let id = self
+            .client
+            .create(&name, &body)
+            .map_err(|e| engine_err("create", e))?;
+        let mut live = Live {
+            remover: self.remover.clone(),
+            id,
+            stream: None,
         };
-        match wait_until(&mut child, deadline, &mut None) {
-            Ok(Waited::Exited(st)) => Ok(st.success()),
-            Ok(Waited::TimedOut) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Ok(false)
-            }
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(e)
-            }
+        let stream = self
+            .client
+            .attach(&live.id, gated)
+            .map_err(|e| engine_err("attach", e))?;
+        if let Ok(r) = stream.try_clone() {
+            tail.drain_engine(r);
         }
+        live.stream = Some(stream);
+        if let Err(e) = self.client.start(&live.id) {
+            let text = e.to_string();
+            if gated && text.contains("/bin/sh") {
+                // No shell in the image: run ungated from now on (the tracer then attaches a
+                // moment after the start).
+                self.gate_works = false;
+                return Ok(Launched::NoShell);
+            }
+            // A process the runtime cannot exec for want of a capability (a file capability
+            // outside the bounding set) is the trial's result, not an error.
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("operation not permitted") || lower.contains("permission denied") {
+                return Ok(Launched::Refused(
+                    live,
+                    format!("did not start: {}", one_line(&text)),
+                ));
+            }
+            return Err(engine_err("start", e));
+        }
+        Ok(Launched::Started(live))
     }
 
     fn trial_inner(
@@ -444,92 +410,67 @@ impl DockerRunner {
         mut tracer: Option<&mut dyn Tracer>,
     ) -> Result<TrialResult, ProfileError> {
         let started = Instant::now();
-        self.n += 1;
-        let name = format!("{}-{}", self.session, self.n);
         // Hold the workload when something must happen before it starts: attaching a tracer,
         // or reading the sysctls of its network namespace once.
         let gated = self.gate_works && (tracer.is_some() || self.sysctls.is_none());
-        let args = self.run_args(&name, caps, gated);
         let tail = Tail::default();
-        let child = self.spawn(&args, gated, &tail)?;
-        let mut live = Live {
-            name: name.clone(),
-            child,
-            clean: false,
+        let (mut live, refused) = match self.launch(caps, gated, &tail)? {
+            Launched::Started(live) => (live, None),
+            Launched::Refused(live, why) => (live, Some(why)),
+            Launched::NoShell => return self.trial_inner(caps, tracer),
         };
-        let mut session = None;
+        let mut session: Session = None;
         let mut late = false;
-        if gated {
-            let hold_deadline = Instant::now() + self.spec.timeout;
-            match self.wait_running(&mut live, hold_deadline)? {
-                Some((id, pid)) => {
-                    session = start_trace(&mut tracer, &TraceTarget::Container { id, pid })?;
-                    if self.sysctls.is_none() {
-                        self.sysctls = Some(
-                            SYSCTLS
-                                .iter()
-                                .filter_map(|k| net_sysctl(pid, k).map(|v| (k.to_string(), v)))
-                                .collect(),
-                        );
-                    }
-                    if let Some(mut stdin) = live.child.stdin.take() {
-                        let _ = stdin.write_all(b"go\n");
-                    }
+        let hold_until = Instant::now() + self.spec.timeout;
+        let first_pid = loop {
+            interrupt::check()?;
+            match self.look(&live.id, &tail)? {
+                Seen::Running(0) if Instant::now() < hold_until => {
+                    std::thread::sleep(Duration::from_millis(5))
                 }
-                None => {
-                    let st = live.child.try_wait().ok().flatten();
-                    live.clean = st.is_some();
-                    let msg = tail
-                        .docker_error()
-                        .or_else(|| tail.last_line())
-                        .unwrap_or_default();
-                    if msg.contains("/bin/sh") {
-                        // No shell in the image: run ungated from now on (the tracer then
-                        // attaches a moment after the start).
-                        self.gate_works = false;
-                        drop(live);
-                        self.n -= 1;
-                        return self.trial_inner(caps, tracer);
-                    }
-                    return Err(ProfileError::Docker {
-                        args: "run".into(),
-                        reason: format!("the trial container did not start: {msg}"),
-                    });
-                }
+                Seen::Running(pid) => break Some(pid).filter(|p| *p > 0),
+                Seen::Ended(..) => break None,
             }
-        } else if let Some(t) = tracer {
-            late = true;
-            let hold = Instant::now() + self.spec.timeout;
-            if let Some((id, pid)) = self.wait_running(&mut live, hold)? {
+        };
+        if let Some(pid) = first_pid {
+            let target = TraceTarget::Container {
+                id: live.id.clone(),
+                pid,
+            };
+            if gated {
+                if let Some(t) = tracer.as_mut() {
+                    session = Some(t.start(&target)?);
+                }
+                if self.sysctls.is_none() {
+                    self.sysctls = Some(
+                        SYSCTLS
+                            .iter()
+                            .filter_map(|k| net_sysctl(pid, k).map(|v| (k.to_string(), v)))
+                            .collect(),
+                    );
+                }
+                if let Some(s) = live.stream.as_mut() {
+                    let _ = s.write_all(b"go\n");
+                    s.close_write();
+                }
+            } else if let Some(t) = tracer.as_mut() {
+                late = true;
                 // A workload that already ended leaves no cgroup to attach to: then this
                 // trial is simply untraced, and the verification runs decide.
-                session = t.start(&TraceTarget::Container { id, pid }).ok();
+                session = t.start(&target).ok();
             }
+        } else if !gated && tracer.is_some() {
+            late = true;
         }
-        let deadline = Instant::now() + self.spec.timeout;
-        let (passed, reason) = if self.spec.check.long_running() {
-            self.judge_running(&mut live, &tail, deadline, started, &mut session)?
-        } else {
-            match wait_until(&mut live.child, deadline, &mut session)? {
-                Waited::Exited(st) => {
-                    live.clean = true;
-                    if st.code() == Some(125) {
-                        return Err(ProfileError::Docker {
-                            args: "run".into(),
-                            reason: tail
-                                .docker_error()
-                                .or_else(|| tail.last_line())
-                                .unwrap_or_else(|| "exit 125".into()),
-                        });
-                    }
-                    (st.success(), describe_exit(st, tail.last_line()))
-                }
-                Waited::TimedOut => (
-                    false,
-                    format!("timed out after {}s", self.spec.timeout.as_secs()),
-                ),
-            }
+        let ran = Instant::now();
+        let deadline = ran + self.deadlines.current();
+        let (passed, reason) = match refused {
+            Some(why) => (false, why),
+            None => self.judge(&live.id, &tail, ran, deadline, &mut session)?,
         };
+        if passed && !self.spec.check.long_running() {
+            self.deadlines.passed(ran.elapsed());
+        }
         let mut traced = match session {
             Some(s) => Some(s.stop()?),
             None if late => Some(Traced::default()),
@@ -537,6 +478,9 @@ impl DockerRunner {
         };
         if let Some(t) = traced.as_mut() {
             t.attached_late = late;
+        }
+        if let Some(s) = live.stream.take() {
+            s.close();
         }
         drop(live);
         Ok(TrialResult {
@@ -548,16 +492,36 @@ impl DockerRunner {
     }
 }
 
+/// One check attempt's own limit: a request the workload accepts and never answers (nginx's
+/// master after its workers died) must not eat the trial.
+const ATTEMPT_LIMIT: Duration = Duration::from_secs(2);
+/// Pause between two attempts of the check.
+const ATTEMPT_GAP: Duration = Duration::from_millis(100);
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 10.0 || s.fract() < 0.05 {
+        format!("{}s", s.round())
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+fn one_line(s: &str) -> String {
+    crate::engine::one_line(s)
+}
+
 impl Runner for DockerRunner {
     fn target(&self) -> Target {
+        let c = &self.spec.container;
         Target::Image {
-            image: self.spec.image.clone(),
+            image: c.image.clone(),
             argv: self.argv.clone(),
-            cmd: self.spec.cmd.clone(),
-            user: self.spec.user.clone(),
-            network: self.spec.network.clone(),
-            sysctls: self.spec.sysctls.clone(),
-            engine: self.engine.clone(),
+            cmd: c.cmd.clone(),
+            user: c.user.clone(),
+            network: c.network.clone(),
+            sysctls: c.sysctls.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            engine: self.client.describe(),
             session: self.session.clone(),
         }
     }
@@ -567,11 +531,18 @@ impl Runner for DockerRunner {
     }
 
     fn default_set(&self) -> CapSet {
-        CapSet::docker_default()
+        match self.client.kind() {
+            EngineKind::Docker => CapSet::docker_default(),
+            EngineKind::Podman => CapSet::podman_default(),
+        }
     }
 
     fn default_name(&self) -> String {
-        "Docker default".to_string()
+        match self.client.kind() {
+            EngineKind::Docker => "Docker default",
+            EngineKind::Podman => "Podman default",
+        }
+        .to_string()
     }
 
     fn trial(
@@ -589,72 +560,20 @@ impl Runner for DockerRunner {
     fn low_ports(&self) -> Vec<u16> {
         self.low_ports.iter().copied().collect()
     }
+
+    fn non_root_user(&self) -> Option<String> {
+        self.effective_user()
+            .filter(|u| !super::runner::is_root_user(u))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::caps::Cap;
-
     #[test]
-    fn docker_errors_are_one_line() {
-        let e = docker_failed(
-            &["image", "inspect", "--format", "{{.A}}\n{{.B}}", "Bad!"],
-            "Error response from daemon: no such image\n\n  hint: lowercase\n",
-        );
-        let text = e.to_string();
-        assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(text.ends_with("no such image; hint: lowercase"), "{text}");
-    }
-
-    fn runner() -> DockerRunner {
-        DockerRunner {
-            spec: DockerSpec {
-                image: "img:1".into(),
-                cmd: Some(vec!["ping".into(), "-c1".into(), "x y".into()]),
-                user: Some("app".into()),
-                network: "none".into(),
-                sysctls: vec!["net.ipv4.ip_unprivileged_port_start=1024".into()],
-                check: Check::ExitZero,
-                timeout: Duration::from_secs(5),
-            },
-            argv: vec!["/entry".into(), "ping".into(), "-c1".into(), "x y".into()],
-            session: "dropcap-profile-1-2".into(),
-            n: 0,
-            engine: "docker test".into(),
-            gate_works: true,
-            sysctls: None,
-            low_ports: Default::default(),
-        }
-    }
-
-    #[test]
-    fn exact_sets_drop_all_and_add_back() {
-        let r = runner();
-        let a = r.run_args(
-            "n1",
-            TrialCaps::Exactly(CapSet::EMPTY.with(Cap::NET_RAW).with(Cap::CHOWN)),
-            false,
-        );
-        let s = a.join(" ");
-        assert!(s.starts_with("run --rm --name n1 --label io.dropcap.profile=dropcap-profile-1-2 --network none --user app --sysctl net.ipv4.ip_unprivileged_port_start=1024 "), "{s}");
-        assert!(
-            s.contains("--cap-drop ALL --cap-add CHOWN --cap-add NET_RAW img:1 ping -c1"),
-            "{s}"
-        );
-        assert_eq!(a.last().map(String::as_str), Some("x y"));
-        let d = r.run_args("n2", TrialCaps::Default, false).join(" ");
-        assert!(!d.contains("--cap-"), "{d}");
-    }
-
-    #[test]
-    fn the_gate_runs_the_full_original_argv() {
-        let a = runner().run_args("n1", TrialCaps::Default, true);
-        let at = a.iter().position(|x| x == "img:1").unwrap();
-        assert_eq!(&a[at - 3..at], ["-i", "--entrypoint", "/bin/sh"]);
-        assert_eq!(
-            &a[at + 1..],
-            ["-c", GATE, "sh", "/entry", "ping", "-c1", "x y"]
-        );
+    fn durations_read_short() {
+        use std::time::Duration;
+        assert_eq!(super::secs(Duration::from_secs(30)), "30s");
+        assert_eq!(super::secs(Duration::from_millis(3500)), "3.5s");
+        assert_eq!(super::secs(Duration::from_millis(12_340)), "12s");
     }
 }

@@ -14,17 +14,44 @@ use std::time::Instant;
 pub struct Options {
     /// How often a failed verification may be traced and widened by what was denied.
     pub max_verify_rounds: usize,
-    /// The image's files, read before the first trial: a file capability with the effective
-    /// bit makes the exec itself fail without it, which no tracer sees, so its capabilities
-    /// are candidates from the start.
+    /// The image's files: a file capability with the effective bit makes the exec itself
+    /// fail without it, which no tracer sees, so its capabilities become candidates when the
+    /// traced ones do not pass (and name the file when one is kept).
     pub image_files: Option<std::sync::Arc<crate::image::ImageFiles>>,
+    /// The same, being read on another thread (exporting an image takes seconds): waited
+    /// for only when needed, usually after the last trial.
+    pub image_files_later: Option<ImageFilesLater>,
 }
+
+/// Filled once by the thread that reads the image; `Err` says why it could not be read.
+pub type ImageFilesLater =
+    std::sync::Arc<std::sync::OnceLock<Result<std::sync::Arc<crate::image::ImageFiles>, String>>>;
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             max_verify_rounds: 3,
             image_files: None,
+            image_files_later: None,
+        }
+    }
+}
+
+impl Options {
+    /// The image's files, waiting (and noticing Ctrl-C) while they are still being read.
+    fn files(&self) -> Result<Option<std::sync::Arc<crate::image::ImageFiles>>, ProfileError> {
+        if let Some(f) = &self.image_files {
+            return Ok(Some(f.clone()));
+        }
+        let Some(later) = &self.image_files_later else {
+            return Ok(None);
+        };
+        loop {
+            if let Some(r) = later.get() {
+                return Ok(r.as_ref().ok().cloned());
+            }
+            super::interrupt::check()?;
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 }
@@ -195,18 +222,37 @@ pub fn profile<'a>(
     };
     let traced = first.traced.is_some();
     let observed = if traced { candidates } else { CapSet::EMPTY };
-    let (from_files, file_needs) = file_cap_needs(options.image_files.as_deref(), default);
-    if traced && !from_files.is_subset(candidates) {
+    // What the tracer saw in use or denied: the search removes these one at a time.
+    let mut evidenced = observed;
+    // Candidates from the image's file capabilities: added at once when the first run
+    // failed, else only when the traced candidates fail (most runs never wait for the image).
+    let mut files_added = false;
+    let mut add_file_caps = |candidates: &mut CapSet,
+                             notes: &mut Vec<String>|
+     -> Result<bool, ProfileError> {
+        if files_added || !traced {
+            return Ok(false);
+        }
+        files_added = true;
+        let files = options.files()?;
+        let (from_files, file_needs) = file_cap_needs(files.as_deref(), default);
+        if from_files.is_subset(*candidates) {
+            return Ok(false);
+        }
         let list: Vec<String> = file_needs
             .iter()
             .map(|(path, text, _)| format!("{path} {text}"))
             .collect();
         notes.push(format!(
             "candidates from the image's file capabilities: {} ({}): without it the exec fails before any capability check a tracer could see",
-            from_files.difference(candidates),
+            from_files.difference(*candidates),
             list.join(", ")
         ));
-        candidates = candidates.union(from_files);
+        *candidates = candidates.union(from_files);
+        Ok(true)
+    };
+    if !first.passed {
+        add_file_caps(&mut candidates, &mut notes)?;
     }
 
     // 2. Verify the candidates; trace failures and add what was denied (bounded).
@@ -230,6 +276,9 @@ pub fn profile<'a>(
         if !traced {
             break;
         }
+        if add_file_caps(&mut candidates, &mut notes)? {
+            continue;
+        }
         let (n, r) = ctx.trial(TrialCaps::Exactly(candidates), Step::Verify, true)?;
         if r.passed {
             notes.push(format!(
@@ -250,6 +299,7 @@ pub fn profile<'a>(
                 "verification trial #{n} failed; the tracer saw {denied} denied, so it was added"
             ));
             candidates = candidates.union(denied);
+            evidenced = evidenced.union(denied);
         } else if first.passed && !widened_to_default && !default.is_subset(candidates) {
             // The trace missed something the workload needs without a visible denial
             // (e.g. a check made before the tracer attached); the default set is known good.
@@ -270,13 +320,25 @@ pub fn profile<'a>(
             .last()
             .map(|t| t.reason.clone())
             .unwrap_or_default();
-        return Err(ProfileError::NotProven(format!(
-            "no candidate set passed the check (last: {last}); nothing is proven"
-        )));
+        let mut msg =
+            format!("no candidate set passed the check (last: {last}); nothing is proven");
+        let denied: CapSet = ctx.denied.keys().copied().collect();
+        if let Some(user) = ctx.runner.non_root_user().filter(|_| !denied.is_empty()) {
+            let advice = report::non_root_advice(&user, denied, false);
+            msg.push_str(". T");
+            msg.push_str(advice.strip_prefix('t').unwrap_or(&advice));
+        }
+        return Err(ProfileError::NotProven(msg));
     };
 
     // 3. Minimise by trial.
-    let m = search::minimise(candidates, verified, &mut |set| {
+    let known: Vec<(CapSet, search::Verdict)> = ctx
+        .trials
+        .iter()
+        .filter(|t| !t.engine_default)
+        .map(|t| (t.caps, (t.passed, t.number)))
+        .collect();
+    let m = search::minimise(candidates, verified, evidenced, &known, &mut |set| {
         ctx.trial(TrialCaps::Exactly(set), Step::Minimise, false)
             .map(|(n, r)| (r.passed, n))
     })?;
@@ -301,6 +363,12 @@ pub fn profile<'a>(
     };
 
     let mut kept_for_files = CapSet::EMPTY;
+    let files = if proven.is_empty() {
+        None
+    } else {
+        options.files()?
+    };
+    let (_, file_needs) = file_cap_needs(files.as_deref(), default);
     for (path, text, need) in &file_needs {
         let kept = need.intersect(proven);
         if !kept.is_empty() {
@@ -327,6 +395,9 @@ pub fn profile<'a>(
         &listening,
         proven.difference(kept_for_files),
     ));
+    if let Some(user) = ctx.runner.non_root_user().filter(|_| !proven.is_empty()) {
+        notes.push(report::non_root_advice(&user, proven, true));
+    }
     if ctx.lost > 0 {
         notes.push(format!(
             "the tracer lost {} events; verification runs cover for them",
@@ -555,6 +626,25 @@ mod tests {
         assert_eq!(r.noaudit_only, CapSet::EMPTY.with(Cap::SYS_ADMIN));
         assert!(r.trial_count <= 5, "{}", r.trial_count);
         assert_proof(&r);
+    }
+
+    #[test]
+    fn k_traced_and_needed_capabilities_cost_k_plus_two_trials() {
+        for k in 1..=5 {
+            let caps: Vec<Cap> = [
+                Cap::CHOWN,
+                Cap::DAC_OVERRIDE,
+                Cap::SETGID,
+                Cap::SETUID,
+                Cap::NET_BIND_SERVICE,
+            ][..k]
+                .to_vec();
+            let mut f = fake(&caps, &caps);
+            let r = run(&mut f, true).unwrap();
+            assert_eq!(r.proven, caps.iter().copied().collect());
+            assert_eq!(r.trial_count, k + 2, "k = {k}");
+            assert_proof(&r);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::runner::{
     describe_exit, pump, start_trace, wait_until, Runner, Tail, Target, TrialCaps, TrialResult,
     Waited,
 };
+use super::spec::ProbeAction;
 use super::trace::{TraceTarget, Tracer};
 use super::{interrupt, ProfileError};
 use crate::caps::{spell, CapSet};
@@ -29,6 +30,7 @@ pub struct LocalRunner {
     exe: PathBuf,
     default: CapSet,
     low_ports: std::collections::BTreeSet<u16>,
+    deadlines: super::deadline::Deadlines,
 }
 
 /// Kills the trial's whole process group unless it already ended.
@@ -79,6 +81,7 @@ impl LocalRunner {
                     .into(),
             ));
         }
+        let spec_timeout = spec.timeout;
         Ok(LocalRunner {
             spec,
             exe,
@@ -86,22 +89,37 @@ impl LocalRunner {
             // containers cut the bounding set).
             default: me.permitted.intersect(me.bounding),
             low_ports: Default::default(),
+            deadlines: super::deadline::Deadlines::new(spec_timeout),
         })
     }
 
     fn check_once(&self) -> bool {
         match &self.spec.check {
-            Check::Http { port, path } => http_ok(*port, path),
-            Check::Command { command } => Command::new("/bin/sh")
-                .args(["-c", command])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success()),
+            Check::Http { port, path } => http_ok(*port, path, Duration::from_secs(2)),
+            Check::Command { command } => run_ok(Command::new("/bin/sh").args(["-c", command])),
+            Check::Probe(p) => {
+                let limit = super::probe::attempt_limit(p);
+                match &p.action {
+                    ProbeAction::Shell(c) => run_ok(Command::new("/bin/sh").args(["-c", c])),
+                    ProbeAction::Exec(argv) => match argv.split_first() {
+                        Some((first, rest)) => run_ok(Command::new(first).args(rest)),
+                        None => false,
+                    },
+                    action => super::probe::network_ok(action, limit),
+                }
+            }
             Check::ExitZero | Check::StaysUp { .. } => false,
         }
     }
+}
+
+/// Runs a check command on the host, quietly; true when it exits 0.
+fn run_ok(cmd: &mut Command) -> bool {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl Runner for LocalRunner {
@@ -190,7 +208,9 @@ impl Runner for LocalRunner {
             }
             drop(w);
         }
-        let deadline = Instant::now() + self.spec.timeout;
+        let ran = Instant::now();
+        let limit = self.deadlines.current();
+        let deadline = ran + limit;
         let (passed, reason) = if self.spec.check.long_running() {
             let mut last = Instant::now();
             loop {
@@ -213,7 +233,7 @@ impl Runner for LocalRunner {
                 if Instant::now() >= deadline {
                     break (
                         false,
-                        format!("check did not pass within {}s", self.spec.timeout.as_secs()),
+                        format!("check did not pass within {}s", limit.as_secs_f64().round()),
                     );
                 }
                 let ok = match self.spec.check {
@@ -221,6 +241,7 @@ impl Runner for LocalRunner {
                     _ => self.check_once(),
                 };
                 if ok {
+                    self.deadlines.passed(ran.elapsed());
                     self.low_ports.extend(low_ports(group.child.id()));
                     break (
                         true,
@@ -233,11 +254,14 @@ impl Runner for LocalRunner {
             match wait_until(&mut group.child, deadline, &mut session)? {
                 Waited::Exited(st) => {
                     group.done = true;
+                    if st.success() {
+                        self.deadlines.passed(ran.elapsed());
+                    }
                     (st.success(), describe_exit(st, tail.last_line()))
                 }
                 Waited::TimedOut => (
                     false,
-                    format!("timed out after {}s", self.spec.timeout.as_secs()),
+                    format!("timed out after {}s", limit.as_secs_f64().round()),
                 ),
             }
         };

@@ -7,17 +7,24 @@
 //! trial. Only a set that passed a real trial is ever reported as proven.
 
 pub mod check;
+pub mod create;
+pub mod deadline;
+pub mod definition;
 pub mod docker;
 pub mod driver;
 pub mod ebpf;
+pub mod exec_in;
 pub mod file;
 pub mod interrupt;
 pub mod local;
 pub mod permfix;
+pub mod probe;
 pub mod report;
 pub mod runner;
+pub mod scratch;
 pub mod search;
 pub mod spec;
+mod tls;
 pub mod trace;
 pub mod tryfix;
 mod words;

@@ -79,6 +79,9 @@ pub struct Recommendation {
     /// no binary until the caller knows better (`dropcap profile` fills them in).
     #[serde(flatten)]
     pub outside: crate::caps::outside::Outside,
+    /// The `RUN` label of the convention `atomic run` reads: the command that runs the image
+    /// with the proven set. `\${IMAGE}` is escaped so the Dockerfile keeps it for the tool.
+    pub dockerfile_run_label: String,
 }
 
 impl Recommendation {
@@ -99,6 +102,10 @@ impl Recommendation {
                 proven,
                 &crate::caps::outside::RunAs::Root,
                 None,
+            ),
+            dockerfile_run_label: format!(
+                "LABEL RUN=\"docker run -d {} \\${{IMAGE}}\"",
+                spell::docker_flags(proven)
             ),
         }
     }
@@ -121,6 +128,9 @@ pub struct Definition {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// Line of the service's key or the container's entry in `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,6 +171,49 @@ pub struct Report {
     pub recommendation: Recommendation,
 }
 
+/// What to say when a workload that runs as a non-root `user` needs `caps`. Docker and
+/// containerd set no ambient capabilities, so `cap_add` only widens the bounding set: a
+/// non-root process gets a capability only through a file capability or a setuid-root binary.
+/// `passed`: a trial passed with them (so they came that way); otherwise they were denied and
+/// no set made the check pass.
+pub fn non_root_advice(user: &str, caps: CapSet, passed: bool) -> String {
+    let list: Vec<String> = caps.iter().map(|c| c.name()).collect();
+    let add = list.join(", ");
+    let head = if passed {
+        format!(
+            "the workload runs as user '{user}', not root: Docker and containerd give a non-root \
+             process no ambient capabilities, so cap_add gives this user nothing by itself; {caps} \
+             reached it here only through a file capability or a setuid-root binary of the image, \
+             and adding them will not work for any other program this user runs"
+        )
+    } else {
+        format!(
+            "the workload runs as user '{user}', not root, and was denied {caps}: adding {caps} \
+             will not work for that user (Docker and containerd give a non-root process no \
+             ambient capabilities; cap_add only widens the bounding set)"
+        )
+    };
+    let setcap: Vec<String> = caps
+        .iter()
+        .map(|c| format!("cap_{}", c.name().to_ascii_lowercase()))
+        .collect();
+    let mut alternatives = vec![
+        format!("run as root with only that set (user: root, cap_drop: [ALL], cap_add: [{add}])"),
+        format!(
+            "a file capability on the binary in the image (`setcap {}+ep /path/to/binary`)",
+            setcap.join(",")
+        ),
+    ];
+    if caps.contains(Cap::NET_BIND_SERVICE) {
+        alternatives.push(
+            "for ports below 1024, the sysctl net.ipv4.ip_unprivileged_port_start set to the \
+             lowest port it binds, which needs no capability at all"
+                .to_string(),
+        );
+    }
+    format!("{head}. Alternatives: {}", alternatives.join("; "))
+}
+
 /// Explains capabilities that a sysctl made unnecessary here but that another engine or
 /// network mode would need.
 pub fn sysctl_notes(
@@ -174,9 +227,9 @@ pub fn sysctl_notes(
         let start: u32 = v.parse().unwrap_or(1024);
         if !proven.contains(Cap::NET_BIND_SERVICE) {
             let mut low: Vec<u16> = listening.to_vec();
-            if let Check::Http { port, .. } = check {
-                if *port < 1024 && !low.contains(port) {
-                    low.push(*port);
+            if let Some(port) = check.port() {
+                if port < 1024 && !low.contains(&port) {
+                    low.push(port);
                 }
             }
             low.sort_unstable();
@@ -283,6 +336,19 @@ pub fn trial_line(t: &TrialRecord, style: Style) -> String {
     line
 }
 
+/// `compose.yaml:12 (service web)`, `deploy.yaml:40 (Deployment/web, container nginx)`.
+pub fn definition_line(d: &Definition) -> String {
+    let at = match d.line {
+        Some(l) => format!("{}:{l}", crate::output::path_text(&d.file)),
+        None => crate::output::path_text(&d.file).to_string(),
+    };
+    match (&d.service, &d.kind, &d.name, &d.container) {
+        (Some(svc), ..) => format!("{at} (service {svc})"),
+        (None, Some(k), Some(n), Some(c)) => format!("{at} ({k}/{n}, container {c})"),
+        _ => at,
+    }
+}
+
 pub fn render(r: &Report, style: Style) -> String {
     let mut s = String::new();
     s.push_str(&format!(
@@ -290,6 +356,9 @@ pub fn render(r: &Report, style: Style) -> String {
         style.bold("dropcap profile:"),
         target_line(&r.target)
     ));
+    if let Some(d) = &r.definition {
+        s.push_str(&format!("definition: {}\n", definition_line(d)));
+    }
     s.push_str(&format!(
         "check: {}; tracer: {}\n\n",
         r.check.describe(),
@@ -310,7 +379,12 @@ pub fn render(r: &Report, style: Style) -> String {
         ),
         (
             Step::Minimise,
-            "3. minimise by trial (binary splitting)".to_string(),
+            if r.tracer.is_some() {
+                "3. minimise by trial (one removal per traced capability, splitting for the rest)"
+            } else {
+                "3. minimise by trial (binary splitting)"
+            }
+            .to_string(),
         ),
         (Step::Confirm, "   confirm the minimised set".to_string()),
     ];
@@ -438,15 +512,33 @@ pub fn render(r: &Report, style: Style) -> String {
         r.recommendation.kubernetes
     ));
     s.push_str(&format!(
-        "{}  {}\n",
+        "{}  {}\n             {}\n",
         style.bold("Dockerfile:"),
-        r.recommendation.dockerfile_label
+        r.recommendation.dockerfile_label,
+        r.recommendation.dockerfile_run_label
     ));
     s
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn non_root_advice_names_the_user_and_the_alternatives() {
+        let caps = CapSet::EMPTY.with(Cap::NET_BIND_SERVICE);
+        let a = non_root_advice("1000:1000", caps, false);
+        assert!(a.starts_with("the workload runs as user '1000:1000', not root, and was denied NET_BIND_SERVICE: adding NET_BIND_SERVICE will not work for that user"), "{a}");
+        assert!(a.contains("cap_add: [NET_BIND_SERVICE]"), "{a}");
+        assert!(a.contains("setcap cap_net_bind_service+ep"), "{a}");
+        assert!(a.contains("net.ipv4.ip_unprivileged_port_start"), "{a}");
+        let b = non_root_advice("app", CapSet::EMPTY.with(Cap::NET_RAW), true);
+        assert!(
+            b.contains("through a file capability or a setuid-root binary"),
+            "{b}"
+        );
+        assert!(!b.contains("ip_unprivileged_port_start"), "{b}");
+        assert!(!b.contains('\n'));
+    }
+
     use super::*;
 
     #[test]
@@ -460,6 +552,10 @@ mod tests {
         let r = Recommendation::for_set(CapSet::EMPTY.with(Cap::NET_RAW));
         assert_eq!(r.docker_run, "--cap-drop=ALL --cap-add=NET_RAW");
         assert!(r.dockerfile_label.ends_with("cap-add=\"NET_RAW\""));
+        assert_eq!(
+            r.dockerfile_run_label,
+            r#"LABEL RUN="docker run -d --cap-drop=ALL --cap-add=NET_RAW \${IMAGE}""#
+        );
     }
 
     #[test]

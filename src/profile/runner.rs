@@ -74,6 +74,19 @@ pub trait Runner {
     fn low_ports(&self) -> Vec<u16> {
         Vec::new()
     }
+    /// The user the workload runs as when that is not root, for the advice that cap_add does
+    /// not reach a non-root process.
+    fn non_root_user(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Whether `user` (`name`, `uid`, `uid:gid`; empty = the image's default, root) is root.
+pub fn is_root_user(user: &str) -> bool {
+    matches!(
+        user.split(':').next().unwrap_or("").trim(),
+        "" | "0" | "root"
+    )
 }
 
 /// Collects what a child writes, keeping only the tail of each stream: failing trials are
@@ -88,6 +101,16 @@ pub struct Tail {
 
 const TAIL_BYTES: usize = 4096;
 
+fn append(buf: &Mutex<Vec<u8>>, bytes: &[u8]) {
+    if let Ok(mut b) = buf.lock() {
+        b.extend_from_slice(bytes);
+        if b.len() > TAIL_BYTES {
+            let cut = b.len() - TAIL_BYTES;
+            b.drain(..cut);
+        }
+    }
+}
+
 fn drain_into(
     buf: Arc<Mutex<Vec<u8>>>,
     mut r: impl Read + Send + 'static,
@@ -98,13 +121,7 @@ fn drain_into(
             if n == 0 {
                 break;
             }
-            if let Ok(mut b) = buf.lock() {
-                b.extend_from_slice(&chunk[..n]);
-                if b.len() > TAIL_BYTES {
-                    let cut = b.len() - TAIL_BYTES;
-                    b.drain(..cut);
-                }
-            }
+            append(&buf, &chunk[..n]);
         }
     })
 }
@@ -135,14 +152,18 @@ impl Tail {
         }
     }
 
-    /// The docker CLI's own error line (`docker: Error response from daemon: ...`), which it
-    /// follows with a usage hint.
-    pub fn docker_error(&self) -> Option<String> {
-        self.last_line()?;
-        let b = self.err.lock().ok()?;
-        let text = String::from_utf8_lossy(&b);
-        let line = text.lines().find(|l| l.starts_with("docker:"))?;
-        Some(line.chars().take(300).collect())
+    /// Reads an attached container's multiplexed stdout and stderr until it ends.
+    pub fn drain_engine(&self, r: impl Read + Send + 'static) {
+        let (out, err) = (self.out.clone(), self.err.clone());
+        let h = std::thread::spawn(move || {
+            crate::engine::client::demux(r, |stream, bytes| match stream {
+                crate::engine::client::Stream::Stdout => append(&out, bytes),
+                crate::engine::client::Stream::Stderr => append(&err, bytes),
+            })
+        });
+        if let Ok(mut v) = self.readers.lock() {
+            v.push(h);
+        }
     }
 
     /// The last non-empty line of stderr, else of stdout, trimmed to fit a table cell. Waits
@@ -221,6 +242,19 @@ pub fn describe_exit(st: ExitStatus, tail: Option<String>) -> String {
     }
 }
 
+/// A container's end as [`describe_exit`] says a process's: the engine reports a signal as
+/// 128 + its number, as a shell does.
+pub fn describe_code(code: i64, tail: Option<String>) -> String {
+    let head = match code {
+        129..=192 => format!("exited {code} (signal {})", code - 128),
+        _ => format!("exited {code}"),
+    };
+    match tail {
+        Some(t) if code != 0 => format!("{head}: {t}"),
+        _ => head,
+    }
+}
+
 /// Starts a tracer session if there is a tracer, so trial code reads the same either way.
 pub fn start_trace(
     tracer: &mut Option<&mut dyn Tracer>,
@@ -229,5 +263,18 @@ pub fn start_trace(
     match tracer {
         Some(t) => Ok(Some(t.start(target)?)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn root_users() {
+        for u in ["", "0", "root", "0:1000", "root:app"] {
+            assert!(super::is_root_user(u), "{u}");
+        }
+        for u in ["1000", "app", "1000:0", "nobody"] {
+            assert!(!super::is_root_user(u), "{u}");
+        }
     }
 }

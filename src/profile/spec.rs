@@ -6,8 +6,14 @@
 //! Only the capability sets differ between trials; everything else is the definition, so a
 //! trial that passes proves the set for the workload as it is really run.
 
+use serde::{Serialize, Serializer};
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// Durations in reports are seconds, as definitions write them.
+fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
 
 /// A container as a definition describes it. `Default` is "the image as it is": no override.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,25 +75,29 @@ pub struct Ulimit {
 
 /// A health check taken from the definition: compose `healthcheck`, Kubernetes
 /// `startupProbe`/`readinessProbe`/`livenessProbe`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Probe {
     pub action: ProbeAction,
     /// Between attempts.
+    #[serde(serialize_with = "seconds")]
     pub interval: Duration,
     /// One attempt's own limit, so a hung request cannot eat the trial.
+    #[serde(serialize_with = "seconds")]
     pub timeout: Duration,
     /// Failed attempts before the probe counts as failed (compose `retries`, Kubernetes
     /// `failureThreshold`).
     pub retries: u32,
     /// Failures in this first period do not count (compose `start_period`, Kubernetes
     /// `initialDelaySeconds`).
+    #[serde(serialize_with = "seconds")]
     pub start_period: Duration,
     /// Where it came from, for the report: `healthcheck at compose.yaml:12`,
     /// `readinessProbe at deploy.yaml:40`.
     pub source: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ProbeAction {
     /// compose `CMD-SHELL` / a string `test`: `/bin/sh -c` inside the container.
     Shell(String),

@@ -46,9 +46,18 @@ pub fn documents_at(text: &str, start: Pos, chars: usize) -> Docs<'_> {
             chars,
             line: start.line,
             col: start.col,
+            whole: false,
         },
         done: false,
     }
+}
+
+/// [`documents`] keeping every value: `dropcap profile` reads one definition whole
+/// (environment, volumes, probes), where the audit drops them to save memory.
+pub fn documents_whole(text: &str) -> Docs<'_> {
+    let mut d = documents(text);
+    d.p.whole = true;
+    d
 }
 
 impl Docs<'_> {
@@ -92,6 +101,7 @@ pub fn rest_of_object(
         chars,
         line: start.line,
         col: start.col,
+        whole: false,
     };
     let mut keys = RestKeys::default();
     loop {
@@ -150,6 +160,8 @@ struct Reader<'a> {
     chars: usize,
     line: u32,
     col: u32,
+    /// Keep the values of [`is_bulk_key`] keys (see [`documents_whole`]).
+    whole: bool,
 }
 
 enum Frame {
@@ -277,7 +289,8 @@ impl Reader<'_> {
             if created > MAX_NODES {
                 return Err(too_many_nodes(pos));
             }
-            let bulk = matches!(stack.last(), Some(Frame::Map { key: Some(k), .. })
+            let bulk = !self.whole
+                && matches!(stack.last(), Some(Frame::Map { key: Some(k), .. })
                 if k.as_str().is_some_and(is_bulk_key));
             let mut node = if bulk {
                 // Checked but not built: most of a `kubectl get -o json` list is bulk.

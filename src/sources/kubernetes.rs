@@ -49,31 +49,16 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
         }
         return;
     }
-    let template: &[&str] = match kind {
-        "Pod" => &[],
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "ReplicationController"
-        | "Job" => &["spec", "template"],
-        // OpenShift's DeploymentConfig has the same pod template as a Deployment.
-        "DeploymentConfig" => &["spec", "template"],
-        "CronJob" => &["spec", "jobTemplate", "spec", "template"],
-        "PodTemplate" => &["template"],
-        // Argo Rollouts, Knative Services and other custom resources that embed a pod
-        // template where a Deployment has it: their containers run like a Deployment's.
-        _ if obj
-            .path(&["spec", "template", "spec"])
-            .is_some_and(|p| p.get("containers").is_some()) =>
-        {
+    let template = match template_path(kind, obj) {
+        Some((path, true)) => path,
+        Some((path, false)) => {
             out.notes.push(format!(
                 "{}: note: {kind} is not a kind dropcap knows; audited the pod template at its spec.template.spec",
                 ctx.loc(obj.pos)
             ));
-            &["spec", "template"]
+            path
         }
-        _ => {
+        None => {
             out.skipped.push(format!(
                 "{}: skipped: kind {kind} has no pod template",
                 ctx.loc(obj.pos)
@@ -242,6 +227,34 @@ fn object(ctx: &Ctx, obj: &Node, out: &mut Loaded, depth: usize) {
     problems.sort_by_key(|(pos, _)| (pos.line, pos.col));
     for (pos, message) in problems {
         out.errors.push(SourceError::at(ctx.file, pos, message));
+    }
+}
+
+/// Where an object of `kind` keeps its pod template (empty: the object is a Pod), and whether
+/// the kind is one dropcap knows (`false`: a custom resource with a Deployment-like
+/// `spec.template.spec.containers`). `None`: the kind runs no containers.
+pub(crate) fn template_path(kind: &str, obj: &Node) -> Option<(&'static [&'static str], bool)> {
+    match kind {
+        "Pod" => Some((&[], true)),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "Job" => Some((&["spec", "template"], true)),
+        // OpenShift's DeploymentConfig has the same pod template as a Deployment.
+        "DeploymentConfig" => Some((&["spec", "template"], true)),
+        "CronJob" => Some((&["spec", "jobTemplate", "spec", "template"], true)),
+        "PodTemplate" => Some((&["template"], true)),
+        // Argo Rollouts, Knative Services and other custom resources that embed a pod
+        // template where a Deployment has it: their containers run like a Deployment's.
+        _ if obj
+            .path(&["spec", "template", "spec"])
+            .is_some_and(|p| p.get("containers").is_some()) =>
+        {
+            Some((&["spec", "template"], false))
+        }
+        _ => None,
     }
 }
 

@@ -385,9 +385,28 @@ pub fn load_text_with(
     text: &str,
     visit: &mut dyn FnMut(&tree::Node, &[Workload]),
 ) -> Loaded {
+    load_documents(name, text, documents(text, false), visit)
+}
+
+/// [`load_text_with`] on trees that keep every value (environment, volumes, probes), which the
+/// audit drops: `dropcap profile` runs a definition as it is written.
+pub fn load_text_whole(
+    name: &Path,
+    text: &str,
+    visit: &mut dyn FnMut(&tree::Node, &[Workload]),
+) -> Loaded {
+    load_documents(name, text, documents(text, true), visit)
+}
+
+fn load_documents(
+    name: &Path,
+    text: &str,
+    docs: Box<dyn Iterator<Item = Result<tree::Doc, tree::TreeError>> + '_>,
+    visit: &mut dyn FnMut(&tree::Node, &[Workload]),
+) -> Loaded {
     let ctx = Ctx::new(name, text);
     let mut out = Loaded::default();
-    for doc in documents(text) {
+    for doc in docs {
         let doc = match doc {
             Ok(d) => d,
             Err(e) => {
@@ -458,15 +477,28 @@ const YAML_FALLBACK_MAX: usize = 1024 * 1024;
 
 /// JSON goes to the JSON reader, everything else (and small flow YAML that is not JSON) to the
 /// YAML parser; both produce the same positioned tree.
-fn documents(text: &str) -> Box<dyn Iterator<Item = Result<tree::Doc, tree::TreeError>> + '_> {
+fn documents(
+    text: &str,
+    whole: bool,
+) -> Box<dyn Iterator<Item = Result<tree::Doc, tree::TreeError>> + '_> {
+    let yaml = if whole {
+        tree::documents_whole
+    } else {
+        tree::documents
+    };
     if !json::starts_like_json(text) {
-        return Box::new(tree::documents(text));
+        return Box::new(yaml(text));
     }
     Box::new(JsonFirst {
         text,
-        json: Some(json::documents(text)),
+        json: Some(if whole {
+            json::documents_whole(text)
+        } else {
+            json::documents(text)
+        }),
         yaml: None,
         read: 0,
+        whole,
     })
 }
 
@@ -481,6 +513,7 @@ struct JsonFirst<'a> {
     yaml: Option<tree::Docs<'a>>,
     /// Documents already handed out.
     read: usize,
+    whole: bool,
 }
 
 impl Iterator for JsonFirst<'_> {
@@ -502,7 +535,11 @@ impl Iterator for JsonFirst<'_> {
         if self.text.len() > YAML_FALLBACK_MAX {
             return Some(Err(json_err));
         }
-        let mut yaml = tree::documents(self.text);
+        let mut yaml = if self.whole {
+            tree::documents_whole(self.text)
+        } else {
+            tree::documents(self.text)
+        };
         for _ in 0..self.read {
             match yaml.next() {
                 Some(Ok(_)) => {}
@@ -672,19 +709,19 @@ mod tests {
     #[test]
     fn a_json_document_followed_by_yaml_documents_loses_none() {
         let text = "{\"a\": 1}\n---\nb: [x]\n---\nc: 3\n";
-        let docs: Vec<_> = documents(text).collect::<Result<_, _>>().unwrap();
+        let docs: Vec<_> = documents(text, false).collect::<Result<_, _>>().unwrap();
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[2].root.get("c").unwrap().pos, Pos { line: 5, col: 4 });
     }
 
     #[test]
     fn flow_yaml_errors_are_where_the_yaml_breaks() {
-        let e = documents("{a: 1,\n b: [x}\n")
+        let e = documents("{a: 1,\n b: [x}\n", false)
             .find_map(Result::err)
             .unwrap();
         assert_eq!(e.pos.line, 2, "{e:?}");
         // Broken JSON keeps the JSON reader's position when it got further.
-        let e = documents("{\"a\": [1, 2,, 3]}")
+        let e = documents("{\"a\": [1, 2,, 3]}", false)
             .find_map(Result::err)
             .unwrap();
         assert_eq!((e.pos.line, e.pos.col), (1, 13), "{e:?}");

@@ -280,6 +280,8 @@ pub struct Docs<'a> {
     /// Each anchor's node with its expanded scalar bytes.
     anchors: HashMap<usize, (Rc<Node>, u64)>,
     done: bool,
+    /// Keep the values of [`is_bulk_key`] keys (see [`documents_whole`]).
+    whole: bool,
 }
 
 pub fn documents(text: &str) -> Docs<'_> {
@@ -287,6 +289,16 @@ pub fn documents(text: &str) -> Docs<'_> {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         done: false,
+        whole: false,
+    }
+}
+
+/// [`documents`] keeping every value: `dropcap profile` reads one definition whole
+/// (environment, volumes, probes), where the audit drops them to save memory.
+pub fn documents_whole(text: &str) -> Docs<'_> {
+    Docs {
+        whole: true,
+        ..documents(text)
     }
 }
 
@@ -533,7 +545,10 @@ impl Docs<'_> {
                             *key = Some(node);
                         }
                         Some(k) => {
-                            let node = if !has_anchor && k.as_str().is_some_and(is_bulk_key) {
+                            let node = if !self.whole
+                                && !has_anchor
+                                && k.as_str().is_some_and(is_bulk_key)
+                            {
                                 null(node.pos, node.span)
                             } else {
                                 node
