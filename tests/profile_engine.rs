@@ -122,6 +122,9 @@ fn every_spec_field_reaches_the_trial_container() {
     let mut r = runner(spec, Check::ExitZero);
     let t = r.trial(TrialCaps::Default, None).unwrap();
     assert!(t.passed, "{}", t.reason);
+    // What the trial used can be removed once its container is gone.
+    r.wait_removed();
+    common::docker(&["volume", "rm", &volume]);
     assert_nothing_left(r);
     assert_eq!(
         std::fs::read_to_string(data.path().join("hello")).unwrap(),

@@ -80,6 +80,8 @@ struct Remover {
     tx: Option<std::sync::mpsc::Sender<String>>,
     thread: Option<std::thread::JoinHandle<()>>,
     client: Arc<Client>,
+    /// Containers handed over and not yet removed.
+    pending: Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>,
 }
 
 fn remove_now(client: &Client, id: &str) {
@@ -93,11 +95,18 @@ impl Remover {
     fn new(client: Arc<Client>) -> Remover {
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let c = client.clone();
+        let pending: Arc<(std::sync::Mutex<usize>, std::sync::Condvar)> = Default::default();
+        let p = pending.clone();
         let thread = std::thread::Builder::new()
             .name("dropcap-remove".into())
             .spawn(move || {
                 for id in rx {
                     remove_now(&c, &id);
+                    let (count, done) = &*p;
+                    if let Ok(mut n) = count.lock() {
+                        *n = n.saturating_sub(1);
+                        done.notify_all();
+                    }
                 }
             })
             .ok();
@@ -105,17 +114,36 @@ impl Remover {
             tx: thread.as_ref().map(|_| tx),
             thread,
             client,
+            pending,
         }
     }
 
     fn remove(&self, id: String) {
-        match &self.tx {
-            Some(tx) => {
-                if let Err(e) = tx.send(id) {
-                    remove_now(&self.client, &e.0);
-                }
+        let Some(tx) = &self.tx else {
+            return remove_now(&self.client, &id);
+        };
+        if let Ok(mut n) = self.pending.0.lock() {
+            *n += 1;
+        }
+        if let Err(e) = tx.send(id) {
+            remove_now(&self.client, &e.0);
+            if let Ok(mut n) = self.pending.0.lock() {
+                *n = n.saturating_sub(1);
             }
-            None => remove_now(&self.client, &id),
+        }
+    }
+
+    /// Blocks until every container handed over so far is removed.
+    fn wait_idle(&self) {
+        let (count, done) = &*self.pending;
+        let Ok(mut n) = count.lock() else {
+            return;
+        };
+        while *n > 0 {
+            match done.wait(n) {
+                Ok(guard) => n = guard,
+                Err(_) => return,
+            }
         }
     }
 }
@@ -223,6 +251,13 @@ impl DockerRunner {
             sysctls: None,
             low_ports: Default::default(),
         })
+    }
+
+    /// Waits until every trial container so far is removed. Trials are removed in the
+    /// background; whoever removes what a trial used (a per-trial volume or bind copy) calls
+    /// this first, or the engine refuses ("volume is in use").
+    pub fn wait_removed(&self) {
+        self.remover.wait_idle();
     }
 
     /// The user the workload runs as: the definition's, else the image's (`None`: root).
