@@ -1,7 +1,9 @@
 //! List, inspect concurrently, map, then read the host: the live audit's pipeline.
 
 use super::api::{Api, ApiError};
-use super::connect::{engine_info, open, resolve_host, EngineKind};
+use super::connect::{engine_info, open_via, resolve_host, EngineKind};
+use super::raw::Endpoint;
+use super::tls::Tls;
 use super::progress::Progress;
 use super::{disk, engine_error, host, libpod, map, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
@@ -37,17 +39,27 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         Ok(f) => f,
         Err(msg) => return fail(audit, msg),
     };
-    let docker = match open(&host, options.timeout).await {
+    let tls = match options.tls.clone().map(Tls::new).transpose() {
+        Ok(t) => t.map(std::sync::Arc::new),
+        Err(e) => return fail(audit, e.to_string()),
+    };
+    let endpoint = Endpoint {
+        host: host.clone(),
+        tls,
+    };
+    let (version, docker) = match open_via(&endpoint, options.timeout).await {
         Ok(d) => d,
         Err(msg) => return fail(audit, msg),
     };
-    let api = Api::new(&host, &docker, options.timeout);
+    let api = Api::at(endpoint, version, options.timeout);
+    let name = options.name.clone().unwrap_or_else(|| host.clone());
     // /version (for the report) and the list do not depend on each other.
     let (version, summaries) = tokio::join!(api.version(), api.list(true, &filters));
-    let (info, kind) = match version {
+    let (mut info, kind) = match version {
         Ok(v) => engine_info(&v, &host),
         Err(e) => return fail(audit, e.to_string()),
     };
+    info.name = name.clone();
     audit.engine = Some(info);
     let summaries = match summaries {
         Ok(s) => s,
@@ -101,12 +113,20 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
                 .and_then(|s| s.pid)
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|p| *p > 0);
-            (map::workload_from_inspect(c, kind, *podman), pid)
+            let mut w = map::workload_from_inspect(c, kind, *podman);
+            w.engine = Some(name.clone());
+            (w, pid)
         })
         .collect();
 
-    if options.read_images {
-        attach_images(&docker, &mut workloads, &mut audit, options.timeout).await;
+    match (&docker, options.read_images) {
+        (Some(docker), true) => {
+            attach_images(docker, &mut workloads, &mut audit, options.timeout).await
+        }
+        (None, true) if !workloads.is_empty() => audit.notes.push(format!(
+            "{name}: images not read (image export over TLS needs --tlsverify with a CA, a client certificate and its key); rules DC020 and DC021 skipped"
+        )),
+        _ => {}
     }
 
     if options.read_processes && workloads.iter().any(|(_, pid)| pid.is_some()) {

@@ -9,15 +9,18 @@
 
 mod api;
 mod connect;
+pub mod context;
 mod disk;
 pub mod export;
 mod fetch;
+pub mod fleet;
 mod host;
 mod libpod;
 mod map;
 pub mod names;
 mod progress;
 pub(crate) mod raw;
+pub mod tls;
 
 pub(crate) use connect::not_a_socket;
 pub use connect::{resolve_host, EngineKind};
@@ -61,6 +64,10 @@ pub struct EngineOptions {
     /// Read each container's image once (by image id) for its file capabilities and setuid
     /// binaries (rules DC020, DC021).
     pub read_images: bool,
+    /// TLS for a `tcp://` host (`--tlsverify`, a context's certificates); `None` is plain.
+    pub tls: Option<tls::TlsFiles>,
+    /// The engine's name in the report (a context's name); `None` names it by its address.
+    pub name: Option<String>,
 }
 
 impl Default for EngineOptions {
@@ -74,6 +81,8 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(60),
             state_files: true,
             read_images: true,
+            tls: None,
+            name: None,
         }
     }
 }

@@ -84,6 +84,8 @@ pub struct WorkloadRef {
     pub source: SourceKind,
     pub runtime: Runtime,
     pub location: Option<Location>,
+    /// The engine of a live container (a context's name or the address).
+    pub engine: Option<String>,
 }
 
 impl WorkloadRef {
@@ -96,6 +98,7 @@ impl WorkloadRef {
             source: w.source,
             runtime: w.runtime,
             location: w.location.clone(),
+            engine: w.engine.clone(),
         }
     }
 
