@@ -81,8 +81,12 @@ pub fn run_engine(
         cert: engine.tlscert.clone(),
         key: engine.tlskey.clone(),
     };
-    let (targets, mut errors) =
-        context::resolve(&engine.host, &engine.context, &flags, &DockerEnv::from_process());
+    let (targets, mut errors) = context::resolve(
+        &engine.host,
+        &engine.context,
+        &flags,
+        &DockerEnv::from_process(),
+    );
     let options = EngineOptions {
         filters: engine.filter.clone(),
         concurrency: engine.concurrency,

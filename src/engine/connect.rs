@@ -169,7 +169,12 @@ async fn version_from_body(
 
 /// A raw client's error as one line a person can act on.
 pub fn describe_raw(host: &str, e: &str) -> String {
-    if e.contains("Connection refused") {
+    if e.contains("BadCertificate") || e.contains("CertificateRequired") {
+        format!(
+            "the engine at {host} refused our TLS client certificate or wants one ({}): give --tlscert and --tlskey, or a context with cert.pem and key.pem",
+            one_line(e)
+        )
+    } else if e.contains("Connection refused") {
         format!("cannot reach the engine at {host}: connection refused (is it running?)")
     } else if e.contains("did not answer") || e.starts_with("TLS with") {
         e.to_string()

@@ -60,7 +60,11 @@ impl DockerEnv {
                 .filter(|v| !v.is_empty())
                 .map(|v| v.to_string_lossy().into_owned())
         };
-        let path = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let path = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         DockerEnv {
             docker_host: text("DOCKER_HOST"),
             docker_context: text("DOCKER_CONTEXT"),
@@ -225,16 +229,14 @@ fn context_target(name: &str, flags: &TlsFlags, env: &DockerEnv) -> Result<Targe
     let meta_path = store.join("meta").join(&hash).join("meta.json");
     let text = match std::fs::read(&meta_path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(error(
-                &meta_path,
-                None,
-                format!(
-                    "context \"{name}\" does not exist (no {}; `docker context ls` lists the contexts)",
-                    meta_path.display()
-                ),
-            ))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(error(
+            &meta_path,
+            None,
+            format!(
+                "context \"{name}\" does not exist (no {}; `docker context ls` lists the contexts)",
+                meta_path.display()
+            ),
+        )),
         Err(e) => return Err(error(&meta_path, None, format!("cannot read: {e}"))),
     };
     let meta: Meta = serde_json::from_slice(&text).map_err(|e| {
@@ -400,7 +402,9 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert!(e[0].path.ends_with("meta.json"));
         assert_eq!((e[0].line, e[0].column), (Some(2), Some(12)));
-        assert!(e[0].message.starts_with("not a context's meta.json: invalid type"));
+        assert!(e[0]
+            .message
+            .starts_with("not a context's meta.json: invalid type"));
         assert!(e[1].message.contains("context \"missing\" does not exist"));
     }
 
@@ -413,7 +417,11 @@ mod tests {
             r#"{"Name":"cur","Endpoints":{"docker":{"Host":"tcp://10.0.0.1","SkipTLSVerify":true}}}"#,
             &[],
         );
-        std::fs::write(dir.path().join("config.json"), r#"{"currentContext":"cur"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"currentContext":"cur"}"#,
+        )
+        .unwrap();
         let mut e = env(dir.path());
         let (t, _) = resolve(&[], &[], &TlsFlags::default(), &e);
         assert_eq!(t[0].name, "cur");
@@ -422,7 +430,10 @@ mod tests {
         assert!(!t[0].tls.as_ref().unwrap().verify);
         e.docker_host = Some("unix:///x.sock".into());
         let (t, _) = resolve(&[], &[], &TlsFlags::default(), &e);
-        assert_eq!((t[0].name.as_str(), t[0].context.as_ref()), ("unix:///x.sock", None));
+        assert_eq!(
+            (t[0].name.as_str(), t[0].context.as_ref()),
+            ("unix:///x.sock", None)
+        );
         e.docker_host = None;
         e.docker_context = Some("default".into());
         let (t, _) = resolve(&[], &[], &TlsFlags::default(), &e);
@@ -449,7 +460,11 @@ mod tests {
             ..TlsFlags::default()
         };
         let (t, _) = resolve(
-            &["tcp://127.0.0.1:9".into(), "/run/a.sock".into(), "tcp://127.0.0.1:9".into()],
+            &[
+                "tcp://127.0.0.1:9".into(),
+                "/run/a.sock".into(),
+                "tcp://127.0.0.1:9".into(),
+            ],
             &[],
             &flags,
             &e,

@@ -2,9 +2,9 @@
 
 use super::api::{Api, ApiError};
 use super::connect::{engine_info, open_via, resolve_host, EngineKind};
+use super::progress::Progress;
 use super::raw::Endpoint;
 use super::tls::Tls;
-use super::progress::Progress;
 use super::{disk, engine_error, host, libpod, map, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
 use futures_util::stream::{self, StreamExt};

@@ -57,9 +57,10 @@ pub async fn audit_fleet(targets: &[Target], options: &EngineOptions) -> FleetAu
                         false => n,
                     }));
             }
-            Err(e) => fleet
-                .errors
-                .push(engine_error(&t.host, from(format!("the audit failed: {e}")))),
+            Err(e) => fleet.errors.push(engine_error(
+                &t.host,
+                from(format!("the audit failed: {e}")),
+            )),
         }
     }
     fleet

@@ -46,11 +46,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
                 .iter()
                 .filter(|w| w.engine.as_deref() == Some(e.name.as_str()))
                 .count();
-            let header = format!(
-                "{}: {count} container{}",
-                engine_line(e),
-                plural(count)
-            );
+            let header = format!("{}: {count} container{}", engine_line(e), plural(count));
             writeln!(out, "{}", style.bold(&printable(&header)))?;
             let mine: Vec<_> = groups
                 .iter()
