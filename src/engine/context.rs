@@ -229,14 +229,16 @@ fn context_target(name: &str, flags: &TlsFlags, env: &DockerEnv) -> Result<Targe
     let meta_path = store.join("meta").join(&hash).join("meta.json");
     let text = match std::fs::read(&meta_path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(error(
-            &meta_path,
-            None,
-            format!(
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(error(
+                &meta_path,
+                None,
+                format!(
                 "context \"{name}\" does not exist (no {}; `docker context ls` lists the contexts)",
                 meta_path.display()
             ),
-        )),
+            ))
+        }
         Err(e) => return Err(error(&meta_path, None, format!("cannot read: {e}"))),
     };
     let meta: Meta = serde_json::from_slice(&text).map_err(|e| {

@@ -53,20 +53,47 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     };
     let api = Api::at(endpoint, version, options.timeout);
     let name = options.name.clone().unwrap_or_else(|| host.clone());
-    // /version (for the report) and the list do not depend on each other.
-    let (version, summaries) = tokio::join!(api.version(), api.list(true, &filters));
+    // /version (for the report) and the list do not depend on each other. A local dockerd's
+    // own files list its containers without the list endpoint (see `local`).
+    let local_list = async {
+        let sock = host
+            .strip_prefix("unix://")
+            .filter(|_| options.state_files)?;
+        let root = super::local::verified_root(sock).await?;
+        let filters = filters.clone();
+        tokio::task::spawn_blocking(move || {
+            super::local::can_filter(&filters)
+                .then(|| super::local::list(&root, &filters))
+                .flatten()
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    let listing = async {
+        match local_list.await {
+            Some(listed) => Ok((Vec::new(), Some(listed))),
+            None => api.list(true, &filters).await.map(|s| (s, None)),
+        }
+    };
+    let (version, listing) = tokio::join!(api.version(), listing);
     let (mut info, kind) = match version {
         Ok(v) => engine_info(&v, &host),
         Err(e) => return fail(audit, e.to_string()),
     };
     info.name = name.clone();
     audit.engine = Some(info);
-    let summaries = match summaries {
+    let (summaries, local) = match listing {
         Ok(s) => s,
         Err(e) => return fail(audit, format!("listing containers: {e}")),
     };
     let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
 
+    let mut inspected = Vec::new();
+    if let Some(listed) = local {
+        audit.from_state_files += listed.len();
+        inspected.extend(listed.into_iter().map(|c| (Box::new(c), None)));
+    }
     let mut progress = Progress::new(ids.len(), options.progress);
     let concurrency = options.concurrency.max(1);
     let state_root = state_root(options, &host, kind);
@@ -82,7 +109,6 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
             )
         })
         .buffer_unordered(concurrency);
-    let mut inspected = Vec::new();
     while let Some(r) = results.next().await {
         progress.inc();
         match r {

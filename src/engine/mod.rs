@@ -16,6 +16,7 @@ mod fetch;
 pub mod fleet;
 mod host;
 mod libpod;
+mod local;
 mod map;
 pub mod names;
 mod progress;
