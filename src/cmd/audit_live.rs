@@ -53,8 +53,8 @@ pub struct EngineArgs {
     /// Do not read running containers' processes and sysctls from /proc.
     #[arg(long, conflicts_with = "paths")]
     pub no_proc: bool,
-    /// Inspect every container through the API even when dockerd's state files are readable
-    /// here (slower; the answers are the same).
+    /// List and inspect every container through the API even when dockerd's state files are
+    /// readable here (slower; the answers are the same).
     #[arg(long, conflicts_with = "paths")]
     pub api_only: bool,
     /// Do not read the containers' images (file capabilities and setuid binaries, rules
