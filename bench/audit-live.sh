@@ -91,11 +91,14 @@ dockerd --config-file "$D2/daemon.json" -H "$D2SOCK" --data-root "$D2/data" --ex
 D2PID=$!
 for _ in $(seq 1 200); do docker -H "$D2SOCK" version >/dev/null 2>&1 && break; sleep 0.3; done
 docker save "$IMAGE" | docker -H "$D2SOCK" load -q >/dev/null
+# A bare `wait` would also wait for the second dockerd: wait for the creates by pid.
+pids=()
 for i in $(seq 1 "$M"); do
   docker -H "$D2SOCK" create --network none --label "$LABEL" --name "dropcap-bench-live2-$i" "$IMAGE" sleep 600 >/dev/null &
-  if (( i % 8 == 0 )); then wait; fi
+  pids+=($!)
+  if (( i % 8 == 0 )); then wait "${pids[@]}"; pids=(); fi
 done
-wait
+[ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
 have2=$(docker -H "$D2SOCK" ps -aq --filter "label=$LABEL" | wc -l)
 [ "$have2" -eq "$M" ] || { echo "created $have2 of $M containers on the second engine" >&2; exit 1; }
 
