@@ -403,7 +403,7 @@ mod tests {
         assert_eq!(t[1].tls, None);
         assert_eq!(e.len(), 2);
         assert!(e[0].path.ends_with("meta.json"));
-        assert_eq!((e[0].line, e[0].column), (Some(2), Some(12)));
+        assert_eq!((e[0].line, e[0].column), (Some(2), Some(11)), "at the 5");
         assert!(e[0]
             .message
             .starts_with("not a context's meta.json: invalid type"));
@@ -445,7 +445,7 @@ mod tests {
         e.docker_context = None;
         let (t, errs) = resolve(&[], &[], &TlsFlags::default(), &e);
         assert!(t.is_empty());
-        assert_eq!((errs[0].line, errs[0].column), (Some(1), Some(21)));
+        assert_eq!((errs[0].line, errs[0].column), (Some(1), Some(20)), "at the }");
     }
 
     #[test]
