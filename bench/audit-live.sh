@@ -11,7 +11,7 @@
 # comes from the API); `dropcap --api-only` is also timed, inspecting every container over the
 # API like the other two.
 #
-# Many engines: a second dockerd (own socket, data root, exec root; no bridge, no iptables) gets
+# Many engines: a second dockerd (own socket, data root, exec root, own bridge; no iptables) gets
 # M = N/4 containers; dropcap audits the main engine alone, the second alone, and both in one
 # run (-H twice). Engines are audited concurrently, so both should take about as long as the
 # slower one, not the sum. The second dockerd and its directory are removed at the end.
@@ -30,6 +30,7 @@ M=$(( N / 4 ))
 D2=/tmp/dc15-bench-$$
 D2SOCK=unix://$D2/d.sock
 D2PID=
+BR=dcb$(( $$ % 100000 ))
 cleanup() {
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
   if [ -n "$D2PID" ]; then
@@ -41,6 +42,7 @@ cleanup() {
     grep -o " $D2[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$D2"
   fi
+  ip link del "$BR" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -85,8 +87,10 @@ have=$(docker ps -aq --filter "label=$LABEL" | wc -l)
 
 echo "starting a second dockerd with $M containers" >&2
 mkdir -p "$D2" && echo '{}' > "$D2/daemon.json"
+# Its own bridge: `--bridge none` would make dockerd delete the host's docker0.
+ip link add "$BR" type bridge && ip addr add "10.231.$(( $$ % 200 )).1/24" dev "$BR" && ip link set "$BR" up
 dockerd --config-file "$D2/daemon.json" -H "$D2SOCK" --data-root "$D2/data" --exec-root "$D2/exec" \
-  --pidfile "$D2/d.pid" --bridge none --iptables=false --containerd /run/containerd/containerd.sock \
+  --pidfile "$D2/d.pid" --bridge "$BR" --iptables=false --ip-masq=false --containerd /run/containerd/containerd.sock \
   --containerd-namespace "dc15-bench-$$" --containerd-plugins-namespace "dc15-bench-$$-p" >"$D2/log" 2>&1 &
 D2PID=$!
 for _ in $(seq 1 200); do docker -H "$D2SOCK" version >/dev/null 2>&1 && break; sleep 0.3; done

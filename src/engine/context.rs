@@ -445,7 +445,11 @@ mod tests {
         e.docker_context = None;
         let (t, errs) = resolve(&[], &[], &TlsFlags::default(), &e);
         assert!(t.is_empty());
-        assert_eq!((errs[0].line, errs[0].column), (Some(1), Some(20)), "at the closing brace");
+        assert_eq!(
+            (errs[0].line, errs[0].column),
+            (Some(1), Some(20)),
+            "at the closing brace"
+        );
     }
 
     #[test]

@@ -74,6 +74,28 @@ pub struct Dockerd {
     pub tcp: Option<String>,
     pub certs: Option<Certs>,
     namespace: String,
+    bridge: String,
+}
+
+/// A bridge device with a private /24 (10.231.X.0), named for the test and this process.
+fn make_bridge(tag: &str) -> String {
+    let pid = std::process::id();
+    let name: String = format!("dc{}{}", &tag[..tag.len().min(3)], pid % 100_000);
+    let third = (pid % 200) + u32::from(tag.len() as u8 % 50);
+    let ip = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output().expect("ip");
+        assert!(
+            out.status.success(),
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let _ = Command::new("ip").args(["link", "del", &name]).output();
+    ip(&["link", "add", &name, "type", "bridge"]);
+    ip(&["addr", "add", &format!("10.231.{third}.1/24"), "dev", &name]);
+    ip(&["link", "set", &name, "up"]);
+    name
 }
 
 impl Dockerd {
@@ -87,6 +109,7 @@ impl Dockerd {
         std::fs::write(dir.join("daemon.json"), "{}").expect("daemon.json");
         let sock = format!("unix://{}/d.sock", dir.display());
         let namespace = format!("dc15e-{tag}-{}", std::process::id());
+        let bridge = make_bridge(tag);
         let mut args: Vec<String> = vec![
             "--config-file".into(),
             dir.join("daemon.json").display().to_string(),
@@ -98,9 +121,12 @@ impl Dockerd {
             dir.join("exec").display().to_string(),
             "--pidfile".into(),
             dir.join("d.pid").display().to_string(),
+            // Not `--bridge none`: that makes dockerd delete the host's docker0, the main
+            // engine's bridge. A bridge of its own, made here and removed on drop.
             "--bridge".into(),
-            "none".into(),
+            bridge.clone(),
             "--iptables=false".into(),
+            "--ip-masq=false".into(),
             "--containerd".into(),
             "/run/containerd/containerd.sock".into(),
             "--containerd-namespace".into(),
@@ -142,6 +168,7 @@ impl Dockerd {
             tcp,
             certs,
             namespace,
+            bridge,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -226,6 +253,9 @@ impl Drop for Dockerd {
             let _ = Command::new("umount").args(["-l", &m]).output();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .output();
         for ns in [
             self.namespace.clone(),
             format!("{}-plugins", self.namespace),
