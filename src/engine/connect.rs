@@ -161,10 +161,19 @@ async fn version_from_body(
         major_version: major.parse().map_err(|_| "bad API version".to_string())?,
         minor_version: minor.parse().map_err(|_| "bad API version".to_string())?,
     };
+    Ok(at_most_ours(parsed))
+}
+
+/// The engine's version, or bollard's own when the engine is newer than bollard knows.
+fn at_most_ours(server: ClientVersion) -> ClientVersion {
     let ours = bollard::API_DEFAULT_VERSION;
     let newer =
-        (parsed.major_version, parsed.minor_version) > (ours.major_version, ours.minor_version);
-    Ok(if newer { *ours } else { parsed })
+        (server.major_version, server.minor_version) > (ours.major_version, ours.minor_version);
+    if newer {
+        *ours
+    } else {
+        server
+    }
 }
 
 /// A raw client's error as one line a person can act on.
@@ -201,10 +210,7 @@ fn version_header(answer: &super::raw::Answer) -> Option<ClientVersion> {
         major_version: major.trim().parse().ok()?,
         minor_version: minor.trim().parse().ok()?,
     };
-    let ours = bollard::API_DEFAULT_VERSION;
-    let newer =
-        (server.major_version, server.minor_version) > (ours.major_version, ours.minor_version);
-    Some(if newer { *ours } else { server })
+    Some(at_most_ours(server))
 }
 
 /// What `/version` says, for the report, and which engine it is.
