@@ -18,6 +18,8 @@ have strace || need_pkgs+=(strace)
 have docker-compose || need_pkgs+=(docker-compose)
 have podman || need_pkgs+=(podman)
 have ip || need_pkgs+=(iproute2)
+# Certificates for the TLS engine of tests/audit_engines.rs.
+have openssl || need_pkgs+=(openssl)
 have clang || need_pkgs+=(clang llvm)
 [ -f /usr/include/bpf/bpf_helpers.h ] || need_pkgs+=(libbpf-dev)
 have bpftool || need_pkgs+=(bpftool)

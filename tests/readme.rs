@@ -753,7 +753,12 @@ fn words(line: &str, place: &str) -> Vec<String> {
 /// Runs whose output depends only on this repository: no engine, no root, no host state.
 fn replayable(args: &[String]) -> bool {
     match args.first().map(String::as_str) {
-        Some("audit") => args[1..].iter().any(|a| !a.starts_with('-')),
+        // `--context` reads the user's docker config, and several `-H` reach several engines.
+        Some("audit") => {
+            !args.iter().any(|a| a == "--context")
+                && args.iter().filter(|a| *a == "-H" || *a == "--host").count() < 2
+                && args[1..].iter().any(|a| !a.starts_with('-'))
+        }
         Some("decode") => !args.iter().any(|a| a == "--pid"),
         Some("explain") => true,
         // The diff only (`--write` would change the bundled examples); a `--profile` run needs

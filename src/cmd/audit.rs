@@ -75,7 +75,7 @@ pub fn run(
     } else {
         let (mut workloads, errors) = static_workloads_with(&args.paths, args.hidden, args.verbose);
         if args.images {
-            attach_images(&mut workloads, args.engine.host.as_deref());
+            attach_images(&mut workloads, args.engine.host.first().map(String::as_str));
         }
         if args.stack {
             workloads

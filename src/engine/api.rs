@@ -34,7 +34,7 @@ impl std::fmt::Display for ApiError {
 
 /// One engine at one API version.
 pub struct Api {
-    pub(super) host: String,
+    pub(super) endpoint: raw::Endpoint,
     /// `/v1.41`: the version the opened client settled on.
     pub(super) prefix: String,
     pub(super) timeout: Duration,
@@ -42,9 +42,13 @@ pub struct Api {
 
 impl Api {
     pub fn new(host: &str, docker: &Docker, timeout: Duration) -> Api {
-        let v = docker.client_version();
+        Api::at(raw::Endpoint::plain(host), docker.client_version(), timeout)
+    }
+
+    /// An engine reached through `endpoint` (TLS or not) at API version `v`.
+    pub fn at(endpoint: raw::Endpoint, v: bollard::ClientVersion, timeout: Duration) -> Api {
         Api {
-            host: host.to_string(),
+            endpoint,
             prefix: format!("/v{}.{}", v.major_version, v.minor_version),
             timeout,
         }
@@ -85,7 +89,7 @@ impl Api {
 
     pub(super) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let full = format!("{}{path}", self.prefix);
-        let answer = raw::get(&self.host, &full, self.timeout)
+        let answer = raw::get_via(&self.endpoint, &full, self.timeout)
             .await
             .map_err(ApiError::Failed)?;
         decode(answer.status, &answer.body)

@@ -109,6 +109,89 @@ pub async fn open(host: &str, timeout: Duration) -> Result<Docker, String> {
         .map_err(|e| describe(host, &e))
 }
 
+/// The API version to speak to `endpoint`, and a bollard client for what only bollard
+/// reads (image exports) when one can be made: over TLS bollard needs a CA, a client
+/// certificate and its key, and always verifies.
+pub async fn open_via(
+    endpoint: &super::raw::Endpoint,
+    timeout: Duration,
+) -> Result<(ClientVersion, Option<Docker>), String> {
+    let Some(tls) = &endpoint.tls else {
+        let docker = open(&endpoint.host, timeout).await?;
+        return Ok((docker.client_version(), Some(docker)));
+    };
+    let host = endpoint.host.as_str();
+    let ping = super::raw::get_via(endpoint, "/_ping", timeout)
+        .await
+        .map_err(|e| describe_raw(host, &e))?;
+    let version = match version_header(&ping) {
+        Some(v) => v,
+        None => version_from_body(endpoint, timeout).await?,
+    };
+    let f = &tls.files;
+    let docker = match (&f.ca, &f.cert, &f.key, f.verify) {
+        (Some(ca), Some(cert), Some(key), true) => {
+            let secs = timeout.as_secs().max(1);
+            Docker::connect_with_ssl(host, key, cert, ca, secs, &version)
+                .ok()
+                .map(|d| d.with_timeout(timeout))
+        }
+        _ => None,
+    };
+    Ok((version, docker))
+}
+
+/// `/version`'s `ApiVersion`, for an engine whose `/_ping` does not say it.
+async fn version_from_body(
+    endpoint: &super::raw::Endpoint,
+    timeout: Duration,
+) -> Result<ClientVersion, String> {
+    let host = endpoint.host.as_str();
+    let answer = super::raw::get_via(endpoint, "/version", timeout)
+        .await
+        .map_err(|e| describe_raw(host, &e))?;
+    let v: SystemVersion = serde_json::from_slice(answer.ok_body("/version")?)
+        .map_err(|e| format!("malformed answer from the engine: {e}"))?;
+    let (major, minor) = v
+        .api_version
+        .as_deref()
+        .and_then(|a| a.split_once('.'))
+        .ok_or_else(|| format!("the engine at {host} states no API version"))?;
+    let parsed = ClientVersion {
+        major_version: major.parse().map_err(|_| "bad API version".to_string())?,
+        minor_version: minor.parse().map_err(|_| "bad API version".to_string())?,
+    };
+    Ok(at_most_ours(parsed))
+}
+
+/// The engine's version, or bollard's own when the engine is newer than bollard knows.
+fn at_most_ours(server: ClientVersion) -> ClientVersion {
+    let ours = bollard::API_DEFAULT_VERSION;
+    let newer =
+        (server.major_version, server.minor_version) > (ours.major_version, ours.minor_version);
+    if newer {
+        *ours
+    } else {
+        server
+    }
+}
+
+/// A raw client's error as one line a person can act on.
+pub fn describe_raw(host: &str, e: &str) -> String {
+    if e.contains("BadCertificate") || e.contains("CertificateRequired") {
+        format!(
+            "the engine at {host} refused our TLS client certificate or wants one ({}): give --tlscert and --tlskey, or a context with cert.pem and key.pem",
+            one_line(e)
+        )
+    } else if e.contains("Connection refused") {
+        format!("cannot reach the engine at {host}: connection refused (is it running?)")
+    } else if e.contains("did not answer") || e.starts_with("TLS with") {
+        e.to_string()
+    } else {
+        format!("cannot talk to the engine at {host}: {}", one_line(e))
+    }
+}
+
 /// `Ok(None)` when `/_ping` gives no usable version (bollard then negotiates); `Err` only
 /// when the engine accepted the connection and then never answered, or answered without end.
 async fn ping_version(host: &str, timeout: Duration) -> Result<Option<ClientVersion>, String> {
@@ -127,10 +210,7 @@ fn version_header(answer: &super::raw::Answer) -> Option<ClientVersion> {
         major_version: major.trim().parse().ok()?,
         minor_version: minor.trim().parse().ok()?,
     };
-    let ours = bollard::API_DEFAULT_VERSION;
-    let newer =
-        (server.major_version, server.minor_version) > (ours.major_version, ours.minor_version);
-    Some(if newer { *ours } else { server })
+    Some(at_most_ours(server))
 }
 
 /// What `/version` says, for the report, and which engine it is.
@@ -155,6 +235,7 @@ pub fn engine_info(v: &SystemVersion, host: &str) -> (EngineInfo, EngineKind) {
             .clone()
             .unwrap_or_else(|| "unknown".to_string()),
         host: host.to_string(),
+        name: host.to_string(),
     };
     (info, kind)
 }

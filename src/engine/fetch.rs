@@ -1,8 +1,10 @@
 //! List, inspect concurrently, map, then read the host: the live audit's pipeline.
 
 use super::api::{Api, ApiError};
-use super::connect::{engine_info, open, resolve_host, EngineKind};
+use super::connect::{engine_info, open_via, resolve_host, EngineKind};
 use super::progress::Progress;
+use super::raw::Endpoint;
+use super::tls::Tls;
 use super::{disk, engine_error, host, libpod, map, swarm, EngineAudit, EngineOptions};
 use bollard::models::ContainerInspectResponse;
 use futures_util::stream::{self, StreamExt};
@@ -37,28 +39,65 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
         Ok(f) => f,
         Err(msg) => return fail(audit, msg),
     };
-    let docker = match open(&host, options.timeout).await {
+    let tls = match options.tls.clone().map(Tls::new).transpose() {
+        Ok(t) => t.map(std::sync::Arc::new),
+        Err(e) => return fail(audit, e.to_string()),
+    };
+    let endpoint = Endpoint {
+        host: host.clone(),
+        tls,
+    };
+    let (version, docker) = match open_via(&endpoint, options.timeout).await {
         Ok(d) => d,
         Err(msg) => return fail(audit, msg),
     };
-    let api = Api::new(&host, &docker, options.timeout);
     // Swarm services are read while the containers are inspected (see `swarm`).
-    let swarm_api = Api::new(&host, &docker, options.timeout);
+    let swarm_api = Api::at(endpoint.clone(), version, options.timeout);
     let swarm_filters = filters.clone();
     let swarm = tokio::spawn(async move { swarm::services(&swarm_api, &swarm_filters).await });
-    // /version (for the report) and the list do not depend on each other.
-    let (version, summaries) = tokio::join!(api.version(), api.list(true, &filters));
-    let (info, kind) = match version {
+    let api = Api::at(endpoint, version, options.timeout);
+    let name = options.name.clone().unwrap_or_else(|| host.clone());
+    // /version (for the report) and the list do not depend on each other. A local dockerd's
+    // own files list its containers without the list endpoint (see `local`).
+    let local_list = async {
+        let sock = host
+            .strip_prefix("unix://")
+            .filter(|_| options.state_files)?;
+        let root = super::local::verified_root(sock).await?;
+        let filters = filters.clone();
+        tokio::task::spawn_blocking(move || {
+            super::local::can_filter(&filters)
+                .then(|| super::local::list(&root, &filters))
+                .flatten()
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    let listing = async {
+        match local_list.await {
+            Some(listed) => Ok((Vec::new(), Some(listed))),
+            None => api.list(true, &filters).await.map(|s| (s, None)),
+        }
+    };
+    let (version, listing) = tokio::join!(api.version(), listing);
+    let (mut info, kind) = match version {
         Ok(v) => engine_info(&v, &host),
         Err(e) => return fail(audit, e.to_string()),
     };
+    info.name = name.clone();
     audit.engine = Some(info);
-    let summaries = match summaries {
+    let (summaries, local) = match listing {
         Ok(s) => s,
         Err(e) => return fail(audit, format!("listing containers: {e}")),
     };
     let ids: Vec<String> = summaries.into_iter().filter_map(|s| s.id).collect();
 
+    let mut inspected = Vec::new();
+    if let Some(listed) = local {
+        audit.from_state_files += listed.len();
+        inspected.extend(listed.into_iter().map(|c| (Box::new(c), None)));
+    }
     let mut progress = Progress::new(ids.len(), options.progress);
     let concurrency = options.concurrency.max(1);
     let state_root = state_root(options, &host, kind);
@@ -74,7 +113,6 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
             )
         })
         .buffer_unordered(concurrency);
-    let mut inspected = Vec::new();
     while let Some(r) = results.next().await {
         progress.inc();
         match r {
@@ -105,12 +143,20 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
                 .and_then(|s| s.pid)
                 .and_then(|p| u32::try_from(p).ok())
                 .filter(|p| *p > 0);
-            (map::workload_from_inspect(c, kind, *podman), pid)
+            let mut w = map::workload_from_inspect(c, kind, *podman);
+            w.engine = Some(name.clone());
+            (w, pid)
         })
         .collect();
 
-    if options.read_images {
-        attach_images(&docker, &mut workloads, &mut audit, options.timeout).await;
+    match (&docker, options.read_images) {
+        (Some(docker), true) => {
+            attach_images(docker, &mut workloads, &mut audit, options.timeout).await
+        }
+        (None, true) if !workloads.is_empty() => audit.notes.push(format!(
+            "{name}: images not read (image export over TLS needs --tlsverify with a CA, a client certificate and its key); rules DC020 and DC021 skipped"
+        )),
+        _ => {}
     }
 
     if options.read_processes && workloads.iter().any(|(_, pid)| pid.is_some()) {

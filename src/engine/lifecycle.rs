@@ -105,8 +105,8 @@ impl Api {
         body: Option<&Value>,
     ) -> Result<Answer, ApiError> {
         let bytes = body.map(|b| b.to_string().into_bytes());
-        raw::request(
-            &self.host,
+        raw::request_via(
+            &self.endpoint,
             method,
             &format!("{}{path}", self.prefix),
             bytes.as_deref(),
@@ -241,7 +241,7 @@ impl Api {
             query_escape(id),
             u8::from(stdin)
         );
-        raw::hijack(&self.host, &path, self.timeout)
+        raw::hijack(&self.endpoint.host, &path, self.timeout)
             .await
             .map_err(ApiError::Failed)
     }

@@ -10,19 +10,23 @@
 mod api;
 pub mod client;
 mod connect;
+pub mod context;
 pub mod derive;
 mod disk;
 pub mod export;
 mod fetch;
+pub mod fleet;
 mod host;
 mod libpod;
 mod lifecycle;
+mod local;
 mod map;
 pub mod names;
 mod progress;
 pub(crate) mod raw;
 mod resources;
 mod swarm;
+pub mod tls;
 
 pub use api::ApiError;
 pub(crate) use connect::not_a_socket;
@@ -67,6 +71,10 @@ pub struct EngineOptions {
     /// Read each container's image once (by image id) for its file capabilities and setuid
     /// binaries (rules DC020, DC021).
     pub read_images: bool,
+    /// TLS for a `tcp://` host (`--tlsverify`, a context's certificates); `None` is plain.
+    pub tls: Option<tls::TlsFiles>,
+    /// The engine's name in the report (a context's name); `None` names it by its address.
+    pub name: Option<String>,
 }
 
 impl Default for EngineOptions {
@@ -80,6 +88,8 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(60),
             state_files: true,
             read_images: true,
+            tls: None,
+            name: None,
         }
     }
 }

@@ -14,6 +14,8 @@ struct JsonReport<'a> {
     policy: Policy,
     fail_on: Severity,
     engine: Option<&'a EngineInfo>,
+    /// Every engine of a live audit (several with repeated `--host`/`--context`).
+    engines: &'a [EngineInfo],
     summary: Summary,
     findings: &'a [Finding],
     errors: &'a [InputError],
@@ -27,6 +29,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         policy: report.policy,
         fail_on: report.fail_on,
         engine: report.engine.as_ref(),
+        engines: &report.engines,
         summary: report.summary(),
         findings: &report.findings,
         errors: &report.errors,

@@ -46,6 +46,8 @@ pub struct EngineInfo {
     pub version: String,
     pub api_version: String,
     pub host: String,
+    /// What findings' `workload.engine` says: a context's name, else the address.
+    pub name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +55,8 @@ pub struct Report {
     pub policy: Policy,
     pub fail_on: Severity,
     pub engine: Option<EngineInfo>,
+    /// Every engine that answered, in the order they were named (live audits only).
+    pub engines: Vec<EngineInfo>,
     pub workloads: Vec<Workload>,
     pub findings: Vec<Finding>,
     pub errors: Vec<InputError>,
@@ -88,6 +92,7 @@ impl Report {
         Report {
             policy,
             fail_on,
+            engines: engine.iter().cloned().collect(),
             engine,
             workloads,
             findings,

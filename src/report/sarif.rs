@@ -60,7 +60,7 @@ fn percent_encode(s: &[u8]) -> String {
     out
 }
 
-fn result(f: &Finding, rule_index: usize) -> Value {
+fn result(f: &Finding, rule_index: usize, engines: &[crate::report::EngineInfo]) -> Value {
     let mut r = json!({
         "ruleId": f.rule,
         "ruleIndex": rule_index,
@@ -86,9 +86,23 @@ fn result(f: &Finding, rule_index: usize) -> Value {
             .id
             .clone()
             .unwrap_or_else(|| f.workload.name.clone());
-        r["locations"] = json!([{
-            "logicalLocations": [{ "name": f.workload.name, "fullyQualifiedName": name, "kind": if f.workload.mode.is_some() { "service" } else { "resource" } }]
-        }]);
+        let kind = if f.workload.mode.is_some() {
+            "service"
+        } else {
+            "resource"
+        };
+        let mut logical =
+            json!({ "name": f.workload.name, "fullyQualifiedName": name, "kind": kind });
+        // The container's engine is its parent, listed once in the run's `logicalLocations`.
+        if let Some(i) = f
+            .workload
+            .engine
+            .as_ref()
+            .and_then(|e| engines.iter().position(|x| x.name == *e))
+        {
+            logical["parentIndex"] = json!(i);
+        }
+        r["locations"] = json!([{ "logicalLocations": [logical] }]);
     }
     if let Some(reason) = &f.suppressed {
         r["suppressions"] = json!([{ "kind": "inSource", "justification": reason }]);
@@ -137,7 +151,19 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             n
         })
         .collect();
-    let doc = json!({
+    let engines: Vec<Value> = report
+        .engines
+        .iter()
+        .map(|e| {
+            json!({
+                "name": e.name,
+                "fullyQualifiedName": e.host,
+                "kind": "module",
+                "properties": { "engine": e.kind, "version": e.version },
+            })
+        })
+        .collect();
+    let mut doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -154,6 +180,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             }],
         }]
     });
+    if !engines.is_empty() {
+        doc["runs"][0]["logicalLocations"] = Value::Array(engines);
+    }
     // Results are streamed one at a time into the document's place for them: built as one
     // `Value` tree, 24,000 results took 600 MB (a JSON map per small string).
     let skeleton = serde_json::to_string_pretty(&doc).map_err(std::io::Error::from)?;
@@ -164,7 +193,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(head.as_bytes())?;
     out.write_all(b"[")?;
     for (i, f) in report.findings.iter().enumerate() {
-        let text = serde_json::to_string_pretty(&result(f, index(f.rule)))
+        let text = serde_json::to_string_pretty(&result(f, index(f.rule), &report.engines))
             .map_err(std::io::Error::from)?;
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
         // JSON strings hold no raw line breaks, so indenting by lines is safe.

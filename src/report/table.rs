@@ -1,7 +1,7 @@
 //! Human output: one line per finding, grouped by workload, then a summary line.
 //! File-located findings use `path:line:col:` so editors and terminals can jump there.
 
-use super::Report;
+use super::{EngineInfo, Report};
 use crate::output::{printable, Style};
 use crate::rules::{Finding, Severity};
 use std::io::Write;
@@ -17,17 +17,18 @@ fn sev(style: Style, s: Severity) -> String {
     style.paint(code, s.as_str())
 }
 
-pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
-    if let Some(e) = &report.engine {
-        writeln!(
-            out,
-            "{}",
-            style.dim(&printable(&format!(
-                "{} {} (API {}) at {}",
-                e.kind, e.version, e.api_version, e.host
-            )))
-        )?;
+fn engine_line(e: &EngineInfo) -> String {
+    let mut line = format!(
+        "{} {} (API {}) at {}",
+        e.kind, e.version, e.api_version, e.host
+    );
+    if e.name != e.host {
+        line.push_str(&format!(" (context {})", e.name));
     }
+    line
+}
+
+pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
     // `Report::build` emits each workload's findings together, so a new group starts exactly
     // when the workload changes (linear, unlike searching all groups per finding).
     let mut groups: Vec<(&crate::rules::WorkloadRef, Vec<&Finding>)> = Vec::new();
@@ -37,7 +38,36 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
             _ => groups.push((&f.workload, vec![f])),
         }
     }
-    for (w, findings) in &groups {
+    if report.engines.len() > 1 {
+        // A header per engine, each followed by its own containers' findings.
+        for e in &report.engines {
+            let count = report
+                .workloads
+                .iter()
+                .filter(|w| w.engine.as_deref() == Some(e.name.as_str()))
+                .count();
+            let header = format!("{}: {count} container{}", engine_line(e), plural(count));
+            writeln!(out, "{}", style.bold(&printable(&header)))?;
+            let mine: Vec<_> = groups
+                .iter()
+                .filter(|(w, _)| w.engine.as_deref() == Some(e.name.as_str()))
+                .cloned()
+                .collect();
+            write_groups(&mine, style, out)?;
+        }
+    } else {
+        if let Some(e) = &report.engine {
+            writeln!(out, "{}", style.dim(&printable(&engine_line(e))))?;
+        }
+        write_groups(&groups, style, out)?;
+    }
+    write_summary(report, out)
+}
+
+type Group<'a> = (&'a crate::rules::WorkloadRef, Vec<&'a Finding>);
+
+fn write_groups(groups: &[Group<'_>], style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    for (w, findings) in groups {
         let mut title = w.display_name();
         if let Some(service) = w.service_summary() {
             title.push_str(&format!("  {service}"));
@@ -74,6 +104,10 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Res
             )?;
         }
     }
+    Ok(())
+}
+
+fn write_summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let s = report.summary();
     let mut parts = Vec::new();
     for (n, label) in [

@@ -93,6 +93,8 @@ pub struct WorkloadRef {
     pub replicas: Option<u64>,
     /// Swarm: the service's task containers on this node.
     pub tasks: Option<Vec<String>>,
+    /// The engine of a live container (a context's name or the address).
+    pub engine: Option<String>,
 }
 
 impl WorkloadRef {
@@ -113,6 +115,7 @@ impl WorkloadRef {
             mode: w.service.as_ref().map(|s| s.mode),
             replicas: w.service.as_ref().and_then(|s| s.replicas),
             tasks: w.service.as_ref().map(|s| s.tasks.clone()),
+            engine: w.engine.clone(),
         }
     }
 

@@ -185,6 +185,8 @@ pub struct Workload {
     pub container: Option<String>,
     /// Engine container id (live audit).
     pub id: Option<String>,
+    /// The engine it runs on, as the report names it (live audit).
+    pub engine: Option<String>,
     pub image: Option<String>,
     pub source: SourceKind,
     pub runtime: Runtime,
@@ -243,6 +245,7 @@ impl Workload {
             name: name.into(),
             container: None,
             id: None,
+            engine: None,
             image: None,
             source,
             runtime,

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod archive;
+pub mod dockerd;
 pub mod podman;
 
 use std::path::{Path, PathBuf};
