@@ -37,7 +37,9 @@ have mmdebstrap || need_pkgs+=(mmdebstrap)
 have systemd-analyze || need_pkgs+=(systemd)
 have runc || need_pkgs+=(runc)
 # profile's gRPC and HTTPS probes are tested against grpcio and Python's ssl server.
-python3 -c 'import grpc' 2>/dev/null || need_pkgs+=(python3-grpcio)
+# Debian's python (the tests run /usr/bin/python3): a pyenv or virtualenv python3 on PATH
+# would not see apt's module.
+/usr/bin/python3 -c 'import grpc' 2>/dev/null || need_pkgs+=(python3-grpcio)
 have openssl || need_pkgs+=(openssl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_pkgs[*]}" >&2

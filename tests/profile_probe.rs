@@ -86,10 +86,14 @@ impl Drop for Server {
     }
 }
 
+/// Debian's python, where `scripts/test.sh` installs python3-grpcio with apt: a `python3`
+/// earlier on PATH (pyenv, a virtualenv) does not see apt's modules.
+const PYTHON: &str = "/usr/bin/python3";
+
 /// Starts a Python server that prints its port on the first line of stdout.
 fn python_server(script: &str, args: &[&str]) -> (Server, u16) {
     use std::io::BufRead;
-    let mut child = Command::new("python3")
+    let mut child = Command::new(PYTHON)
         .arg("-c")
         .arg(script)
         .args(args)
@@ -110,7 +114,7 @@ fn python_server(script: &str, args: &[&str]) -> (Server, u16) {
 }
 
 fn python_has(module: &str, test: &str) -> bool {
-    let ok = Command::new("python3")
+    let ok = Command::new(PYTHON)
         .args(["-c", &format!("import {module}")])
         .output()
         .is_ok_and(|o| o.status.success());
