@@ -39,15 +39,7 @@ pub fn documents(text: &str) -> Docs<'_> {
 /// ([`super::list_stream`]) parses one item at a time this way.
 pub fn documents_at(text: &str, start: Pos, chars: usize) -> Docs<'_> {
     Docs {
-        p: Reader {
-            b: text.as_bytes(),
-            s: text,
-            i: 0,
-            chars,
-            line: start.line,
-            col: start.col,
-            whole: false,
-        },
+        p: Reader::at(text, start, chars),
         done: false,
     }
 }
@@ -94,15 +86,7 @@ pub fn rest_of_object(
     start: Pos,
     chars: usize,
 ) -> Result<(Docs<'_>, RestKeys), TreeError> {
-    let mut p = Reader {
-        b: text.as_bytes(),
-        s: text,
-        i: 0,
-        chars,
-        line: start.line,
-        col: start.col,
-        whole: false,
-    };
+    let mut p = Reader::at(text, start, chars);
     let mut keys = RestKeys::default();
     loop {
         p.skip_ws();
@@ -111,15 +95,7 @@ pub fn rest_of_object(
                 p.bump();
                 p.skip_ws();
                 let key_pos = p.pos();
-                if p.peek() != Some(b'"') {
-                    return p.err(format!("expected a string key, {}", p.found()));
-                }
-                let key = p.string()?;
-                p.skip_ws();
-                if p.peek() != Some(b':') {
-                    return p.err(format!("expected ':' after a key, {}", p.found()));
-                }
-                p.bump();
+                let key = p.read_key()?;
                 match key.as_str() {
                     Some("kind") => {
                         let v = p.value()?;
@@ -180,7 +156,20 @@ enum Frame {
     },
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// A reader of `text`, which starts at `start` (`chars` characters into the input).
+    fn at(text: &'a str, start: Pos, chars: usize) -> Reader<'a> {
+        Reader {
+            b: text.as_bytes(),
+            s: text,
+            i: 0,
+            chars,
+            line: start.line,
+            col: start.col,
+            whole: false,
+        }
+    }
+
     fn pos(&self) -> Pos {
         Pos {
             line: self.line,
@@ -548,6 +537,15 @@ impl Reader<'_> {
 
     /// `"key" :` inside an object; the value follows.
     fn key(&mut self, stack: &mut [Frame]) -> Result<(), TreeError> {
+        let k = self.read_key()?;
+        if let Some(Frame::Map { key, .. }) = stack.last_mut() {
+            *key = Some(k);
+        }
+        Ok(())
+    }
+
+    /// `"key" :`, returning the key's node.
+    fn read_key(&mut self) -> Result<Rc<Node>, TreeError> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return self.err(format!("expected a string key, {}", self.found()));
@@ -558,10 +556,7 @@ impl Reader<'_> {
             return self.err(format!("expected ':' after a key, {}", self.found()));
         }
         self.bump();
-        if let Some(Frame::Map { key, .. }) = stack.last_mut() {
-            *key = Some(k);
-        }
-        Ok(())
+        Ok(k)
     }
 
     fn string(&mut self) -> Result<Rc<Node>, TreeError> {
