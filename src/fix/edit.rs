@@ -30,12 +30,12 @@ impl Edit {
 
 /// Applies the edits that do not overlap an earlier one (by start); the others are returned,
 /// to be planned again on the new text (two workloads sharing a node through an alias).
-pub fn apply(text: &str, mut edits: Vec<Edit>) -> (String, usize) {
+pub fn apply(text: &str, mut edits: Vec<Edit>) -> (String, Vec<Edit>) {
     // Insertions at one place: the deeper-indented first, so lines added to a nested block
     // stay inside it and the parent's new keys follow (stable otherwise).
     edits.sort_by_key(|e| (e.start, e.end, std::cmp::Reverse(indent_of(&e.text))));
     let mut kept: Vec<Edit> = Vec::with_capacity(edits.len());
-    let mut skipped = 0;
+    let mut skipped = Vec::new();
     for e in edits {
         let overlaps = kept.last().is_some_and(|k| {
             e.start < k.end || (e.start == k.start && e.end > e.start && k.end > k.start)
@@ -45,7 +45,7 @@ pub fn apply(text: &str, mut edits: Vec<Edit>) -> (String, usize) {
             || !text.is_char_boundary(e.start)
             || !text.is_char_boundary(e.end)
         {
-            skipped += 1;
+            skipped.push(e);
         } else if !kept.contains(&e) {
             kept.push(e);
         }
@@ -79,6 +79,6 @@ mod tests {
             ],
         );
         assert_eq!(out, ">aXdef!");
-        assert_eq!(skipped, 1);
+        assert_eq!(skipped, vec![Edit::delete(2, 4)]);
     }
 }

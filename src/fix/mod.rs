@@ -101,6 +101,13 @@ const SETTLED_BY_PROFILE: &[&str] = &[
 /// Rounds before giving up on a fixed point (two are enough for every rule today).
 const MAX_ROUNDS: usize = 5;
 
+/// Fresh starts after finding edits that do not take effect (each blocks at least one more
+/// action, and all that one round shows are blocked together, so one is the usual case).
+const MAX_RESTARTS: usize = 3;
+
+/// Why a finding whose edit was made and then found again is listed instead of fixed.
+pub const NO_EFFECT: &str = "the edit does not take effect here (the text around it is read differently than it looks): edit it by hand";
+
 /// A finding's identity across rounds: rule and workload, plus what tells apart several
 /// findings of one rule on one workload (the entry's capabilities, an invalid entry's text).
 /// Not the location (lines move as the text is fixed), nor a workload-wide rule's capability
@@ -121,9 +128,52 @@ fn key(f: &Finding) -> String {
     )
 }
 
+fn workload_id(name: &str, container: Option<&str>) -> String {
+    format!("{name}|{}", container.unwrap_or(""))
+}
+
+/// A workload, and an action taken for one of its findings, named without positions (they
+/// move between rounds): the same finding planned the same action again means the first one
+/// did not take effect.
+type Pair = (String, String);
+
+/// `key`: the finding's [`key`]. Only actions that insert text are named: an edit of an
+/// entry in place changes that entry (and a renamed entry may rightly be removed next round,
+/// with the same key), while an insertion can land where it is read as something else.
+fn action_of(key: &str, a: &plan::Action) -> Option<String> {
+    let what = match a {
+        plan::Action::Remove(_) | plan::Action::Rename(..) => return None,
+        plan::Action::Drop(c) => format!("drop {}", c.name()),
+        plan::Action::NoNewPrivileges => "no-new-privileges".into(),
+    };
+    Some(format!("{key}|{what}"))
+}
+
+/// The profile's edits, as one action of the whole workload.
+const PROFILE_ACTION: &str = "profile";
+
+/// One workload's edits of a round, and the actions they were made for.
+struct Acted {
+    workload: String,
+    pairs: Vec<Pair>,
+    edits: Vec<edit::Edit>,
+}
+
+impl Acted {
+    /// Writes text the previous round (`before`, all of whose edits were made) already wrote.
+    /// An action planned again is not enough: one may rightly wait a round for another (a
+    /// drop is written once the last added entry is gone), and then its text is new.
+    fn repeats(&self, before: &Acted) -> bool {
+        self.edits
+            .iter()
+            .any(|e| !e.text.is_empty() && before.edits.iter().any(|b| b.text == e.text))
+    }
+}
+
 #[derive(Default)]
 struct Round {
     edits: Vec<edit::Edit>,
+    acted: Vec<Acted>,
     selected: Vec<Finding>,
     reasons: HashMap<String, String>,
     notes: Vec<String>,
@@ -134,15 +184,48 @@ struct Round {
 
 /// Fixes one file's text (a BOM is kept; `name` is only used in messages and to match a
 /// profile's recorded definition).
+///
+/// An edit can land where the parser does not read it as part of the workload (after a `#`
+/// that makes the rest of a flow line a comment, inside a mapping that an odd block scalar
+/// closed early): the finding is then found again next round, and planned the same way again.
+/// Such actions are blocked and the fix starts over from the given text without them, so
+/// the result stays a fixed point and the finding is listed as not fixed.
 pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
     let (bom, body) = match text.strip_prefix('\u{feff}') {
         Some(rest) => ("\u{feff}", rest),
         None => ("", text),
     };
+    let mut blocked: HashSet<Pair> = HashSet::new();
+    for _ in 0..=MAX_RESTARTS {
+        match attempt(name, text, bom, body, opts, &blocked) {
+            Ok(done) => return done,
+            Err(stuck) => blocked.extend(stuck),
+        }
+    }
+    untouched(
+        text,
+        vec![SourceError::file(
+            name,
+            "dropcap fix does not reach a fixed point here; the file is left untouched (please report it)",
+        )],
+        false,
+    )
+}
+
+/// One fix from the given text with `blocked` actions left out; `Err`: actions whose edits
+/// did not take effect (to block on the next attempt).
+fn attempt(
+    name: &Path,
+    text: &str,
+    bom: &str,
+    body: &str,
+    opts: &Options,
+    blocked: &HashSet<Pair>,
+) -> Result<FileFix, Vec<Pair>> {
     let mut cur = body.to_string();
-    let mut r = round(name, &cur, opts);
+    let mut r = round(name, &cur, opts, blocked);
     if !r.errors.is_empty() {
-        return untouched(text, r.errors, false);
+        return Ok(untouched(text, r.errors, false));
     }
     // The first round sees the file as given: its findings are what `fix` set out to fix,
     // reported at their places in that text (lines move as the text is fixed).
@@ -152,16 +235,37 @@ pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
     let workloads = r.workloads;
     let mut notes = std::mem::take(&mut r.notes);
     let mut rounds = 1;
-    while !r.edits.is_empty() && rounds < MAX_ROUNDS {
-        let (next, _) = edit::apply(&cur, std::mem::take(&mut r.edits));
+    while !r.edits.is_empty() {
+        if rounds == MAX_ROUNDS {
+            // Still editing: block what this round would do again.
+            return Err(r.acted.into_iter().flat_map(|a| a.pairs).collect());
+        }
+        let (next, skipped) = edit::apply(&cur, std::mem::take(&mut r.edits));
         if next == cur {
             break;
         }
+        // A workload all of whose edits were made: if the next round plans one of the same
+        // actions for the same finding, that edit did not take effect.
+        let made: HashMap<String, Acted> = std::mem::take(&mut r.acted)
+            .into_iter()
+            .filter(|a| !a.edits.iter().any(|e| skipped.contains(e)))
+            .map(|a| (a.workload.clone(), a))
+            .collect();
         cur = next;
-        r = round(name, &cur, opts);
+        r = round(name, &cur, opts, blocked);
         rounds += 1;
         if !r.errors.is_empty() {
-            return untouched(text, r.errors, true);
+            return Ok(untouched(text, r.errors, true));
+        }
+        let stuck: Vec<Pair> = r
+            .acted
+            .iter()
+            .filter_map(|a| made.get(&a.workload).map(|before| (a, before)))
+            .filter(|(a, before)| a.repeats(before))
+            .flat_map(|(a, before)| a.pairs.iter().filter(|p| before.pairs.contains(p)).cloned())
+            .collect();
+        if !stuck.is_empty() {
+            return Err(stuck);
         }
         notes.append(&mut r.notes);
     }
@@ -188,7 +292,7 @@ pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
         .collect();
     notes.sort();
     notes.dedup();
-    FileFix {
+    Ok(FileFix {
         fixed: format!("{bom}{cur}"),
         unfixed,
         notes,
@@ -196,7 +300,7 @@ pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
         fixed_findings,
         profile_hits,
         workloads,
-    }
+    })
 }
 
 /// The file as it was, with the errors that stopped its fix. `ours`: the errors come from a
@@ -248,7 +352,7 @@ fn index(root: &Node) -> Index<'_> {
     ix
 }
 
-fn round(name: &Path, text: &str, opts: &Options) -> Round {
+fn round(name: &Path, text: &str, opts: &Options, blocked: &HashSet<Pair>) -> Round {
     let t = text::Text::new(text);
     let style = std::cell::OnceCell::new();
     let style = || {
@@ -270,7 +374,7 @@ fn round(name: &Path, text: &str, opts: &Options) -> Round {
         let ix = std::cell::OnceCell::new();
         let ix = || ix.get_or_init(|| index(root));
         for w in workloads {
-            workload(name, &t, &ix, w, opts, &style, &mut r);
+            workload(name, &t, &ix, w, opts, blocked, &style, &mut r);
         }
     });
     r.errors.extend(loaded.errors);
@@ -285,9 +389,11 @@ fn workload<'n>(
     ix: &dyn Fn() -> &'n Index<'n>,
     w: &Workload,
     opts: &Options,
+    blocked: &HashSet<Pair>,
     style: &dyn Fn() -> ops::Style,
     r: &mut Round,
 ) {
+    let wid = workload_id(&w.name, w.container.as_deref());
     let mut profile = None;
     for (i, p) in opts.profiles.iter().enumerate() {
         match p.applies(name, w, &opts.workloads, opts.force) {
@@ -309,6 +415,14 @@ fn workload<'n>(
             }
         }
     }
+    if profile.is_some() && blocked.contains(&(wid.clone(), PROFILE_ACTION.to_string())) {
+        r.errors.push(at(
+            name,
+            w,
+            format!("cannot apply the profile: {NO_EFFECT}"),
+        ));
+        return;
+    }
     // A profiled workload's capability findings are the profile's to settle.
     let by_profile = |f: &Finding| profile.is_some() && SETTLED_BY_PROFILE.contains(&f.rule);
     let findings: Vec<Finding> = evaluate(w, opts.policy)
@@ -329,6 +443,15 @@ fn workload<'n>(
                 acted.push((None, key(f)));
             }
             Ok(list) => {
+                let list: Vec<plan::Action> = list
+                    .into_iter()
+                    .filter(|a| {
+                        action_of(&key(f), a).is_none_or(|id| !blocked.contains(&(wid.clone(), id)))
+                    })
+                    .collect();
+                if list.is_empty() {
+                    r.reasons.insert(key(f), NO_EFFECT.to_string());
+                }
                 for a in list {
                     if !actions.contains(&a) {
                         actions.push(a.clone());
@@ -365,12 +488,29 @@ fn workload<'n>(
     };
     match res {
         Ok((edits, refused)) => {
-            r.edits.extend(edits);
-            for (a, reason) in refused {
-                for (_, k) in acted.iter().filter(|(x, _)| x.as_ref() == Some(&a)) {
+            for (a, reason) in &refused {
+                for (_, k) in acted.iter().filter(|(x, _)| x.as_ref() == Some(a)) {
                     r.reasons.insert(k.clone(), reason.clone());
                 }
             }
+            if !edits.is_empty() {
+                // Refused actions made no edit, so they cannot be judged by one.
+                let mut pairs: Vec<Pair> = acted
+                    .iter()
+                    .filter_map(|(a, k)| a.as_ref().map(|a| (a, k)))
+                    .filter(|(a, _)| !refused.iter().any(|(x, _)| x == *a))
+                    .filter_map(|(a, k)| action_of(k, a).map(|id| (wid.clone(), id)))
+                    .collect();
+                if req.profile.is_some() {
+                    pairs.push((wid.clone(), PROFILE_ACTION.to_string()));
+                }
+                r.acted.push(Acted {
+                    workload: wid,
+                    pairs,
+                    edits: edits.clone(),
+                });
+            }
+            r.edits.extend(edits);
         }
         Err(reason) => {
             if profile.is_some() {

@@ -485,7 +485,15 @@ pub fn insert_entries(
             .collect();
         let close = t.byte(map.span.end).saturating_sub(1);
         let Some((lk, _)) = pairs.last() else {
-            return Ok(Edit::insert(t.trim_back(close), parts.join(", ")));
+            // Right after the last text, unless a line break lies between: that text may be a
+            // `# comment`, which would swallow the entries; then just before the brace.
+            let after = t.trim_back(close);
+            let at = if t.s[after..close].contains('\n') {
+                close
+            } else {
+                after
+            };
+            return Ok(Edit::insert(at, parts.join(", ")));
         };
         let at = end_of(t, map_last_value(map).unwrap_or(lk)).min(close);
         let multiline = t.line_start(t.byte(lk.span.start)) != t.line_start(t.byte(map.span.start));

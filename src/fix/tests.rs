@@ -348,3 +348,50 @@ fn removing_the_last_entry_of_a_multi_line_flow_list_keeps_the_comment_above() {
         "{\"add\": [\n  \"A\"\n]}"
     );
 }
+
+/// Fixes `text` twice; returns the first result after checking the second changes nothing.
+fn fixed_point(text: &str) -> FileFix {
+    let name = Path::new("t.yaml");
+    let once = fix_text(name, text, &Options::default());
+    assert!(once.errors.is_empty(), "{:?}", once.errors);
+    let twice = fix_text(name, &once.fixed, &Options::default());
+    assert_eq!(twice.fixed, once.fixed, "fix ∘ fix ≠ fix");
+    once
+}
+
+#[test]
+fn entries_for_an_empty_flow_map_after_a_comment_go_before_its_brace() {
+    // Inserted right after the last text, they would extend the `#` comment (AFL found this).
+    let text = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"},\n \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": \"i\",\n   \"securityContext\": {\n #   \"privileged\": true\n   }}]}}\n";
+    let out = fixed_point(text);
+    assert!(
+        out.fixed.contains(
+            "true\n   \"capabilities\": {\"drop\": [\"NET_RAW\"]}, \"allowPrivilegeEscalation\": false}"
+        ),
+        "{}",
+        out.fixed
+    );
+    assert!(out.unfixed.iter().all(|u| u.finding.rule == "DC007"));
+}
+
+#[test]
+fn an_edit_that_does_not_take_effect_is_listed_not_repeated() {
+    // The block scalar's odd indentation makes the container's recorded end the end of the
+    // file, so the new securityContext would land under dnsConfig (AFL found this); each round
+    // used to add it again.
+    let text = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: bind\n        command:\n        - |\n         \"cp -Lr /config/* /etc/bind/\n      dnsConfig:\n        options:\n          value: \"1\"";
+    let out = fixed_point(text);
+    assert_eq!(
+        out.fixed, text,
+        "nothing that does not take effect is written"
+    );
+    let mut no_effect: Vec<&str> = out
+        .unfixed
+        .iter()
+        .filter(|u| u.reason == NO_EFFECT)
+        .map(|u| u.finding.rule)
+        .collect();
+    no_effect.sort();
+    assert_eq!(no_effect, ["DC009", "DC011"]);
+    assert_eq!(out.fixed_findings, 0);
+}
