@@ -327,6 +327,73 @@ fn bad_definitions_are_one_line_and_exit_2() {
 }
 
 #[test]
+fn compose_variables_are_interpolated_as_docker_compose_does() {
+    let test = "compose_variables_are_interpolated_as_docker_compose_does";
+    let Some(image) = ready(test) else { return };
+    let (repo, tag) = image.rsplit_once(':').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The repository from the project's .env, the tag from dropcap's environment, which wins
+    // over .env; `$$` is a literal dollar. The workload proves what reached it.
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("DROPCAP_T_REPO={repo}\nDROPCAP_T_TAG=not-this-one\nDROPCAP_T_PORT=8080\n"),
+    )
+    .unwrap();
+    let compose = "services:\n  web:\n    image: ${DROPCAP_T_REPO}:${DROPCAP_T_TAG:-latest}\n    environment:\n      MODE: ${DROPCAP_T_MODE:-prod}\n      PRICE: $$5\n    command: [sh, -c, 'test \"$$MODE\" = prod && test \"$${#PRICE}\" = 2 && chown 1 /tmp && exec httpd -f -p ${DROPCAP_T_PORT}']\n    healthcheck:\n      test: [CMD-SHELL, 'nc -w 1 127.0.0.1 ${DROPCAP_T_PORT} </dev/null']\n      interval: 1s\n";
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, compose).unwrap();
+    let out_json = dir.path().join("web.profile.json");
+    let child = Command::new(common::dropcap_bin())
+        .args([
+            "profile",
+            file.to_str().unwrap(),
+            "--service",
+            "web",
+            "--timeout",
+            "20",
+            "-o",
+        ])
+        .arg(&out_json)
+        .arg("--fix")
+        .env("DROPCAP_T_TAG", tag)
+        .output()
+        .unwrap();
+    let t = text(&child);
+    assert_eq!(child.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(&format!("image {image}")) || t.contains(image),
+        "{t}"
+    );
+    assert!(t.contains("proven minimal set: CHOWN "), "{t}");
+    // The file keeps its variables; only the capabilities were added.
+    let fixed = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        fixed.starts_with(
+            "services:\n  web:\n    image: ${DROPCAP_T_REPO}:${DROPCAP_T_TAG:-latest}\n"
+        ),
+        "{fixed}"
+    );
+    assert!(
+        fixed.ends_with("    cap_drop: [ALL]\n    cap_add: [CHOWN]\n"),
+        "{fixed}"
+    );
+    // `fix --profile` matches the proven image through the same variables.
+    std::fs::write(&file, compose).unwrap();
+    let fix = Command::new(common::dropcap_bin())
+        .args(["fix", file.to_str().unwrap(), "--profile"])
+        .arg(&out_json)
+        .env("DROPCAP_T_TAG", tag)
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&fix.stdout);
+    assert!(
+        diff.contains("+    cap_drop: [ALL]\n+    cap_add: [CHOWN]\n"),
+        "{diff}{}",
+        String::from_utf8_lossy(&fix.stderr)
+    );
+}
+
+#[test]
 fn a_health_check_that_never_passes_is_refused() {
     let test = "a_health_check_that_never_passes_is_refused";
     let Some(image) = ready(test) else { return };

@@ -118,6 +118,16 @@ impl Profile {
         if self.image.is_some() && self.image == w.image || force {
             return Ok(true);
         }
+        // `profile` ran the service with compose's variables interpolated; the file spells
+        // the image with them (`${REGISTRY}/app:${TAG}`).
+        let interpolated = w
+            .image
+            .as_deref()
+            .filter(|i| i.contains('$'))
+            .and_then(|i| crate::profile::definition::interpolate_in(file, i));
+        if self.image.is_some() && self.image == interpolated {
+            return Ok(true);
+        }
         Err(format!(
             "profile {} was proven with image {}, but {} runs {}; refusing to apply it (--force applies it anyway)",
             self.path.display(),

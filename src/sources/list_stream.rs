@@ -572,7 +572,7 @@ pub fn read_items<R: Read>(name: &Path, mut s: Splitter<R>, each: &mut dyn FnMut
             for doc in docs {
                 match doc {
                     Ok(doc) => {
-                        if !super::dispatch(&ctx, &doc, &mut out, &mut |_, _| {}) {
+                        if !super::dispatch(&ctx, &doc, None, &mut out, &mut |_, _| {}) {
                             break;
                         }
                     }

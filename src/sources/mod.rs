@@ -11,6 +11,7 @@ pub mod compose;
 pub mod detect;
 mod fifo;
 pub mod inspect;
+pub mod interpolate;
 pub mod json;
 pub mod kubernetes;
 mod list_stream;
@@ -390,18 +391,30 @@ pub fn load_text_with(
 
 /// [`load_text_with`] on trees that keep every value (environment, volumes, probes), which the
 /// audit drops: `dropcap profile` runs a definition as it is written.
+/// `vars`: interpolate compose documents with them first, as `docker compose up` does.
 pub fn load_text_whole(
     name: &Path,
     text: &str,
+    vars: Option<&interpolate::Vars>,
     visit: &mut dyn FnMut(&tree::Node, &[Workload]),
 ) -> Loaded {
-    load_documents(name, text, documents(text, true), visit)
+    load_documents_with(name, text, documents(text, true), vars, visit)
 }
 
 fn load_documents(
     name: &Path,
     text: &str,
     docs: Box<dyn Iterator<Item = Result<tree::Doc, tree::TreeError>> + '_>,
+    visit: &mut dyn FnMut(&tree::Node, &[Workload]),
+) -> Loaded {
+    load_documents_with(name, text, docs, None, visit)
+}
+
+fn load_documents_with(
+    name: &Path,
+    text: &str,
+    docs: Box<dyn Iterator<Item = Result<tree::Doc, tree::TreeError>> + '_>,
+    vars: Option<&interpolate::Vars>,
     visit: &mut dyn FnMut(&tree::Node, &[Workload]),
 ) -> Loaded {
     let ctx = Ctx::new(name, text);
@@ -415,7 +428,7 @@ fn load_documents(
                 break;
             }
         };
-        if !dispatch(&ctx, &doc, &mut out, visit) {
+        if !dispatch(&ctx, &doc, vars, &mut out, visit) {
             break;
         }
     }
@@ -435,6 +448,7 @@ fn load_documents(
 fn dispatch(
     ctx: &Ctx,
     doc: &tree::Doc,
+    vars: Option<&interpolate::Vars>,
     out: &mut Loaded,
     visit: &mut dyn FnMut(&tree::Node, &[Workload]),
 ) -> bool {
@@ -443,9 +457,31 @@ fn dispatch(
         out.skipped
             .push(format!("{}: skipped: {why}", ctx.loc(doc.root.pos)));
     }
+    let interpolated = match (kind, vars) {
+        (DocKind::Compose, Some(vars)) => {
+            let mut report = interpolate::Report::default();
+            match interpolate::tree(&doc.root, vars, &mut report) {
+                Ok(root) => {
+                    for name in report.unset {
+                        out.notes.push(format!(
+                            "{}: note: variable {name} is not set; it becomes a blank string, as in compose",
+                            ctx.file.display()
+                        ));
+                    }
+                    Some(root)
+                }
+                Err((pos, message)) => {
+                    out.errors.push(SourceError::at(ctx.file, pos, message));
+                    return true;
+                }
+            }
+        }
+        _ => None,
+    };
+    let root = interpolated.as_deref().unwrap_or(&doc.root);
     let before = out.workloads.len();
     match kind {
-        DocKind::Compose => compose::read(ctx, &doc.root, out),
+        DocKind::Compose => compose::read(ctx, root, out),
         DocKind::Kubernetes => kubernetes::read(ctx, &doc.root, out),
         DocKind::Inspect => inspect::read(ctx, &doc.root, out),
         DocKind::Unknown => {}
@@ -463,7 +499,7 @@ fn dispatch(
         ));
         return false;
     }
-    visit(&doc.root, &out.workloads[before..]);
+    visit(root, &out.workloads[before..]);
     true
 }
 

@@ -219,11 +219,6 @@ fn container(
             spec.env.extend(vars);
         }
     }
-    if spec.env.iter().any(|(_, v)| v.contains("${")) {
-        notes.push(format!(
-            "service '{name}': environment values with ${{...}} are passed as written (dropcap does not interpolate)"
-        ));
-    }
     let text = |k: &str| get(k).and_then(Node::as_text).map(str::to_string);
     spec.working_dir = text("working_dir");
     spec.user = w.and_then(|w| w.user.clone()).or_else(|| text("user"));
@@ -575,6 +570,57 @@ services:
     cap_drop: [ALL]
 volumes: {cache: {}}
 ";
+
+    #[test]
+    fn variables_are_interpolated_from_the_environment_and_dot_env() {
+        // Names no real environment sets, so the test is the same everywhere.
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            ".env",
+            "DROPCAP_T_TAG=1.2\nDROPCAP_T_UID=\"101\"\n",
+        );
+        let f = write(
+            dir.path(),
+            "compose.yaml",
+            "services:\n  web:\n    image: ${DROPCAP_T_REG:-busybox}:${DROPCAP_T_TAG}\n    user: ${DROPCAP_T_UID}:${DROPCAP_T_UID}\n    environment: ['MODE=${DROPCAP_T_MODE}', COST=$$5]\n    command: echo ${DROPCAP_T_UNSET_2}\n",
+        );
+        let d = read(&f, &Select::Service("web".into()), &[]).unwrap();
+        assert_eq!(d.spec.image, "busybox:1.2");
+        assert_eq!(d.spec.user.as_deref(), Some("101:101"));
+        let env: Vec<String> = d.spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(env, ["MODE=", "COST=$5"]);
+        let notes = d.notes.join("\n");
+        assert!(
+            notes.contains("variable DROPCAP_T_MODE is not set"),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("variable DROPCAP_T_UNSET_2 is not set"),
+            "{notes}"
+        );
+
+        let f = write(
+            dir.path(),
+            "required.yaml",
+            "services:\n  web:\n    image: busybox\n    environment:\n      DB: ${DROPCAP_T_DB:?set DROPCAP_T_DB in .env}\n",
+        );
+        let e = read(&f, &Select::Service("web".into()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("required.yaml:5:11: error: required variable DROPCAP_T_DB is missing a value: set DROPCAP_T_DB in .env"),
+            "{e}"
+        );
+        write(dir.path(), ".env", "OK=1\nnot valid=2\n");
+        let e = read(&f, &Select::Service("web".into()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(".env:2:1: error: 'not valid' is not a variable name"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_service_becomes_its_container() {

@@ -103,29 +103,31 @@ pub fn read(
     let text =
         std::str::from_utf8(&bytes).map_err(|_| DefinitionError::file(path, "invalid UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let vars = compose_vars(path)?;
     let mut found: Vec<Found> = Vec::new();
-    let loaded = crate::sources::load_text_whole(path, text, &mut |root, workloads| {
-        let (kind, _) = crate::sources::detect::classify_why(root);
-        match kind {
-            crate::sources::DocKind::Compose => {
-                if let Select::Service(name) = select {
-                    let got = compose::service(path, root, workloads, name);
-                    found.push(Found::Compose(Box::new(got), compose::names(root)));
-                } else {
-                    found.push(Found::Compose(Box::new(Ok(None)), Vec::new()));
+    let loaded =
+        crate::sources::load_text_whole(path, text, Some(&vars), &mut |root, workloads| {
+            let (kind, _) = crate::sources::detect::classify_why(root);
+            match kind {
+                crate::sources::DocKind::Compose => {
+                    if let Select::Service(name) = select {
+                        let got = compose::service(path, root, workloads, name);
+                        found.push(Found::Compose(Box::new(got), compose::names(root)));
+                    } else {
+                        found.push(Found::Compose(Box::new(Ok(None)), Vec::new()));
+                    }
                 }
-            }
-            crate::sources::DocKind::Kubernetes => {
-                if let Select::Container { name, .. } = select {
-                    let (got, all) = kubernetes::containers(path, root, workloads, name);
-                    found.push(Found::Kubernetes(got, all));
-                } else {
-                    found.push(Found::Kubernetes(Vec::new(), Vec::new()));
+                crate::sources::DocKind::Kubernetes => {
+                    if let Select::Container { name, .. } = select {
+                        let (got, all) = kubernetes::containers(path, root, workloads, name);
+                        found.push(Found::Kubernetes(got, all));
+                    } else {
+                        found.push(Found::Kubernetes(Vec::new(), Vec::new()));
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-    });
+        });
     let mut chosen = choose(path, select, found, &loaded.errors)?;
     // Problems the audit found inside the chosen definition make the trial unfaithful.
     let (first, last) = (chosen.location.line, chosen.last_line);
@@ -138,7 +140,67 @@ pub fn read(
     }
     chosen.missing_env =
         env::apply_overrides(&mut chosen.spec.env, &chosen.missing_env, env_overrides);
+    if chosen.definition.service.is_some() {
+        // Unset variables: compose's warnings, said in the report.
+        chosen.notes.extend(loaded.notes.iter().cloned());
+    }
     Ok(chosen)
+}
+
+/// `value` interpolated as compose would for the compose file `file`; `None` when that fails
+/// (a required variable unset, a bad `.env`).
+pub fn interpolate_in(file: &Path, value: &str) -> Option<String> {
+    let vars = compose_vars(file).ok()?;
+    crate::sources::interpolate::string(value, &vars, &mut Default::default()).ok()
+}
+
+/// A `.env` file larger than this is refused (real ones hold a few dozen lines).
+const MAX_DOTENV: usize = 1 << 20;
+
+/// The variables compose interpolates with: dropcap's environment, then the `.env` file next
+/// to the compose file (the project directory), as `docker compose` does without
+/// `--project-directory` or `--env-file`.
+fn compose_vars(path: &Path) -> Result<crate::sources::interpolate::Vars, DefinitionError> {
+    use crate::sources::interpolate::{parse_dotenv, Vars};
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let dotenv_path = path
+        .parent()
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            }
+        })
+        .unwrap_or(Path::new("."))
+        .join(".env");
+    // Only a regular file of sane size: a FIFO would block, a device would never end.
+    let regular = std::fs::metadata(&dotenv_path).is_ok_and(|m| m.is_file());
+    let read = if regular {
+        std::fs::read(&dotenv_path)
+    } else {
+        Err(std::io::ErrorKind::NotFound.into())
+    };
+    let dotenv = match read {
+        Ok(bytes) if bytes.len() > MAX_DOTENV => {
+            return Err(DefinitionError::file(
+                &dotenv_path,
+                format!("is larger than {} KiB; not an env file", MAX_DOTENV / 1024),
+            ))
+        }
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| DefinitionError::file(&dotenv_path, "invalid UTF-8"))?;
+            parse_dotenv(&text)
+                .map_err(|(line, m)| DefinitionError::at(&dotenv_path, Pos { line, col: 1 }, m))?
+        }
+        // Not a regular file, unreadable or absent: compose reads none either (and a
+        // directory named .env is not an env file).
+        Err(_) => Default::default(),
+    };
+    Ok(Vars::new(env, dotenv))
 }
 
 fn choose(
