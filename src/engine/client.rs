@@ -19,8 +19,14 @@ pub struct Client {
 
 impl Client {
     /// `host` as `--host` takes it (`None`: DOCKER_HOST, then the default socket); every
-    /// request is bounded by `timeout`.
-    pub fn open(host: Option<&str>, timeout: Duration) -> Result<Client, String> {
+    /// request is bounded by `timeout`, except the first (`/_ping`), which must be answered
+    /// within `first_answer`: a busy engine may need long for a container start, but one that
+    /// does not answer a ping in that time is hung, and the user's `--timeout` says so.
+    pub fn open(
+        host: Option<&str>,
+        timeout: Duration,
+        first_answer: Duration,
+    ) -> Result<Client, String> {
         let host = connect::resolve_host(host);
         // One worker drives the sockets, so any thread may send requests (trial containers
         // are removed on a thread of their own while the next trial starts).
@@ -29,6 +35,7 @@ impl Client {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        rt.block_on(connect::ping_version(&host, first_answer.min(timeout)))?;
         let docker = rt.block_on(connect::open(&host, timeout))?;
         let api = Api::new(&host, &docker, timeout);
         let v = rt

@@ -194,7 +194,10 @@ pub fn describe_raw(host: &str, e: &str) -> String {
 
 /// `Ok(None)` when `/_ping` gives no usable version (bollard then negotiates); `Err` only
 /// when the engine accepted the connection and then never answered, or answered without end.
-async fn ping_version(host: &str, timeout: Duration) -> Result<Option<ClientVersion>, String> {
+pub(crate) async fn ping_version(
+    host: &str,
+    timeout: Duration,
+) -> Result<Option<ClientVersion>, String> {
     match super::raw::get(host, "/_ping", timeout).await {
         Ok(a) if a.status == 200 => Ok(version_header(&a)),
         Ok(_) => Ok(None),

@@ -62,6 +62,12 @@ pub struct DockerRunner {
 /// needs more than a short `--timeout`.
 const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 
+/// How long the engine may take to answer its first request (a ping): `--timeout`, but at
+/// least 2 s, which even a loaded engine meets.
+pub(crate) fn first_answer(timeout: Duration) -> Duration {
+    timeout.clamp(Duration::from_secs(2), REQUEST_LIMIT)
+}
+
 /// Longest wait between two looks at a running trial (Ctrl-C is noticed within it).
 const POLL: Duration = Duration::from_millis(20);
 
@@ -190,12 +196,15 @@ enum Launched {
 
 impl DockerRunner {
     pub fn new(spec: DockerSpec) -> Result<DockerRunner, ProfileError> {
-        let client = Client::open(spec.host.as_deref(), spec.timeout.max(REQUEST_LIMIT)).map_err(
-            |reason| ProfileError::Docker {
-                args: "connect".into(),
-                reason,
-            },
-        )?;
+        let client = Client::open(
+            spec.host.as_deref(),
+            spec.timeout.max(REQUEST_LIMIT),
+            first_answer(spec.timeout),
+        )
+        .map_err(|reason| ProfileError::Docker {
+            args: "connect".into(),
+            reason,
+        })?;
         let client = Arc::new(client);
         let name = &spec.container.image;
         let image = match client.image_config(name) {

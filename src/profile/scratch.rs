@@ -72,8 +72,12 @@ impl Scratch {
         timeout: Duration,
         location: &str,
     ) -> Result<Scratch, ProfileError> {
-        let client = Client::open(host, timeout.max(Duration::from_secs(30)))
-            .map_err(|reason| engine_err("connect", reason))?;
+        let client = Client::open(
+            host,
+            timeout.max(Duration::from_secs(30)),
+            super::docker::first_answer(timeout),
+        )
+        .map_err(|reason| engine_err("connect", reason))?;
         // Before anything is made: a definition whose image is not here cannot be profiled.
         match client.image_config(&spec.image) {
             Ok(Some(_)) => {}
