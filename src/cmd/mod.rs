@@ -15,6 +15,7 @@ pub mod man;
 pub mod ping;
 pub mod profile;
 pub mod profile_def;
+pub mod profile_dry;
 mod profile_fixes;
 pub mod ps;
 pub mod trace;

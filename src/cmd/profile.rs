@@ -49,6 +49,11 @@ pub struct ProfileArgs {
     /// diff is shown; refused if FILE changed during the profile).
     #[arg(long, requires = "file")]
     pub fix: bool,
+    /// Print the trial container the definition gives (image, command, environment after
+    /// compose's interpolation, user, mounts, check, dependencies) and exit: no engine is
+    /// asked, nothing is run.
+    #[arg(long, requires = "file", conflicts_with_all = ["fix", "output", "try_fixes"])]
+    pub dry_run: bool,
     /// Command line for the container, replacing the image's CMD (shell-style quoting).
     #[arg(long, requires = "image")]
     pub cmd: Option<String>,
@@ -228,6 +233,12 @@ pub fn run(
     let timeout = Duration::from_secs(args.timeout);
     interrupt::install();
     let selected = super::profile_def::select(args)?;
+    if args.dry_run {
+        if let Some(sel) = &selected {
+            super::profile_def::dry_run(args, sel, check, format, out)?;
+            return Ok(Outcome::Clean);
+        }
+    }
     let mut def_run = None;
     let mut runner: Box<dyn Runner> = match &args.image {
         None if selected.is_some() => {

@@ -73,6 +73,58 @@ pub fn start(
 ) -> Result<(Box<dyn Runner>, DefinitionRun), CmdError> {
     let file = args.file.as_deref().unwrap_or(Path::new(""));
     let before = std::fs::read(file).unwrap_or_default();
+    let (defined, notes, check) = resolve(args, sel, flags_check)?;
+    let mut notes = notes;
+    let mut spec = defined.spec.clone();
+    let scratch = Scratch::prepare(
+        &mut spec,
+        &defined.dependencies,
+        args.host.as_deref(),
+        timeout,
+        &defined.location.to_string(),
+    )?;
+    notes.extend(scratch.notes.iter().cloned());
+    let inner = DockerRunner::new(DockerSpec {
+        container: spec,
+        check,
+        timeout,
+        host: args.host.clone(),
+    })?;
+    Ok((
+        Box::new(ScratchRunner::new(Box::new(inner), scratch)),
+        DefinitionRun {
+            defined,
+            before,
+            notes,
+        },
+    ))
+}
+
+/// `--dry-run`: what [`start`] would run, printed instead of run.
+pub fn dry_run(
+    args: &ProfileArgs,
+    sel: &Select,
+    flags_check: Check,
+    format: crate::output::Format,
+    out: &mut dyn Write,
+) -> Result<(), CmdError> {
+    let (defined, notes, check) = resolve(args, sel, flags_check)?;
+    let w = |r: std::io::Result<()>| r.map_err(CmdError::Io);
+    if format == crate::output::Format::Json {
+        let doc = super::profile_dry::json(&defined, &notes, &check);
+        w(serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other))?;
+        return w(writeln!(out));
+    }
+    w(super::profile_dry::table(&defined, &notes, &check, out))
+}
+
+/// The definition with `--env` and `--user` applied, its notes, and the check trials use.
+fn resolve(
+    args: &ProfileArgs,
+    sel: &Select,
+    flags_check: Check,
+) -> Result<(Defined, Vec<String>, Check), CmdError> {
+    let file = args.file.as_deref().unwrap_or(Path::new(""));
     let mut defined = definition::read(file, sel, &env_overrides(args)?)
         .map_err(|e| CmdError::Usage(e.to_string()))?;
     let mut notes = std::mem::take(&mut defined.notes);
@@ -102,29 +154,7 @@ pub fn start(
             }
         }
     };
-    let mut spec = defined.spec.clone();
-    let scratch = Scratch::prepare(
-        &mut spec,
-        &defined.dependencies,
-        args.host.as_deref(),
-        timeout,
-        &defined.location.to_string(),
-    )?;
-    notes.extend(scratch.notes.iter().cloned());
-    let inner = DockerRunner::new(DockerSpec {
-        container: spec,
-        check,
-        timeout,
-        host: args.host.clone(),
-    })?;
-    Ok((
-        Box::new(ScratchRunner::new(Box::new(inner), scratch)),
-        DefinitionRun {
-            defined,
-            before,
-            notes,
-        },
-    ))
+    Ok((defined, notes, check))
 }
 
 /// Names the definition in the report, with its notes.

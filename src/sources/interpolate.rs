@@ -70,17 +70,17 @@ fn copy(
         return Ok(done.clone());
     }
     let kind = match &n.kind {
-        Kind::Scalar { text, plain } => {
-            let text = if text.contains('$') {
-                string(text, vars, unset).map_err(|m| (n.pos, m))?
-            } else {
-                text.clone()
-            };
-            Kind::Scalar {
-                text,
-                plain: *plain,
-            }
+        Kind::Scalar { text, plain } if text.contains('$') => {
+            // A value made by interpolation is a string, as in compose: `KEY: ${UNSET}` is
+            // set to "", not YAML's null (which would take the variable from the shell).
+            let new = string(text, vars, unset).map_err(|m| (n.pos, m))?;
+            let plain = *plain && new == *text;
+            Kind::Scalar { text: new, plain }
         }
+        Kind::Scalar { text, plain } => Kind::Scalar {
+            text: text.clone(),
+            plain: *plain,
+        },
         Kind::Seq(items) => Kind::Seq(
             items
                 .iter()

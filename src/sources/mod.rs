@@ -464,7 +464,7 @@ fn dispatch(
                 Ok(root) => {
                     for name in report.unset {
                         out.notes.push(format!(
-                            "{}: note: variable {name} is not set; it becomes a blank string, as in compose",
+                            "{}: variable {name} is not set; it becomes a blank string, as in compose",
                             ctx.file.display()
                         ));
                     }

@@ -190,13 +190,20 @@ fn container(
         .and_then(|w| w.image.clone())
         .or_else(|| get("image").and_then(Node::as_text).map(str::to_string))
         .filter(|i| !i.trim().is_empty())
-        .ok_or_else(|| {
-            at(
+        .ok_or_else(|| match get("image").filter(|i| !i.is_null()) {
+            // Written but blank: mostly `image: $IMAGE` with the variable unset.
+            Some(i) => at(
+                i.pos,
+                format!(
+                    "service '{name}': the image is blank once interpolated (set the variables it uses in the environment or the .env file)"
+                ),
+            ),
+            None => at(
                 key.pos,
                 format!(
                     "service '{name}' has no image (dropcap never builds or pulls: build it, then give the service an image:)"
                 ),
-            )
+            ),
         })?;
     let mut spec = ContainerSpec {
         image,

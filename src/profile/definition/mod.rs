@@ -348,7 +348,12 @@ pub(crate) fn host_path(file: &Path, written: &str) -> PathBuf {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let joined = dir.join(p);
+    // `./site` under `.` is `./site`, not `././site`.
+    let rel: PathBuf = p
+        .components()
+        .filter(|c| *c != std::path::Component::CurDir)
+        .collect();
+    let joined = dir.join(rel);
     std::fs::canonicalize(&joined).unwrap_or(joined)
 }
 
