@@ -100,7 +100,8 @@ fn a_compose_service_is_profiled_as_defined_and_leaves_nothing() {
     std::os::unix::fs::chown(&site, Some(1234), Some(1234)).unwrap();
     std::os::unix::fs::chown(site.join("index.html"), Some(1234), Some(1234)).unwrap();
     std::fs::write(dir.path().join("web.env"), "# greeting\nGREETING=hi\n").unwrap();
-    // The workload proves each piece of its definition reached it: the env_file variable,
+    // The workload proves each piece of its definition reached it: the env_file variable
+    // (`$$`: compose itself would interpolate `$GREETING`, from dropcap's environment),
     // the dependency by its service name, the volume it shares with the dependency, an empty
     // named volume (a reused one would hold the
     // mark of an earlier trial), and the bind mount, which it changes (chown, append: CHOWN
@@ -113,7 +114,7 @@ fn a_compose_service_is_profiled_as_defined_and_leaves_nothing() {
       - sh
       - -c
       - >-
-        test "$GREETING" = hi && nc -w 2 db 7000 </dev/null && test -s /shared/token &&
+        test "$$GREETING" = hi && nc -w 2 db 7000 </dev/null && test -s /shared/token &&
         test ! -e /data/mark && touch /data/mark &&
         chown 1:1 /srv/site/index.html && echo trial >> /srv/site/index.html &&
         exec httpd -f -p 8080 -h /srv/site

@@ -147,3 +147,59 @@ fn no_permission_fix_for_mknod_net_raw_or_a_chown_to_someone() {
     assert_eq!(fixes["commands"], json!([]));
     assert_eq!(fixes["without_fix"][0]["cap"], "CHOWN");
 }
+
+#[test]
+fn a_definitions_fixes_come_from_its_image_on_the_engine_it_ran_on() {
+    let test = "a_definitions_fixes_come_from_its_image_on_the_engine_it_ran_on";
+    if !common::is_root(test) || !common::docker_available(test) {
+        return;
+    }
+    let Some(image) = common::debian_image(test) else {
+        return;
+    };
+    // The log belongs to www-data:adm 0640 in the image; the host has no such file, so a fix
+    // read from the host (as a local command's is) would call it "made at run time".
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "services:\n  logger:\n    image: {image}\n    command: [sh, -c, 'echo x >> /var/log/nginx/error.log']\n"
+        ),
+    )
+    .unwrap();
+    // The engine only through -H: the image is read where the trials ran, not at DOCKER_HOST.
+    let engine = std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+    let nowhere = format!("unix://{}", dir.path().join("no-engine.sock").display());
+    let out = Command::new(common::dropcap_bin())
+        .args(["profile", file.to_str().unwrap(), "--service", "logger"])
+        .args(["--exit-zero", "-H", &engine])
+        .env("DOCKER_HOST", &nowhere)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("proven minimal set: DAC_OVERRIDE "), "{text}");
+    assert!(
+        text.contains(
+            "DAC_OVERRIDE     /var/log/nginx/error.log (www-data:adm 0640; sh openat): chown 0 /var/log/nginx/error.log"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Dockerfile:  RUN chown 0 /var/log/nginx/error.log"),
+        "{text}"
+    );
+    // Like `--image`, a definition prints the forms for services outside an engine only when
+    // asked (`--emit`).
+    assert!(!text.contains("systemd (drop-in"), "{text}");
+    assert!(!text.contains("setcap:"), "{text}");
+}

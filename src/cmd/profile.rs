@@ -364,10 +364,12 @@ pub fn run(
         }
         _ => {
             out.write_all(report::render(&rep, style).as_bytes())?;
+            // A definition runs an image as much as `--image` does.
+            let image = super::profile_fixes::image_of(&rep.target).is_some();
             if let Some(f) = &fixes {
-                out.write_all(tryfix::render(f, args.image.is_some(), style).as_bytes())?;
+                out.write_all(tryfix::render(f, image, style).as_bytes())?;
             }
-            let emit = if args.emit.is_empty() && args.image.is_none() {
+            let emit = if args.emit.is_empty() && !image {
                 vec![super::emit::Emit::All]
             } else {
                 args.emit.clone()

@@ -11,11 +11,24 @@ use crate::profile::tryfix::{self, Fixes};
 use crate::profile::{Check, Report, Runner};
 use std::time::Duration;
 
-/// The uid and gid the workload's checks were made with: `--user` as numbers, a local name
-/// through the host's accounts, root otherwise. `None` for a name inside an image (its
-/// accounts are not resolved here).
-fn identity(args: &ProfileArgs) -> Option<(u64, u64)> {
-    let Some(user) = &args.user else {
+/// The image the workload ran from: `--image`, or a compose service's or Kubernetes
+/// container's image (whose files are the image's too, not the host's); `None` for a local
+/// command.
+pub fn image_of(target: &Target) -> Option<&str> {
+    match target {
+        Target::Image { image, .. } => Some(image),
+        Target::Command { .. } => None,
+    }
+}
+
+/// The uid and gid the workload's checks were made with: the user it ran as (`--user`, or a
+/// definition's) as numbers, a local name through the host's accounts, root otherwise. `None`
+/// for a name inside an image (its accounts are not resolved here).
+fn identity(target: &Target) -> Option<(u64, u64)> {
+    let user = match target {
+        Target::Image { user, .. } | Target::Command { user, .. } => user,
+    };
+    let Some(user) = user else {
         return Some((0, 0));
     };
     let (u, g) = match user.split_once(':') {
@@ -27,7 +40,7 @@ fn identity(args: &ProfileArgs) -> Option<(u64, u64)> {
         (Some(uid), None) => Some((uid, uid)),
         (Some(uid), Some(Some(gid))) => Some((uid, gid)),
         _ if u == "root" => Some((0, 0)),
-        _ if args.image.is_none() => crate::exec::resolve_user(user)
+        _ if image_of(target).is_none() => crate::exec::resolve_user(user)
             .ok()
             .map(|i| (u64::from(i.uid), u64::from(i.gid))),
         _ => None,
@@ -47,14 +60,14 @@ pub fn of(
     if rep.proven.intersect(CapSet::file_permission()).is_empty() {
         return Ok(None);
     }
-    let Some((uid, gid)) = identity(args) else {
+    let Some((uid, gid)) = identity(&rep.target) else {
         return Ok(None);
     };
     let keep = permfix::wanted_paths(&rep.evidence);
-    let proposed = match &args.image {
+    let proposed = match image_of(&rep.target) {
         Some(image) => {
             let files = crate::engine::export::read_image_keeping_blocking(
-                None,
+                args.host.as_deref(),
                 image,
                 keep,
                 timeout.max(Duration::from_secs(60)),
