@@ -520,3 +520,87 @@ spec:
     assert!(t.contains("(readinessProbe at "), "{t}");
     assert_eq!(leftovers(pid), Vec::<String>::new());
 }
+
+/// `--dry-run` shows the trial container without an engine (DOCKER_HOST points nowhere):
+/// interpolated values, mounts as trials get them, the check, dependencies; JSON keys are the
+/// documented ones.
+#[test]
+fn dry_run_prints_the_trial_container_without_an_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "DROPCAP_T_TAG=1.2\n").unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(
+        &file,
+        "services:\n  web:\n    image: example/web:${DROPCAP_T_TAG}\n    command: [sh, -c, 'echo \"$$HOME\"']\n    environment: {MODE: '${DROPCAP_T_MODE:-prod}', EMPTY: '${DROPCAP_T_UNSET}'}\n    volumes: [./site:/srv:ro, cache:/cache]\n    tmpfs: [/run]\n    healthcheck: {test: [CMD, 'true'], interval: 2s}\n    depends_on: [db]\n  db:\n    image: example/db:1\n    cap_add: [NET_ADMIN]\nvolumes: {cache: {}}\n",
+    )
+    .unwrap();
+    let run = |format: &str| {
+        Command::new(common::dropcap_bin())
+            .args([
+                "profile",
+                file.to_str().unwrap(),
+                "--service",
+                "web",
+                "--dry-run",
+            ])
+            .args(["--format", format])
+            .env("DOCKER_HOST", "unix:///nonexistent/dropcap-test.sock")
+            .output()
+            .unwrap()
+    };
+    let o = run("table");
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    for row in [
+        "  image        example/web:1.2\n",
+        "  command      sh -c 'echo \"$HOME\"'\n",
+        "  env          MODE=prod\n",
+        "  env          EMPTY=\n",
+        "  mount        tmpfs /run\n",
+        "(copied per trial) (read-only)\n",
+        "  mount        volume cache -> /cache (fresh per trial)\n",
+        "  check        stays up and `true` exits 0 (healthcheck at ",
+        "depends on db (",
+        "started once with its configured capabilities: cap_add NET_ADMIN:\n",
+        "variable DROPCAP_T_UNSET is not set",
+    ] {
+        assert!(t.contains(row), "missing {row:?} in\n{t}");
+    }
+    let o = run("json");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "check",
+            "definition",
+            "dependencies",
+            "location",
+            "missing_env",
+            "notes",
+            "probe",
+            "spec"
+        ]
+    );
+    assert_eq!(v["spec"]["image"], "example/web:1.2");
+    assert_eq!(v["spec"]["env"][1]["name"], "EMPTY");
+    assert_eq!(v["spec"]["env"][1]["value"], "");
+    assert_eq!(v["spec"]["mounts"][1]["type"], "bind");
+    assert_eq!(v["dependencies"][0]["cap_add"][0], "NET_ADMIN");
+    assert_eq!(v["definition"]["service"], "web");
+    // Nothing to write, nothing to record: --fix and -o make no sense with it.
+    let o = Command::new(common::dropcap_bin())
+        .args([
+            "profile",
+            file.to_str().unwrap(),
+            "--service",
+            "web",
+            "--dry-run",
+            "--fix",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
