@@ -120,6 +120,68 @@ pub fn apply_overrides(
         .collect()
 }
 
+/// The kubelet's `$(VAR)` expansion of a string: `$(NAME)` becomes NAME's value when `lookup`
+/// knows it and stays as written otherwise, `$$` is one `$` (so `$$(NAME)` is literal).
+pub fn kubernetes_expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some((name, tail)) = after.strip_prefix('(').and_then(|a| a.split_once(')')) {
+            match lookup(name) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    out.push_str("$(");
+                    out.push_str(name);
+                    out.push(')');
+                }
+            }
+            rest = tail;
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Expands a Kubernetes container as the kubelet does before starting it: each `env` value
+/// sees the variables defined before it, `command` and `args` see them all.
+pub fn kubernetes_expand_container(
+    env: &mut [(String, String)],
+    argvs: &mut [&mut Option<Vec<String>>],
+) {
+    for i in 0..env.len() {
+        let (before, here) = env.split_at_mut(i);
+        let lookup = |n: &str| {
+            before
+                .iter()
+                .rev()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
+        here[0].1 = kubernetes_expand(&here[0].1, &lookup);
+    }
+    let lookup = |n: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+    };
+    for argv in argvs.iter_mut() {
+        if let Some(words) = argv.as_mut() {
+            for w in words.iter_mut() {
+                *w = kubernetes_expand(w, &lookup);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +189,37 @@ mod tests {
 
     fn root(text: &str) -> std::rc::Rc<Node> {
         documents_whole(text).next().unwrap().unwrap().root
+    }
+
+    #[test]
+    fn kubernetes_references_expand_as_the_kubelet_does() {
+        let mut env = vec![
+            ("HOST".to_string(), "db".to_string()),
+            (
+                "URL".to_string(),
+                "http://$(HOST):$(PORT)/$(LATER)".to_string(),
+            ),
+            ("LATER".to_string(), "x".to_string()),
+            ("PORT".to_string(), "5432".to_string()),
+        ];
+        let mut cmd = Some(vec![
+            "--url=$(URL)".to_string(),
+            "$$(HOST) $(NOPE) $ $(unclosed".to_string(),
+            "ünï $(LATER)".to_string(),
+        ]);
+        let mut none: Option<Vec<String>> = None;
+        kubernetes_expand_container(&mut env, &mut [&mut cmd, &mut none]);
+        // An env value sees only the variables defined before it.
+        assert_eq!(env[1].1, "http://db:$(PORT)/$(LATER)");
+        assert_eq!(
+            cmd.unwrap(),
+            [
+                "--url=http://db:$(PORT)/$(LATER)",
+                "$(HOST) $(NOPE) $ $(unclosed",
+                "ünï x"
+            ]
+        );
+        assert!(none.is_none());
     }
 
     #[test]

@@ -140,6 +140,12 @@ pub fn read(
     }
     chosen.missing_env =
         env::apply_overrides(&mut chosen.spec.env, &chosen.missing_env, env_overrides);
+    if chosen.definition.kind.is_some() {
+        // The kubelet expands `$(VAR)` before the runtime sees the container (compose's
+        // `${VAR}` was interpolated when the file was read).
+        let spec = &mut chosen.spec;
+        env::kubernetes_expand_container(&mut spec.env, &mut [&mut spec.entrypoint, &mut spec.cmd]);
+    }
     if chosen.definition.service.is_some() {
         // Unset variables: compose's warnings, said in the report.
         chosen.notes.extend(loaded.notes.iter().cloned());
