@@ -159,7 +159,8 @@ fn spec_rows(s: &ContainerSpec) -> Vec<(&'static str, String)> {
     rows
 }
 
-/// The human form: one `key  value` row per setting, dependencies and notes after.
+/// The human form: one `key  value` row per setting, dependencies and notes after (variables
+/// `--env` must supply are among the notes).
 pub fn table(
     d: &Defined,
     notes: &[String],
@@ -196,13 +197,6 @@ pub fn table(
         for (k, v) in spec_rows(&dep.spec) {
             writeln!(out, "  {k:<12} {v}")?;
         }
-    }
-    if !d.missing_env.is_empty() {
-        writeln!(
-            out,
-            "not set (give with --env): {}",
-            d.missing_env.join(", ")
-        )?;
     }
     for n in notes {
         writeln!(out, "note: {n}")?;

@@ -324,6 +324,25 @@ spec:
     }
 
     #[test]
+    fn references_in_env_command_and_args_are_expanded_as_the_kubelet_does() {
+        let (_d, f) = file(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: busybox:dc\n    command: [sh, -c]\n    args: ['echo $(URL) $$(HOST) && sleep $(SECS)']\n    env:\n    - {name: HOST, value: db}\n    - {name: URL, value: 'http://$(HOST)/'}\n    - {name: SECS, valueFrom: {configMapKeyRef: {name: c, key: k}}}\n",
+        );
+        let d = read(&f, &sel("app", None), &[("SECS".into(), "30".into())]).unwrap();
+        assert_eq!(
+            d.spec.cmd,
+            Some(vec!["echo http://db/ $(HOST) && sleep 30".to_string()])
+        );
+        assert_eq!(d.spec.env[1], ("URL".to_string(), "http://db/".to_string()));
+        // Without --env the reference stays as written, as the kubelet leaves it.
+        let d = read(&f, &sel("app", None), &[]).unwrap();
+        assert_eq!(
+            d.spec.cmd,
+            Some(vec!["echo http://db/ $(HOST) && sleep $(SECS)".to_string()])
+        );
+    }
+
+    #[test]
     fn a_container_becomes_its_trial_container() {
         let (_d, f) = file(MANIFEST);
         let d = read(&f, &sel("nginx", Some("deployment/web")), &[]).unwrap();
