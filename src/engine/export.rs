@@ -62,14 +62,24 @@ pub async fn image_id(api: &super::api::Api, name: &str) -> Result<String, Image
 /// how messages call it. bollard's timeout covers only the answer's headers, so an export that
 /// stalls for `idle` mid-stream ends the read with an error instead of hanging it. The export
 /// is parsed as it arrives (a bounded channel of chunks), so an image of any size is read in
-/// bounded memory; the archive reader caps what it keeps of each entry.
+/// bounded memory; the archive reader caps what it keeps of each entry. An earlier run's
+/// analysis of the same id ([`crate::image::cache`]) stands in for the export.
 pub async fn read_image_id(
     docker: &Docker,
     id: &str,
     name: &str,
     idle: Duration,
 ) -> Result<ImageFiles, ImageError> {
-    read_image_keeping(docker, id, name, idle, crate::image::layer::Keep::new()).await
+    let cache = crate::image::cache::ImageCache::open();
+    if let Some(hit) = cache.as_ref().and_then(|c| c.get(id, name)) {
+        return Ok(hit);
+    }
+    let files =
+        read_image_keeping(docker, id, name, idle, crate::image::layer::Keep::new()).await?;
+    if let Some(cache) = cache {
+        cache.put(&files);
+    }
+    Ok(files)
 }
 
 /// [`read_image_id`], also keeping the entries of these paths (owner and mode of any file).

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod analysis;
 pub mod archive;
+pub mod cache;
 mod guard;
 pub mod layer;
 pub mod merge;
