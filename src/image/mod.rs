@@ -16,6 +16,7 @@ mod guard;
 pub mod layer;
 pub mod merge;
 pub mod rootfs;
+pub mod tarsplit;
 pub mod vfscap;
 
 pub use analysis::{analyse, Verdict, VerdictKind};
