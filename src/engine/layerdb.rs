@@ -149,3 +149,100 @@ pub fn read_image(root: &Path, id: &str, name: &str, keep: &Keep) -> Result<Imag
     files.id = Some(id.to_string());
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::tarsplit::test_record::record_of;
+    use std::io::Write;
+
+    /// A data root holding one image of one layer (setuid su), laid out as dockerd does.
+    fn store() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o4755);
+        h.set_size(2);
+        h.set_cksum();
+        tar.append_data(&mut h, "usr/bin/su", &b"su"[..]).unwrap();
+        let bytes = tar.into_inner().unwrap();
+        let diff_id = format!("sha256:{}", sha256_hex(&bytes));
+        let config = format!(r#"{{"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#);
+        let id = sha256_hex(config.as_bytes());
+        let store = root.join("image/overlay2");
+        let content = store.join("imagedb/content/sha256");
+        std::fs::create_dir_all(&content).unwrap();
+        std::fs::write(content.join(&id), &config).unwrap();
+        let layer = store.join("layerdb/sha256").join(&diff_id[7..]);
+        std::fs::create_dir_all(&layer).unwrap();
+        std::fs::write(layer.join("diff"), &diff_id).unwrap();
+        std::fs::write(layer.join("cache-id"), "c0ffee").unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(record_of(&bytes).as_bytes()).unwrap();
+        std::fs::write(layer.join("tar-split.json.gz"), gz.finish().unwrap()).unwrap();
+        std::fs::create_dir_all(root.join("overlay2/c0ffee/diff")).unwrap();
+        (dir, format!("sha256:{id}"))
+    }
+
+    fn layer_dir(root: &Path) -> std::path::PathBuf {
+        let base = root.join("image/overlay2/layerdb/sha256");
+        std::fs::read_dir(&base)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    }
+
+    #[test]
+    fn a_sound_store_is_read_and_anything_off_falls_back() {
+        let read = |root: &Path, id: &str| read_image(root, id, "img", &Keep::new());
+        let (dir, id) = store();
+        let files = read(dir.path(), &id).unwrap();
+        assert_eq!(files.files.len(), 1);
+        assert!(files.files[0].setuid_root());
+        assert_eq!((files.layers, files.id.as_deref()), (1, Some(id.as_str())));
+
+        type Damage = fn(&Path);
+        let damages: [(&str, Damage); 6] = [
+            ("config edited", |r| {
+                let c = r.join("image/overlay2/imagedb/content/sha256");
+                let f = std::fs::read_dir(&c)
+                    .unwrap()
+                    .next()
+                    .unwrap()
+                    .unwrap()
+                    .path();
+                let text = std::fs::read_to_string(&f).unwrap();
+                std::fs::write(&f, text.replace("layers", "layers ")).unwrap();
+            }),
+            ("another diff", |r| {
+                std::fs::write(layer_dir(r).join("diff"), "sha256:00").unwrap()
+            }),
+            ("escaping cache-id", |r| {
+                std::fs::write(layer_dir(r).join("cache-id"), "../../etc").unwrap()
+            }),
+            ("no layer directory", |r| {
+                std::fs::remove_dir_all(r.join("overlay2/c0ffee")).unwrap()
+            }),
+            ("no tar-split", |r| {
+                std::fs::remove_file(layer_dir(r).join("tar-split.json.gz")).unwrap()
+            }),
+            ("corrupt tar-split", |r| {
+                std::fs::write(layer_dir(r).join("tar-split.json.gz"), b"\x1f\x8bjunk").unwrap()
+            }),
+        ];
+        for (what, damage) in damages {
+            let (dir, id) = store();
+            damage(dir.path());
+            assert!(read(dir.path(), &id).is_err(), "{what} must fall back");
+        }
+        let (dir, _) = store();
+        let other = format!("sha256:{}", "0".repeat(64));
+        assert!(
+            read(dir.path(), &other).is_err(),
+            "an unknown id falls back"
+        );
+    }
+}

@@ -191,11 +191,10 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Test helpers: a tar's tar-split record, as dockerd writes it.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn b64(bytes: &[u8]) -> String {
+pub(crate) mod test_record {
+    pub fn b64(bytes: &[u8]) -> String {
         const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut s = String::new();
         for chunk in bytes.chunks(3) {
@@ -213,6 +212,34 @@ mod tests {
         }
         s
     }
+
+    /// Header bytes as segments, bodies as file records.
+    pub fn record_of(bytes: &[u8]) -> String {
+        let mut record = String::new();
+        let mut archive = tar::Archive::new(bytes);
+        let mut at = 0usize;
+        for entry in archive.entries().unwrap() {
+            let e = entry.unwrap();
+            let start = usize::try_from(e.raw_file_position()).unwrap();
+            let size = usize::try_from(e.size()).unwrap();
+            let name = e.path().unwrap().display().to_string();
+            record += &format!(
+                "{{\"type\":2,\"payload\":\"{}\"}}\n",
+                b64(&bytes[at..start])
+            );
+            record +=
+                &format!("{{\"type\":1,\"name\":\"{name}\",\"size\":{size},\"payload\":null}}\n");
+            at = start + size;
+        }
+        record += &format!("{{\"type\":2,\"payload\":\"{}\"}}\n", b64(&bytes[at..]));
+        record
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_record::{b64, record_of};
+    use super::*;
 
     #[test]
     fn base64_round_trips_and_refuses_junk() {
@@ -259,24 +286,7 @@ mod tests {
         add("home/svc/tool", 0o2755, 42, b"x", false);
         let bytes = tar.into_inner().unwrap();
 
-        // The record: header bytes as segments, bodies as file records.
-        let mut record = String::new();
-        let mut archive = tar::Archive::new(&bytes[..]);
-        let mut at = 0usize;
-        for entry in archive.entries().unwrap() {
-            let e = entry.unwrap();
-            let start = usize::try_from(e.raw_file_position()).unwrap();
-            let size = usize::try_from(e.size()).unwrap();
-            let name = e.path().unwrap().display().to_string();
-            record += &format!(
-                "{{\"type\":2,\"payload\":\"{}\"}}\n",
-                b64(&bytes[at..start])
-            );
-            record +=
-                &format!("{{\"type\":1,\"name\":\"{name}\",\"size\":{size},\"payload\":null}}\n");
-            at = start + size;
-        }
-        record += &format!("{{\"type\":2,\"payload\":\"{}\"}}\n", b64(&bytes[at..]));
+        let record = record_of(&bytes);
 
         let mut rebuilt = Vec::new();
         Replay::new(record.as_bytes(), dir.path().into())
