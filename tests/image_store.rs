@@ -8,7 +8,7 @@ mod common;
 use dropcap::engine::layerdb;
 use dropcap::image::layer::Keep;
 use dropcap::image::ImageFiles;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -58,7 +58,7 @@ fn exported(image: &str, id: &str, keep: &Keep) -> ImageFiles {
 }
 
 /// Reads `image` both ways, with and without kept paths, and insists they agree.
-fn same_both_ways(root: &PathBuf, image: &str) -> ImageFiles {
+fn same_both_ways(root: &Path, image: &str) -> ImageFiles {
     let id = image_id(image);
     let keep: Keep = ["/etc", "/etc/passwd", "/usr/bin", "/usr/share/doc", "/tmp"]
         .iter()
