@@ -31,16 +31,6 @@ fn report(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn rules_of(report: &Value, name: &str) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["workload"]["name"] == name)
-        .map(|f| f["rule"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn image_id(image: &str) -> String {
     let out = common::docker(&["image", "inspect", "--format", "{{.Id}}", image]);
     String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -68,7 +58,7 @@ fn a_warm_run_reports_what_a_cold_run_does_and_uses_its_entries() {
     assert_ne!(debian_id, busybox_id);
 
     let cold = report(&audit(dir.path(), &filter, &[]));
-    let with_ping = rules_of(&cold, &ping.0);
+    let with_ping = common::rules_of(&cold, &ping.0);
     assert!(with_ping.contains(&"DC020".to_string()), "{with_ping:?}");
     assert!(with_ping.contains(&"DC021".to_string()), "{with_ping:?}");
     // One entry per image id, each holding its own image.
@@ -93,7 +83,7 @@ fn a_warm_run_reports_what_a_cold_run_does_and_uses_its_entries() {
     doctored.files.retain(|f| f.path != "/usr/bin/ping");
     cache.put(&doctored);
     let served = report(&audit(dir.path(), &filter, &[]));
-    assert!(!rules_of(&served, &ping.0).contains(&"DC020".to_string()));
+    assert!(!common::rules_of(&served, &ping.0).contains(&"DC020".to_string()));
     assert_eq!(report(&audit(dir.path(), &filter, &["--no-cache"])), cold);
 
     // Damaged entries are misses, and the run rewrites them from the engine.

@@ -9,7 +9,6 @@ use dropcap::engine::layerdb;
 use dropcap::image::layer::Keep;
 use dropcap::image::ImageFiles;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 fn info(format: &str) -> String {
@@ -97,34 +96,16 @@ fn the_layer_store_gives_the_exports_answer() {
         .iter()
         .any(|f| f.path == "/usr/bin/su" && f.setuid()));
 
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        format!(
+    let image = common::build_image(
+        "image-store",
+        &format!(
             "FROM {debian}\n\
              RUN rm /usr/bin/su && setcap -r /usr/bin/ping && chmod u-s /usr/bin/chfn\n\
              RUN rm -rf /usr/share/doc && mkdir /usr/share/doc && cp /bin/true /usr/share/doc/t && chmod 4755 /usr/share/doc/t\n\
              RUN cp /bin/true /usr/local/bin/bind && setcap cap_net_bind_service+ep /usr/local/bin/bind\n"
         ),
-    )
-    .unwrap();
-    let tag = format!("{}:latest", common::unique("image-store"));
-    struct Remove(String);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
-        }
-    }
-    let status = Command::new("docker")
-        .args(["build", "-q", "-t", &tag, "."])
-        .env("DOCKER_BUILDKIT", "0")
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    let _guard = Remove(tag.clone());
-    assert!(status.success(), "docker build failed");
-    let built = same_both_ways(&root, &tag);
+    );
+    let built = same_both_ways(&root, &image.0);
     let has = |p: &str| built.files.iter().find(|f| f.path == p);
     assert!(has("/usr/bin/su").is_none(), "the whiteout hides su");
     assert!(

@@ -16,7 +16,7 @@
 
 use crate::image::archive::ImageLayers;
 use crate::image::layer::{self, Keep};
-use crate::image::{tarsplit, ImageFiles};
+use crate::image::{sha256_hex, tarsplit, ImageFiles};
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -31,14 +31,6 @@ pub struct Fallback(pub String);
 
 fn fallback(why: impl Into<String>) -> Fallback {
     Fallback(why.into())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `sha256:` and 64 lowercase hex digits: the only digests that name a path here.

@@ -20,7 +20,7 @@
 
 use super::layer::FileEntry;
 use super::vfscap::FileCap;
-use super::ImageFiles;
+use super::{sha256_hex, ImageFiles};
 use crate::caps::CapSet;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -217,14 +217,6 @@ impl Entry {
             notes: self.notes,
         }
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn encode(files: &ImageFiles, id: &str) -> Option<Vec<u8>> {

@@ -103,6 +103,15 @@ impl ImageFiles {
     }
 }
 
+/// Lowercase hex sha256, the form of image ids and layer digests (after `sha256:`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `abc….json` (docker save) or `sha256:abc…` (OCI) → `sha256:abc…`, the id `docker images`
 /// and the Engine API use.
 fn image_id(config: &str) -> String {
