@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Image-scan benchmark: `dropcap image IMAGE` (release build, the engine's image export parsed
-# as it streams) against
+# Image-scan benchmark: `dropcap --no-cache image IMAGE` (release build; as root next to dockerd
+# the layers' tar headers come from its layer store, otherwise the engine's image export is
+# parsed as it streams; --no-cache so every run reads the image) against
 #   1. the floor: `docker save IMAGE | tar -t`, reading every layer once and doing nothing
 #      (and the same stream fetched with curl from the Engine API, without the docker CLI),
 #   2. the usual way: `docker export` of a container unpacked with xattrs, then `getcap -r` and
@@ -68,9 +69,9 @@ for image in "$SMALL" "$LARGE"; do
   floor "$image"
   f=$(median floor "$image")
   a=$(median floor_api "$image")
-  d=$(median "$DROPCAP" image "$image")
+  d=$(median "$DROPCAP" --no-cache image "$image")
   g=$(median export_getcap)
-  rss=$(peak_rss "$DROPCAP" image "$image")
+  rss=$(peak_rss "$DROPCAP" --no-cache image "$image")
   floor_rss=$(peak_rss sh -c "docker save '$image' | tar -t")
   docker rm -f "$CID" >/dev/null; CID=""
   printf '%-40s %8s %8.3f %8.3f %9.3f %11.2f %9.2f %8.3f %14s\n' "$image" "$size" "$f" "$a" "$d" \

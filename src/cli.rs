@@ -28,6 +28,11 @@ pub struct Cli {
     /// When to colour human output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Neither read nor write the image-analysis cache ($XDG_CACHE_HOME/dropcap, else
+    /// ~/.cache/dropcap): every image is exported from the engine again [env:
+    /// DROPCAP_NO_CACHE=1].
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     #[command(subcommand)]
     pub command: Command,
 }

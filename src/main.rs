@@ -91,6 +91,9 @@ fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let format = cli.format;
+    if cli.no_cache {
+        dropcap::image::cache::disable();
+    }
     let outcome = match &cli.command {
         Command::Audit(a) => cmd::audit::run(a, format, style, &mut out)?,
         Command::Fix(a) => cmd::fix::run(a, format, style, &mut out)?,

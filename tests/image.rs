@@ -430,10 +430,9 @@ fn a_docker_build_on_top_of_debian_upper_layers_win() {
     else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Dockerfile"),
-        format!(
+    let built = common::build_image(
+        "image-build",
+        &format!(
             "FROM {base}\n\
              RUN setcap -r /usr/bin/ping\n\
              RUN chmod u-s /usr/bin/chfn\n\
@@ -441,24 +440,8 @@ fn a_docker_build_on_top_of_debian_upper_layers_win() {
              RUN cp /bin/true /usr/local/bin/bindtool && setcap cap_net_bind_service+ep /usr/local/bin/bindtool\n\
              RUN cp /bin/true /usr/local/bin/suidtool && chmod 4755 /usr/local/bin/suidtool\n"
         ),
-    )
-    .unwrap();
-    let tag = format!("{}:latest", common::unique("image-build"));
-    let status = Command::new("docker")
-        .args(["build", "-q", "-t", &tag, "."])
-        .env("DOCKER_BUILDKIT", "0")
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    struct Remove(String);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
-        }
-    }
-    let _guard = Remove(tag.clone());
-    assert!(status.success(), "docker build failed");
+    );
+    let tag = built.0.clone();
     let (caps, setid) = engine_lists(&tag);
     assert_eq!(
         caps,
@@ -474,17 +457,6 @@ fn a_docker_build_on_top_of_debian_upper_layers_win() {
     );
     assert_eq!((caps.clone(), setid.clone()), inside(&tag));
     assert_tar_and_rootfs_agree(&tag, &(caps, setid));
-}
-
-/// Rule ids of the unsuppressed findings for workload `name` in an audit JSON report.
-fn rules_of(report: &Value, name: &str) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["workload"]["name"] == name)
-        .map(|f| f["rule"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
@@ -519,7 +491,7 @@ fn live_audit_reports_ping_that_cannot_exec_only_without_net_raw() {
     );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let without = rules_of(&report, &dropped.0);
+    let without = common::rules_of(&report, &dropped.0);
     assert!(without.contains(&"DC020".to_string()), "{without:?}");
     assert!(without.contains(&"DC021".to_string()), "{without:?}");
     let finding = report["findings"]
@@ -536,7 +508,7 @@ fn live_audit_reports_ping_that_cannot_exec_only_without_net_raw() {
         "{finding}"
     );
     assert_eq!(finding["capabilities"], serde_json::json!(["NET_RAW"]));
-    let with = rules_of(&report, &kept.0);
+    let with = common::rules_of(&report, &kept.0);
     assert!(
         !with.contains(&"DC020".to_string()) && !with.contains(&"DC021".to_string()),
         "{with:?}"
@@ -562,7 +534,7 @@ fn live_audit_reports_ping_that_cannot_exec_only_without_net_raw() {
         &std::env::temp_dir(),
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(!rules_of(&report, &dropped.0).contains(&"DC020".to_string()));
+    assert!(!common::rules_of(&report, &dropped.0).contains(&"DC020".to_string()));
 }
 
 #[test]
@@ -583,8 +555,8 @@ fn static_audit_reads_local_images_and_names_the_missing_ones() {
     );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(rules_of(&report, "pinger").contains(&"DC020".to_string()));
-    assert!(!rules_of(&report, "other").contains(&"DC020".to_string()));
+    assert!(common::rules_of(&report, "pinger").contains(&"DC020".to_string()));
+    assert!(!common::rules_of(&report, "other").contains(&"DC020".to_string()));
     assert!(
         stderr(&out).contains("dropcap-test/never-built:1: no such image"),
         "{}",
@@ -593,7 +565,7 @@ fn static_audit_reads_local_images_and_names_the_missing_ones() {
     // Without --images the static audit never asks the engine.
     let out = dropcap(&["--format", "json", "audit", &file], dir.path());
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(!rules_of(&report, "pinger").contains(&"DC020".to_string()));
+    assert!(!common::rules_of(&report, "pinger").contains(&"DC020".to_string()));
 }
 
 #[test]

@@ -305,6 +305,12 @@ fn environment(r: &mut Roff) {
     );
     item(
         r,
+        vec![bold("DROPCAP_NO_CACHE")],
+        "When set to anything but empty or 0, the image-analysis cache is neither read nor \
+         written, as with --no-cache.",
+    );
+    item(
+        r,
         vec![bold("NO_COLOR")],
         "When set, --color auto never colours; --color always still does.",
     );
@@ -314,13 +320,21 @@ fn environment(r: &mut Roff) {
         "Where exec, trace -- CMD and profile -- CMD look up the command, and profile looks up \
          the docker client.",
     );
+    item(
+        r,
+        vec![bold("XDG_CACHE_HOME")],
+        "Where the image-analysis cache lives (dropcap/images/ under it; only an absolute path \
+         counts); default ~/.cache.",
+    );
 }
 
 fn files(r: &mut Roff) {
     r.control("SH", ["FILES"]);
-    let entries: [(&str, &str); 7] = [
+    let entries: [(&str, &str); 9] = [
         ("/var/run/docker.sock", "The Docker engine's socket, unless DOCKER_HOST or --host say otherwise (Podman: /run/podman/podman.sock)."),
         ("/var/lib/docker/containers/ID/config.v2.json, hostconfig.json", "Read directly by a live audit running as root next to dockerd (checked against the API; --api-only turns it off)."),
+        ("$XDG_CACHE_HOME/dropcap/images/ (else ~/.cache/dropcap/images/)", "Each image's analysis (file capabilities, setuid/setgid files), one file per image id, written by rename and checked on reading; a damaged or foreign entry is ignored and rewritten. --no-cache or DROPCAP_NO_CACHE=1 bypasses it; deleting it is always safe."),
+        ("/var/lib/docker/image/overlay2/, /var/lib/docker/overlay2/", "A local dockerd's layer store: image configs, layer tar-split records and layer directories, read by root instead of the image export when the data root is proven to be that dockerd's."),
         ("/proc/PID/status", "The five capability sets of a process (decode --pid, ps, live audit)."),
         ("/proc/sys/net/ipv4/ping_group_range", "Whether ping (and a workload) can use ICMP datagram sockets without NET_RAW; read in each container's network namespace."),
         ("/proc/sys/net/ipv4/ip_unprivileged_port_start", "Whether binding ports below 1024 needs NET_BIND_SERVICE."),

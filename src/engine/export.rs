@@ -8,6 +8,7 @@ use bollard::Docker;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -62,24 +63,60 @@ pub async fn image_id(api: &super::api::Api, name: &str) -> Result<String, Image
 /// how messages call it. bollard's timeout covers only the answer's headers, so an export that
 /// stalls for `idle` mid-stream ends the read with an error instead of hanging it. The export
 /// is parsed as it arrives (a bounded channel of chunks), so an image of any size is read in
-/// bounded memory; the archive reader caps what it keeps of each entry.
+/// bounded memory; the archive reader caps what it keeps of each entry. An earlier run's
+/// analysis of the same id ([`crate::image::cache`]) stands in for the export.
 pub async fn read_image_id(
     docker: &Docker,
+    store: Option<&Path>,
     id: &str,
     name: &str,
     idle: Duration,
 ) -> Result<ImageFiles, ImageError> {
-    read_image_keeping(docker, id, name, idle, crate::image::layer::Keep::new()).await
+    let cache = crate::image::cache::ImageCache::open();
+    if let Some(hit) = cache.as_ref().and_then(|c| c.get(id, name)) {
+        return Ok(hit);
+    }
+    let files = read_image_keeping(
+        docker,
+        store,
+        id,
+        name,
+        idle,
+        crate::image::layer::Keep::new(),
+    )
+    .await?;
+    if let Some(cache) = cache {
+        cache.put(&files);
+    }
+    Ok(files)
 }
 
 /// [`read_image_id`], also keeping the entries of these paths (owner and mode of any file).
+/// `store` is the data root of a verified local dockerd ([`super::local::verified_root`]):
+/// its layer store ([`super::layerdb`]) is read instead of the export when it checks out.
 pub async fn read_image_keeping(
     docker: &Docker,
+    store: Option<&Path>,
     id: &str,
     name: &str,
     idle: Duration,
     keep: crate::image::layer::Keep,
 ) -> Result<ImageFiles, ImageError> {
+    if let Some(root) = store {
+        let (root, id, name, keep) = (
+            root.to_path_buf(),
+            id.to_string(),
+            name.to_string(),
+            keep.clone(),
+        );
+        let local = tokio::task::spawn_blocking(move || {
+            super::layerdb::read_image(&root, &id, &name, &keep)
+        })
+        .await;
+        if let Ok(Ok(files)) = local {
+            return Ok(files);
+        }
+    }
     let id = id.to_string();
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let client = docker.clone();
@@ -123,6 +160,17 @@ pub fn read_images_blocking(
     names: &[String],
     timeout: Duration,
 ) -> Vec<Result<ImageFiles, ImageError>> {
+    read_images_blocking_via(host, names, timeout, true)
+}
+
+/// [`read_images_blocking`]; `local_store: false` always exports (the layer store's answer is
+/// tested against it).
+pub fn read_images_blocking_via(
+    host: Option<&str>,
+    names: &[String],
+    timeout: Duration,
+    local_store: bool,
+) -> Vec<Result<ImageFiles, ImageError>> {
     let host = super::resolve_host(host);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -153,10 +201,14 @@ pub fn read_images_blocking(
             }
         };
         let api = super::api::Api::new(&host, &docker, timeout);
+        let store = match local_store {
+            true => local_store_of(&host).await,
+            false => None,
+        };
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let read = match image_id(&api, name).await {
-                Ok(id) => read_image_id(&docker, &id, name, timeout).await,
+                Ok(id) => read_image_id(&docker, store.as_deref(), &id, name, timeout).await,
                 Err(e) => Err(e),
             };
             out.push(read);
@@ -183,6 +235,13 @@ pub fn read_image_keeping_blocking(
             .await
             .map_err(|e| engine_error(name, e))?;
         let id = image_id(&super::api::Api::new(&host, &docker, timeout), name).await?;
-        read_image_keeping(&docker, &id, name, timeout, keep).await
+        let store = local_store_of(&host).await;
+        read_image_keeping(&docker, store.as_deref(), &id, name, timeout, keep).await
     })
+}
+
+/// The data root of the dockerd behind `host` when it is local and proven to be its own
+/// ([`super::local::verified_root`]); `None` otherwise, and images are exported.
+pub async fn local_store_of(host: &str) -> Option<PathBuf> {
+    super::local::verified_root(host.strip_prefix("unix://")?).await
 }

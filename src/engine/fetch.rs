@@ -59,11 +59,14 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
     let name = options.name.clone().unwrap_or_else(|| host.clone());
     // /version (for the report) and the list do not depend on each other. A local dockerd's
     // own files list its containers without the list endpoint (see `local`).
+    // The data root of a local dockerd proven to be the one behind the socket: its state
+    // files list the containers and its layer store holds the images.
+    let verified = match options.state_files {
+        true => super::export::local_store_of(&host).await,
+        false => None,
+    };
     let local_list = async {
-        let sock = host
-            .strip_prefix("unix://")
-            .filter(|_| options.state_files)?;
-        let root = super::local::verified_root(sock).await?;
+        let root = verified.clone()?;
         let filters = filters.clone();
         tokio::task::spawn_blocking(move || {
             super::local::can_filter(&filters)
@@ -151,7 +154,8 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
 
     match (&docker, options.read_images) {
         (Some(docker), true) => {
-            attach_images(docker, &mut workloads, &mut audit, options.timeout).await
+            let store = verified.as_deref().filter(|_| kind == EngineKind::Docker);
+            attach_images(docker, store, &mut workloads, &mut audit, options.timeout).await
         }
         (None, true) if !workloads.is_empty() => audit.notes.push(format!(
             "{name}: images not read (image export over TLS needs --tlsverify with a CA, a client certificate and its key); rules DC020 and DC021 skipped"
@@ -201,6 +205,7 @@ pub async fn audit(options: &EngineOptions) -> EngineAudit {
 /// the same disk and socket between them.
 async fn attach_images(
     docker: &bollard::Docker,
+    store: Option<&Path>,
     workloads: &mut [(crate::workload::Workload, Option<u32>)],
     audit: &mut EngineAudit,
     idle: std::time::Duration,
@@ -212,7 +217,7 @@ async fn attach_images(
             continue;
         };
         if !cache.contains_key(&id) {
-            let read = match super::export::read_image_id(docker, &id, &id, idle).await {
+            let read = match super::export::read_image_id(docker, store, &id, &id, idle).await {
                 Ok(files) => Some(std::sync::Arc::new(files)),
                 Err(e) => {
                     let shown = w.image.clone().unwrap_or_else(|| id.clone());

@@ -17,6 +17,7 @@ pub mod export;
 mod fetch;
 pub mod fleet;
 mod host;
+pub mod layerdb;
 mod libpod;
 mod lifecycle;
 mod local;

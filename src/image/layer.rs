@@ -94,6 +94,12 @@ pub struct LayerScan {
     pub group: Option<Vec<u8>>,
 }
 
+/// The only files whose contents a scan reads (the account files that name owners); every
+/// other body is skipped unread, which [`super::tarsplit`] relies on.
+pub fn reads_body(path: &str) -> bool {
+    path == "/etc/passwd" || path == "/etc/group"
+}
+
 /// Account files larger than this are not account files anyone uses; they are skipped.
 const ACCOUNTS_LIMIT: u64 = 1 << 20;
 
@@ -220,7 +226,7 @@ fn scan_tar<R: Read>(reader: R, name: &str, keep: &Keep) -> Result<LayerScan, Im
             }
         }
         let regular = kind.is_file() || kind == tar::EntryType::Continuous;
-        if regular && (path == "/etc/passwd" || path == "/etc/group") {
+        if regular && reads_body(&path) {
             let mut body = Vec::new();
             if (&mut entry)
                 .take(ACCOUNTS_LIMIT)

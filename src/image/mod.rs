@@ -11,10 +11,12 @@
 pub mod accounts;
 pub mod analysis;
 pub mod archive;
+pub mod cache;
 mod guard;
 pub mod layer;
 pub mod merge;
 pub mod rootfs;
+pub mod tarsplit;
 pub mod vfscap;
 
 pub use analysis::{analyse, Verdict, VerdictKind};
@@ -99,6 +101,15 @@ impl ImageFiles {
     pub fn setid_files(&self) -> impl Iterator<Item = &FileEntry> {
         self.files.iter().filter(|f| f.setuid() || f.setgid())
     }
+}
+
+/// Lowercase hex sha256, the form of image ids and layer digests (after `sha256:`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `abc….json` (docker save) or `sha256:abc…` (OCI) → `sha256:abc…`, the id `docker images`

@@ -298,3 +298,40 @@ pub fn debian_image(test: &str) -> Option<&'static str> {
     }
     Some(DEBIAN_IMAGE)
 }
+
+/// Removes the image when dropped, also when the test panics.
+pub struct BuiltImage(pub String);
+
+impl Drop for BuiltImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+    }
+}
+
+/// `docker build` (the legacy builder: no registry here) of `dockerfile`, tagged with a unique
+/// name from `prefix`; the guard removes it.
+pub fn build_image(prefix: &str, dockerfile: &str) -> BuiltImage {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let guard = BuiltImage(format!("{}:latest", unique(prefix)));
+    let status = Command::new("docker")
+        .args(["build", "-q", "-t", &guard.0, "."])
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "docker build failed");
+    guard
+}
+
+/// Rule ids of the unsuppressed findings for workload `name` in an audit JSON report.
+pub fn rules_of(report: &serde_json::Value, name: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["workload"]["name"] == name)
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
