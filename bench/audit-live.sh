@@ -153,18 +153,24 @@ run_both
 got2=$(grep -m1 '"workloads"' /tmp/dropcap-bench-live2.json | tr -dc 0-9)
 [ "$got2" -eq $(( N + M )) ] || { echo "dropcap audited $got2 of $(( N + M )) on two engines" >&2; exit 1; }
 
-declare -A T
+declare -A T C
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# CPU of everything a run started (user + system, from bash's `time`), next to its wall time:
+# where dropcap's own work and not the engines' answers is most of a run, wall time follows it.
+TIMEFORMAT='%U %S'
 for tool in cold dropcap coldapi api cis floor main second both; do
   run_$tool   # warm-up
-  times=()
+  times=(); cpus=()
   for _ in $(seq 1 "$RUNS"); do
     if declare -F "prep_$tool" >/dev/null; then "prep_$tool"; fi
-    s=$(now); run_$tool; e=$(now)
-    times+=($(( (e - s) / 1000000 )))
+    s=$(now)
+    cpu=$( { time run_$tool >/dev/null 2>&1; } 2>&1 | awk '{printf "%d", ($1 + $2) * 1000}')
+    e=$(now)
+    times+=($(( (e - s) / 1000000 ))); cpus+=("$cpu")
   done
   T[$tool]=$(printf '%s\n' "${times[@]}" | median)
-  echo "$tool: runs ${times[*]} ms, median ${T[$tool]} ms" >&2
+  C[$tool]=$(printf '%s\n' "${cpus[@]}" | median)
+  echo "$tool: runs ${times[*]} ms, median ${T[$tool]} ms; CPU median ${C[$tool]} ms" >&2
 done
 
 echo
@@ -190,10 +196,10 @@ awk -v d="${T[dropcap]}" -v k="${T[cold]}" -v ka="${T[coldapi]}" -v a="${T[api]}
 
 echo
 echo "two engines: the main one ($N containers) and a second dockerd ($M), median of $RUNS runs"
-printf '  %-44s %6s ms\n' \
-  "dropcap audit -H main" "${T[main]}" \
-  "dropcap audit -H second" "${T[second]}" \
-  "dropcap audit -H main -H second" "${T[both]}"
+printf '  %-44s %6s ms wall %6s ms CPU\n' \
+  "dropcap audit -H main" "${T[main]}" "${C[main]}" \
+  "dropcap audit -H second" "${T[second]}" "${C[second]}" \
+  "dropcap audit -H main -H second" "${T[both]}" "${C[both]}"
 awk -v a="${T[main]}" -v b="${T[second]}" -v t="${T[both]}" 'BEGIN {
   m = (a > b) ? a : b; if (m < 1) m = 1;
   printf "  both / slowest one             = %5.2fx (goal about 1x)\n", t / m;
