@@ -35,8 +35,11 @@ impl Client {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        rt.block_on(connect::ping_version(&host, first_answer.min(timeout)))?;
-        let docker = rt.block_on(connect::open(&host, timeout))?;
+        let docker = rt.block_on(connect::open_with(
+            &host,
+            first_answer.min(timeout),
+            timeout,
+        ))?;
         let api = Api::new(&host, &docker, timeout);
         let v = rt
             .block_on(api.version())

@@ -91,7 +91,18 @@ pub async fn bounded<T>(
 /// and bollard's own negotiation costs a `/version` call (~11 ms on dockerd, which asks
 /// containerd and runc for theirs); `/_ping` states the version in a header for ~1 ms.
 pub async fn open(host: &str, timeout: Duration) -> Result<Docker, String> {
-    if let Some(v) = ping_version(host, timeout).await? {
+    open_with(host, timeout, timeout).await
+}
+
+/// [`open`], with the first request (`/_ping`) bounded by `ping_within` instead of
+/// `timeout`: `profile` gives later requests at least 30 s (a busy engine starting a
+/// container), but an engine that does not answer a ping within `--timeout` is hung.
+pub async fn open_with(
+    host: &str,
+    ping_within: Duration,
+    timeout: Duration,
+) -> Result<Docker, String> {
+    if let Some(v) = ping_version(host, ping_within).await? {
         let secs = timeout.as_secs().max(1);
         let versioned = if host.starts_with("unix://") {
             Docker::connect_with_unix(host, secs, &v).ok()
