@@ -132,15 +132,15 @@ fn workload_id(name: &str, container: Option<&str>) -> String {
     format!("{name}|{}", container.unwrap_or(""))
 }
 
-/// A workload, and an action taken for one of its findings, named without positions (they
-/// move between rounds): the same finding planned the same action again means the first one
-/// did not take effect.
-type Pair = (String, String);
+/// An action taken for a finding (`{finding key}|{action}`, the key naming the workload), or
+/// a workload's profile (`{workload}|profile`), named without positions (they move between
+/// rounds): the same action planned again means the first one did not take effect.
+type ActionId = String;
 
 /// `key`: the finding's [`key`]. Only actions that insert text are named: an edit of an
 /// entry in place changes that entry (and a renamed entry may rightly be removed next round,
 /// with the same key), while an insertion can land where it is read as something else.
-fn action_of(key: &str, a: &plan::Action) -> Option<String> {
+fn action_of(key: &str, a: &plan::Action) -> Option<ActionId> {
     let what = match a {
         plan::Action::Remove(_) | plan::Action::Rename(..) => return None,
         plan::Action::Drop(c) => format!("drop {}", c.name()),
@@ -149,13 +149,15 @@ fn action_of(key: &str, a: &plan::Action) -> Option<String> {
     Some(format!("{key}|{what}"))
 }
 
-/// The profile's edits, as one action of the whole workload.
-const PROFILE_ACTION: &str = "profile";
+/// The profile's edits, as one action of the whole workload `wid`.
+fn profile_action(wid: &str) -> ActionId {
+    format!("{wid}|profile")
+}
 
 /// One workload's edits of a round, and the actions they were made for.
 struct Acted {
     workload: String,
-    pairs: Vec<Pair>,
+    actions: Vec<ActionId>,
     edits: Vec<edit::Edit>,
 }
 
@@ -195,7 +197,7 @@ pub fn fix_text(name: &Path, text: &str, opts: &Options) -> FileFix {
         Some(rest) => ("\u{feff}", rest),
         None => ("", text),
     };
-    let mut blocked: HashSet<Pair> = HashSet::new();
+    let mut blocked: HashSet<ActionId> = HashSet::new();
     for _ in 0..=MAX_RESTARTS {
         match attempt(name, text, bom, body, opts, &blocked) {
             Ok(done) => return done,
@@ -220,8 +222,8 @@ fn attempt(
     bom: &str,
     body: &str,
     opts: &Options,
-    blocked: &HashSet<Pair>,
-) -> Result<FileFix, Vec<Pair>> {
+    blocked: &HashSet<ActionId>,
+) -> Result<FileFix, Vec<ActionId>> {
     let mut cur = body.to_string();
     let mut r = round(name, &cur, opts, blocked);
     if !r.errors.is_empty() {
@@ -238,7 +240,7 @@ fn attempt(
     while !r.edits.is_empty() {
         if rounds == MAX_ROUNDS {
             // Still editing: block what this round would do again.
-            return Err(r.acted.into_iter().flat_map(|a| a.pairs).collect());
+            return Err(r.acted.into_iter().flat_map(|a| a.actions).collect());
         }
         let (next, skipped) = edit::apply(&cur, std::mem::take(&mut r.edits));
         if next == cur {
@@ -257,12 +259,17 @@ fn attempt(
         if !r.errors.is_empty() {
             return Ok(untouched(text, r.errors, true));
         }
-        let stuck: Vec<Pair> = r
+        let stuck: Vec<ActionId> = r
             .acted
             .iter()
             .filter_map(|a| made.get(&a.workload).map(|before| (a, before)))
             .filter(|(a, before)| a.repeats(before))
-            .flat_map(|(a, before)| a.pairs.iter().filter(|p| before.pairs.contains(p)).cloned())
+            .flat_map(|(a, before)| {
+                a.actions
+                    .iter()
+                    .filter(|p| before.actions.contains(p))
+                    .cloned()
+            })
             .collect();
         if !stuck.is_empty() {
             return Err(stuck);
@@ -352,7 +359,7 @@ fn index(root: &Node) -> Index<'_> {
     ix
 }
 
-fn round(name: &Path, text: &str, opts: &Options, blocked: &HashSet<Pair>) -> Round {
+fn round(name: &Path, text: &str, opts: &Options, blocked: &HashSet<ActionId>) -> Round {
     let t = text::Text::new(text);
     let style = std::cell::OnceCell::new();
     let style = || {
@@ -389,7 +396,7 @@ fn workload<'n>(
     ix: &dyn Fn() -> &'n Index<'n>,
     w: &Workload,
     opts: &Options,
-    blocked: &HashSet<Pair>,
+    blocked: &HashSet<ActionId>,
     style: &dyn Fn() -> ops::Style,
     r: &mut Round,
 ) {
@@ -415,7 +422,7 @@ fn workload<'n>(
             }
         }
     }
-    if profile.is_some() && blocked.contains(&(wid.clone(), PROFILE_ACTION.to_string())) {
+    if profile.is_some() && blocked.contains(&profile_action(&wid)) {
         r.errors.push(at(
             name,
             w,
@@ -445,9 +452,7 @@ fn workload<'n>(
             Ok(list) => {
                 let list: Vec<plan::Action> = list
                     .into_iter()
-                    .filter(|a| {
-                        action_of(&key(f), a).is_none_or(|id| !blocked.contains(&(wid.clone(), id)))
-                    })
+                    .filter(|a| action_of(&key(f), a).is_none_or(|id| !blocked.contains(&id)))
                     .collect();
                 if list.is_empty() {
                     r.reasons.insert(key(f), NO_EFFECT.to_string());
@@ -495,18 +500,18 @@ fn workload<'n>(
             }
             if !edits.is_empty() {
                 // Refused actions made no edit, so they cannot be judged by one.
-                let mut pairs: Vec<Pair> = acted
+                let mut actions: Vec<ActionId> = acted
                     .iter()
                     .filter_map(|(a, k)| a.as_ref().map(|a| (a, k)))
                     .filter(|(a, _)| !refused.iter().any(|(x, _)| x == *a))
-                    .filter_map(|(a, k)| action_of(k, a).map(|id| (wid.clone(), id)))
+                    .filter_map(|(a, k)| action_of(k, a))
                     .collect();
                 if req.profile.is_some() {
-                    pairs.push((wid.clone(), PROFILE_ACTION.to_string()));
+                    actions.push(profile_action(&wid));
                 }
                 r.acted.push(Acted {
                     workload: wid,
-                    pairs,
+                    actions,
                     edits: edits.clone(),
                 });
             }
