@@ -630,6 +630,34 @@ volumes: {cache: {}}
     }
 
     #[test]
+    fn a_dot_env_that_is_not_a_small_regular_file_never_blocks_the_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(
+            dir.path(),
+            "compose.yaml",
+            "services:\n  web:\n    image: busybox:${DROPCAP_T_FIFO_TAG:-fallback}\n",
+        );
+        // A FIFO nobody writes to: reading it would wait for ever; it is skipped, as compose
+        // skips what is not an env file.
+        let fifo = dir.path().join(".env");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let d = read(&f, &Select::Service("web".into()), &[]).unwrap();
+        assert_eq!(d.spec.image, "busybox:fallback");
+        // Larger than an env file can sensibly be: refused by its size, before it is read.
+        std::fs::remove_file(&fifo).unwrap();
+        let big = std::fs::File::create(&fifo).unwrap();
+        big.set_len(super::super::MAX_DOTENV + 1).unwrap();
+        let e = read(&f, &Select::Service("web".into()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(".env: error: is larger than 1024 KiB"), "{e}");
+    }
+
+    #[test]
     fn a_service_becomes_its_container() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("site")).unwrap();

@@ -161,7 +161,7 @@ pub fn interpolate_in(file: &Path, value: &str) -> Option<String> {
 }
 
 /// A `.env` file larger than this is refused (real ones hold a few dozen lines).
-const MAX_DOTENV: usize = 1 << 20;
+pub(crate) const MAX_DOTENV: u64 = 1 << 20;
 
 /// The variables compose interpolates with: dropcap's environment, then the `.env` file next
 /// to the compose file (the project directory), as `docker compose` does without
@@ -171,40 +171,28 @@ fn compose_vars(path: &Path) -> Result<crate::sources::interpolate::Vars, Defini
     let env = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let dotenv_path = path
-        .parent()
-        .map(|d| {
-            if d.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                d
-            }
-        })
-        .unwrap_or(Path::new("."))
-        .join(".env");
-    // Only a regular file of sane size: a FIFO would block, a device would never end.
-    let regular = std::fs::metadata(&dotenv_path).is_ok_and(|m| m.is_file());
-    let read = if regular {
-        std::fs::read(&dotenv_path)
-    } else {
-        Err(std::io::ErrorKind::NotFound.into())
-    };
-    let dotenv = match read {
-        Ok(bytes) if bytes.len() > MAX_DOTENV => {
+    let dotenv_path = host_path(path, ".env");
+    // Only a regular file of sane size (a FIFO would block, a device would never end), and
+    // its size is checked before it is read. Absent, not a regular file or unreadable:
+    // compose reads none either (a directory named .env is not an env file).
+    let dotenv = match std::fs::metadata(&dotenv_path) {
+        Ok(m) if m.is_file() && m.len() > MAX_DOTENV => {
             return Err(DefinitionError::file(
                 &dotenv_path,
                 format!("is larger than {} KiB; not an env file", MAX_DOTENV / 1024),
             ))
         }
-        Ok(bytes) => {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| DefinitionError::file(&dotenv_path, "invalid UTF-8"))?;
-            parse_dotenv(&text)
-                .map_err(|(line, m)| DefinitionError::at(&dotenv_path, Pos { line, col: 1 }, m))?
-        }
-        // Not a regular file, unreadable or absent: compose reads none either (and a
-        // directory named .env is not an env file).
-        Err(_) => Default::default(),
+        Ok(m) if m.is_file() => match std::fs::read(&dotenv_path) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| DefinitionError::file(&dotenv_path, "invalid UTF-8"))?;
+                parse_dotenv(&text).map_err(|(line, m)| {
+                    DefinitionError::at(&dotenv_path, Pos { line, col: 1 }, m)
+                })?
+            }
+            Err(_) => Default::default(),
+        },
+        _ => Default::default(),
     };
     Ok(Vars::new(env, dotenv))
 }
