@@ -619,6 +619,21 @@ volumes: {cache: {}}
             e.contains("required.yaml:5:11: error: required variable DROPCAP_T_DB is missing a value: set DROPCAP_T_DB in .env"),
             "{e}"
         );
+        // `image: $VAR` with VAR set nowhere: the reason, at the image's value.
+        let f2 = write(
+            dir.path(),
+            "blank.yaml",
+            "services:\n  web:\n    image: \"$DROPCAP_T_NO_IMAGE\"\n",
+        );
+        let e = read(&f2, &Select::Service("web".into()), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "blank.yaml:3:12: error: service 'web': the image is blank once interpolated"
+            ),
+            "{e}"
+        );
         write(dir.path(), ".env", "OK=1\nnot valid=2\n");
         let e = read(&f, &Select::Service("web".into()), &[])
             .unwrap_err()
